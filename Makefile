@@ -1,0 +1,151 @@
+# Makefile - the whole kit: `make help` lists what is here.
+#
+#   make            build every lab          make 03       build lab 03
+#   make race       build one program        make test     run the Criterion suite
+#   make demo       the narrated tour        make bench    the benchmark tables
+#
+# Knobs: CC, CFLAGS, LDFLAGS, WERROR=1 (-Werror), SAN=thread or
+# SAN=address,undefined (sanitizer builds, tests included), BIN_DIR (where
+# programs land, default: here), BUILD_DIR (objects, default: build/).
+# Needs GNU make.
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+LDFLAGS   ?=
+BIN_DIR   ?= .
+BUILD_DIR ?= build
+
+STD      := -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN     := -Wall -Wextra -Wpedantic
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+ifneq ($(SAN),)
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+KIT_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -pthread
+KIT_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -pthread
+LDLIBS      = -lm
+ifeq ($(shell uname -s),Linux)
+LDLIBS     += -lrt
+endif
+
+LABS := 01 02 03 04 05
+LAB_DIR_01 := 01-processes
+LAB_DIR_02 := 02-threads
+LAB_DIR_03 := 03-race-conditions
+LAB_DIR_04 := 04-pipes-queues
+LAB_DIR_05 := 05-mapreduce
+
+# The shared helpers every program links: errors, options, timing, tables, JSON.
+COMMON_SRCS := $(wildcard common/*.c)
+
+# program NAME, LAB, SOURCES (paths inside the lab's folder).  The first source
+# is the one with main(); its second line, " * NAME.c - what it shows", is
+# what `make help` prints.
+define program
+PROGRAMS += $(1)
+LAB_$(strip $(2))_PROGRAMS += $(1)
+$(1)_SRCS := $(addprefix $(LAB_DIR_$(strip $(2)))/,$(3))
+$(BIN_DIR)/$(1): $$(patsubst %.c,$(BUILD_DIR)/%.o,$$($(1)_SRCS)) $(BUILD_DIR)/libkit.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(KIT_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+.PHONY: $(1)
+$(1): $(BIN_DIR)/$(1)
+endef
+
+# module SOURCE: a reusable piece (bq_*, mr_*, pool_*) that the tests link too.
+define module
+MODULES += $(1)
+endef
+
+# ---- the labs: one line per program -------------------------------------
+#                     name        lab  sources
+$(eval $(call program,race,       03,  race.c))
+$(eval $(call program,deadlock,   03,  deadlock.c))
+
+# ---- reusable modules, linked into the test suite --------------------------
+
+# ---------------------------------------------------------------------------
+
+.DEFAULT_GOAL := all
+.PHONY: all $(LABS) test bench demo help clean check-criterion
+
+all: $(addprefix $(BIN_DIR)/,$(PROGRAMS))
+
+$(foreach l,$(LABS),$(eval $(l): $$(addprefix $(BIN_DIR)/,$$(LAB_$(l)_PROGRAMS))))
+
+# Objects depend on the flags they were built with: change CC, CFLAGS or SAN
+# and everything is rebuilt (otherwise a TSan object could end up in a plain
+# build).
+FLAGS_STAMP := $(BUILD_DIR)/flags.txt
+FLAGS_NOW   := $(CC) $(KIT_CFLAGS) $(KIT_LDFLAGS) $(LDLIBS)
+ifneq ($(FLAGS_NOW),$(shell cat $(FLAGS_STAMP) 2>/dev/null))
+$(shell mkdir -p $(BUILD_DIR) && echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
+endif
+
+$(BUILD_DIR)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(KIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD_DIR)/libkit.a: $(patsubst %.c,$(BUILD_DIR)/%.o,$(COMMON_SRCS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- tests -----------------------------------------------------------------
+# The suite links the shared helpers and the modules itself, compiled into
+# $(BUILD_DIR)/t.  Criterion cannot run under ThreadSanitizer (its runner's
+# shared arena collides with TSan's memory map: Criterion issue #274), so with
+# SAN=thread the runner is built without it and drives TSan-built programs;
+# with SAN=address,undefined the runner is instrumented too.
+TEST_SRCS   := $(wildcard tests/*.c)
+TEST_BIN    := $(BUILD_DIR)/tests/kit-tests
+TEST_SAN    := $(if $(findstring thread,$(SAN)),,$(SANFLAGS))
+TEST_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(TEST_SAN) -Icommon -pthread
+TEST_OBJS   := $(patsubst %.c,$(BUILD_DIR)/t/%.o,$(TEST_SRCS) $(MODULES) $(COMMON_SRCS))
+# LAB=03 runs that lab's suites only (suites are named lab03_* and ex03_*).
+TEST_ARGS   ?= $(if $(LAB),--filter '*$(LAB)_*/*')
+# Criterion's runner leaks a few bytes on purpose; not ours to report.
+TEST_ENV     = KIT_BIN_DIR=$(BIN_DIR) KIT_SAN=$(SAN) \
+               LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+
+$(BUILD_DIR)/t/%.o: %.c $(FLAGS_STAMP) | check-criterion
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(TEST_BIN): $(TEST_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $(TEST_SAN) -pthread -o $@ $^ -lcriterion $(LDLIBS)
+
+# Criterion is the one dependency beyond libc: install it, or say exactly how.
+check-criterion:
+	@sh tools/need-criterion.sh "$(CC)"
+
+test: all $(TEST_BIN)
+	$(TEST_ENV) $(TEST_BIN) $(TEST_ARGS)
+
+# ---- the classroom ---------------------------------------------------------
+demo: all
+	@BIN_DIR=$(BIN_DIR) PAUSE=$(PAUSE) LAB=$(LAB) sh tools/demo.sh
+
+bench: all
+	@BIN_DIR=$(BIN_DIR) LAB=$(LAB) sh tools/bench.sh
+
+help:
+	@echo 'Targets:'
+	@echo '  make / make all     build every program (binaries land in $(BIN_DIR))'
+	@echo '  make 01 ... make 05 build one lab;  make NAME builds one program'
+	@echo '  make test           run the Criterion suite (LAB=03 for one lab)'
+	@echo '  make demo           narrated tour of the lecture (PAUSE=1 waits for Enter, LAB=03 one lab)'
+	@echo '  make bench          benchmark tables (reported, never pass/fail)'
+	@echo '  make clean          remove binaries and build/'
+	@echo '  knobs: CC=clang  WERROR=1  SAN=thread  SAN=address,undefined'
+	@echo
+	@echo 'Programs:'
+	@$(foreach l,$(LABS),$(foreach p,$(LAB_$(l)_PROGRAMS),\
+	  printf '  %-2s %-12s %s\n' '$(l)' '$(p)' "$$(sed -n '2s/^ \* [^ ]* - //p' $(firstword $($(p)_SRCS)))";))
+
+clean:
+	rm -rf $(BUILD_DIR) $(addprefix $(BIN_DIR)/,$(PROGRAMS))
+
+-include $(shell find $(BUILD_DIR) -name '*.d' 2>/dev/null)

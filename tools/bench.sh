@@ -1,0 +1,19 @@
+#!/bin/sh
+# bench.sh - `make bench`: every lab's figures, reported, never pass/fail.
+#
+# Each lab folder may have a `bench.steps` file; it is sourced here with
+# BIN_DIR set and may call `bench_title "text"` and run programs freely.
+# Numbers depend on the machine and on what else runs: use an idle machine.
+# LAB=05 runs one lab's benchmarks.
+BIN_DIR=${BIN_DIR:-.}
+export BIN_DIR
+bench_title() { printf '\n== %s ==\n' "$1"; }
+printf 'make bench on %s, %s CPUs, %s\n' "$(uname -sm)" \
+    "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+for dir in 0[1-9]-*/; do
+    n=${dir%%-*}
+    [ -n "${LAB:-}" ] && [ "$LAB" != "$n" ] && continue
+    [ -f "$dir/bench.steps" ] || continue
+    . "./$dir/bench.steps"
+done
+exit 0
