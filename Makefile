@@ -60,11 +60,18 @@ MODULES += $(1)
 endef
 
 # ---- the labs: one line per program -------------------------------------
-#                     name        lab  sources
-$(eval $(call program,race,       03,  race.c))
-$(eval $(call program,deadlock,   03,  deadlock.c))
+#                     name        lab  sources (main file first)
+# lab 01: processes
 
-# ---- reusable modules, linked into the test suite --------------------------
+# lab 02: threads
+
+# lab 03: race conditions
+
+# lab 04: pipes and queues
+
+# lab 05: MapReduce
+
+# ---- reusable modules (also linked into the test suite): one line each ----
 
 # ---------------------------------------------------------------------------
 

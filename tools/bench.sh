@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench.sh - `make bench`: every lab's figures, reported, never pass/fail.
 #
-# Each lab folder may have a `bench.steps` file; it is sourced here with
+# Each lab folder may have `bench*.steps` files; it is sourced here with
 # BIN_DIR set and may call `bench_title "text"` and run programs freely.
 # Numbers depend on the machine and on what else runs: use an idle machine.
 # LAB=05 runs one lab's benchmarks.
@@ -13,7 +13,8 @@ printf 'make bench on %s, %s CPUs, %s\n' "$(uname -sm)" \
 for dir in 0[1-9]-*/; do
     n=${dir%%-*}
     [ -n "${LAB:-}" ] && [ "$LAB" != "$n" ] && continue
-    [ -f "$dir/bench.steps" ] || continue
-    . "./$dir/bench.steps"
+    for f in "$dir"bench*.steps; do
+        [ -f "$f" ] && . "./$f"
+    done
 done
 exit 0

@@ -1,7 +1,7 @@
 #!/bin/sh
 # demo.sh - the narrated tour behind `make demo`.
 #
-# Walks every lab in lecture order.  Each lab folder has a `demo.steps` file
+# Walks every lab in lecture order.  Each lab folder has `demo*.steps` files
 # that calls the two functions below; this script only provides them:
 #
 #   lab  NN "English title" "Russian slide title"
@@ -67,8 +67,9 @@ printf '%sMultiprocessing, in C: the lecture, live%s\n' "$B" "$N"
 for dir in 0[1-9]-*/; do
     n=${dir%%-*}
     [ -n "${LAB:-}" ] && [ "$LAB" != "$n" ] && continue
-    [ -f "$dir/demo.steps" ] || continue
-    . "./$dir/demo.steps"
+    for f in "$dir"demo*.steps; do
+        [ -f "$f" ] && . "./$f"
+    done
 done
 
 printf '\n%sTour finished: %d steps, %d failed.%s\n' "$B" "$steps" "$failed" "$N"
