@@ -138,6 +138,10 @@ demo: all
 bench: all
 	@BIN_DIR=$(BIN_DIR) LAB=$(LAB) sh tools/bench.sh
 
+# ---- reliability: lint, memcheck, fuzz, stress --------------------------------
+
+# ---- classroom: handout, grade, syscalls ---------------------------------------
+
 help:
 	@echo 'Targets:'
 	@echo '  make / make all     build every program (binaries land in $(BIN_DIR))'
