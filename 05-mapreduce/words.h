@@ -1,0 +1,68 @@
+/*
+ * words.h - the word rule of lab 05: one UTF-8 tokenizer shared by
+ * wordcount, invindex and the Hadoop Streaming mapper.
+ *
+ * A word is a maximal run of Unicode letters and digits in UTF-8, read
+ * strictly (RFC 3629): every byte that is not part of a valid sequence --
+ * overlong forms, surrogates (U+D800..U+DFFF), anything above U+10FFFF,
+ * stray continuation bytes, truncated sequences -- separates words, as does
+ * every other character: punctuation, '_', spaces, controls, NUL.  Words are
+ * lowercased with towlower() semantics in a UTF-8 locale ("C.UTF-8"),
+ * whatever the user's own locale is, so the answer never depends on $LANG.
+ * "letter or digit" is iswalnum() in that locale: Cyrillic, Greek, CJK,
+ * Unicode decimal digits (Nd) all count.
+ *
+ * For pure ASCII input the words are exactly those of
+ *     LC_ALL=C tr -cs 'A-Za-z0-9' '\n' < F | tr 'A-Z' 'a-z' | grep -v '^$'
+ *
+ * Speed: ASCII takes a table-driven fast path, and a word that is already
+ * lowercase ASCII is handed to the callback in place (no copy).
+ *
+ * Thread safety: words_init() builds read-only tables once (pthread_once);
+ * after that words_scan() and words_cut() touch no shared mutable state, so
+ * any number of threads may scan at the same time.
+ */
+#ifndef LAB05_WORDS_H
+#define LAB05_WORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Called for every word.  `word` is lowercased UTF-8, `len` bytes, NOT
+ * NUL-terminated and valid only during the call (copy it to keep it). */
+typedef void (*words_fn)(const char *word, size_t len, void *ctx);
+
+/* Build the tables.  Call once before any thread uses the tokenizer;
+ * calling it again (from any thread) is harmless.  Dies with a clear
+ * message (exit 1) if the system has no UTF-8 locale at all. */
+void words_init(void);
+
+/* Call fn for every word in buf[0..n), in order.  The buffer's edges are
+ * word edges.  Returns the number of words.  NUL bytes are separators like
+ * any other control character.  Calls words_init() itself if needed. */
+size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx);
+
+/* The smallest i >= off with i == n or buf[i] an ASCII byte that is not a
+ * letter or digit.  Cutting a buffer there never splits a word (nor a UTF-8
+ * sequence: ASCII bytes never occur inside one), so [0, i) and [i, n) can be
+ * scanned separately -- this is how input splits (HDFS blocks) are aligned.
+ * Needs no words_init(). */
+size_t words_cut(const char *buf, size_t n, size_t off);
+
+/* --- the building blocks, exported for tests, fuzzers and the README --- */
+
+/* Strict RFC 3629 decoder: if buf[0..n) starts with a valid UTF-8 sequence,
+ * store its code point in *cp and return its length (1..4); otherwise
+ * return 0 (the first byte is then a separator on its own). */
+size_t words_utf8_decode(const unsigned char *buf, size_t n, uint32_t *cp);
+
+/* Encode a code point (<= U+10FFFF, not a surrogate) into out[0..4);
+ * returns the length. */
+size_t words_utf8_encode(uint32_t cp, unsigned char out[4]);
+
+/* The rule for one code point, from the tables: is it a word character,
+ * and its lowercase form. */
+int words_is_wordchar(uint32_t cp);
+uint32_t words_lower(uint32_t cp);
+
+#endif
