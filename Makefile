@@ -72,11 +72,12 @@ endef
 # lab 05: MapReduce
 
 # ---- reusable modules (also linked into the test suite): one line each ----
+$(eval $(call module,05-mapreduce/words.c))
 
 # ---------------------------------------------------------------------------
 
 .DEFAULT_GOAL := all
-.PHONY: all $(LABS) test bench demo help clean check-criterion
+.PHONY: all $(LABS) test bench demo help clean check-criterion handout grade syscalls
 
 all: $(addprefix $(BIN_DIR)/,$(PROGRAMS))
 
@@ -107,6 +108,7 @@ $(BUILD_DIR)/libkit.a: $(patsubst %.c,$(BUILD_DIR)/%.o,$(COMMON_SRCS))
 # with SAN=address,undefined the runner is instrumented too.
 TEST_SRCS   := $(wildcard tests/*.c)
 TEST_BIN    := $(BUILD_DIR)/tests/kit-tests
+GRADE_BIN   := $(BUILD_DIR)/tools/grade
 TEST_SAN    := $(if $(findstring thread,$(SAN)),,$(SANFLAGS))
 TEST_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(TEST_SAN) -Icommon -pthread
 TEST_OBJS   := $(patsubst %.c,$(BUILD_DIR)/t/%.o,$(TEST_SRCS) $(MODULES) $(COMMON_SRCS))
@@ -128,7 +130,7 @@ $(TEST_BIN): $(TEST_OBJS)
 check-criterion:
 	@sh tools/need-criterion.sh "$(CC)"
 
-test: all $(TEST_BIN)
+test: all $(TEST_BIN) $(GRADE_BIN)
 	$(TEST_ENV) $(TEST_BIN) $(TEST_ARGS)
 
 # ---- the classroom ---------------------------------------------------------
@@ -141,6 +143,24 @@ bench: all
 # ---- reliability: lint, memcheck, fuzz, stress --------------------------------
 
 # ---- classroom: handout, grade, syscalls ---------------------------------------
+$(GRADE_BIN): $(BUILD_DIR)/tools/grade.o $(BUILD_DIR)/tests/tjson.o $(BUILD_DIR)/libkit.a
+	@mkdir -p $(@D)
+	$(CC) $(KIT_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The student version: solutions replaced by stubs (see tools/handout.sh).
+handout:
+	@if [ -f tools/handout.sh ]; then sh tools/handout.sh dist; \
+	 else echo 'make handout: this is the student handout already'; fi
+
+# Run the suite once with Criterion's JSON report and score it: a table, and
+# grade.json.  GRADE_ARGS passes Criterion options (e.g. --filter 'ex*/*').
+grade: all $(TEST_BIN) $(GRADE_BIN)
+	@$(TEST_ENV) GRADE_REPORT=$(BUILD_DIR)/test-report.json \
+	  sh tools/grade.sh $(TEST_BIN) $(GRADE_BIN) $(GRADE_ARGS)
+
+# fork() and pthread_create() are both clone(2): strace shows the flags.
+syscalls: $(BIN_DIR)/spawn
+	@BIN_DIR=$(BIN_DIR) sh tools/syscalls.sh
 
 help:
 	@echo 'Targets:'
@@ -149,6 +169,9 @@ help:
 	@echo '  make test           run the Criterion suite (LAB=03 for one lab)'
 	@echo '  make demo           narrated tour of the lecture (PAUSE=1 waits for Enter, LAB=03 one lab)'
 	@echo '  make bench          benchmark tables (reported, never pass/fail)'
+	@echo '  make handout        student version in dist/handout and dist/handout.tar.gz'
+	@echo '  make grade          run the suite, print the score table, write grade.json'
+	@echo '  make syscalls       strace: fork() and pthread_create() are both clone(2)'
 	@echo '  make clean          remove binaries and build/'
 	@echo '  knobs: CC=clang  WERROR=1  SAN=thread  SAN=address,undefined'
 	@echo
@@ -157,6 +180,6 @@ help:
 	  printf '  %-2s %-12s %s\n' '$(l)' '$(p)' "$$(sed -n '2s/^ \* [^ ]* - //p' $(firstword $($(p)_SRCS)))";))
 
 clean:
-	rm -rf $(BUILD_DIR) $(addprefix $(BIN_DIR)/,$(PROGRAMS))
+	rm -rf $(BUILD_DIR) dist grade.json $(addprefix $(BIN_DIR)/,$(PROGRAMS))
 
 -include $(shell find $(BUILD_DIR) -name '*.d' 2>/dev/null)

@@ -1,0 +1,384 @@
+/*
+ * test_classroom.c - the three classroom flows: the tour (`make demo`), the
+ * student handout (`make handout`) and the grader (`make grade`).
+ *
+ * These run whole builds and whole suites, so they are skipped in nested
+ * runs (the handout's own suite, started from here, sets KIT_NESTED) and the
+ * slow ones are skipped under sanitizers (they test the classroom flows,
+ * which the plain run already covers, not memory or thread safety).
+ */
+#include "harness.h"
+#include "tjson.h"
+
+#include <dirent.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The marker, spelled in two halves so this file itself carries none. */
+#define MARK "HAND" "OUT"
+
+static void skip_if_nested(void)
+{
+    if (getenv("KIT_NESTED"))
+        cr_skip_test("classroom flows are not re-run inside the handout's own suite");
+}
+
+static void skip_if_sanitized(void)
+{
+    if (getenv("KIT_SAN") && *getenv("KIT_SAN"))
+        cr_skip_test("a whole-kit flow: covered by the plain run, too slow under sanitizers");
+}
+
+/* ---- make demo --------------------------------------------------------- */
+
+TestSuite(classroom_demo, .timeout = 300);
+
+Test(classroom_demo, tour_runs_every_lab_non_interactively_and_exits_0)
+{
+    skip_if_nested();
+    skip_if_sanitized();
+    const char *bindir = getenv("KIT_BIN_DIR");
+    char env_bin[4096];
+    snprintf(env_bin, sizeof env_bin, "BIN_DIR=%s", bindir && *bindir ? bindir : ".");
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"/bin/sh", "tools/demo.sh", NULL},
+        .env = (const char *const[]){env_bin, "PAUSE=0", "LAB=", "NO_COLOR=1", NULL},
+        .timeout = 240,
+    });
+    cr_assert(!r.timed_out, "the tour hung; last output:\n%s",
+              r.out_len > 2000 ? r.out + r.out_len - 2000 : r.out);
+    cr_assert_eq(r.exit_code, 0, "the tour reported failed steps:\n%s",
+                 r.out_len > 3000 ? r.out + r.out_len - 3000 : r.out);
+    static const char *const titles[] = {"Lab 01", "Lab 02", "Lab 03", "Lab 04", "Lab 05"};
+    for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
+        cr_expect(strstr(r.out, titles[i]), "the tour never showed '%s'", titles[i]);
+    cr_assert(strstr(r.out, "0 failed"), "the tour's closing line should say 0 failed");
+    cr_assert_eq(r.leftover, 0, "the tour left %d process(es) behind", r.leftover);
+    run_free(&r);
+}
+
+/* ---- make handout ------------------------------------------------------ */
+
+TestSuite(classroom_handout, .timeout = 900);
+
+/* Trimmed copy of a line, for comparing code regardless of indentation. */
+static void trim(const char *s, size_t n, char *out, size_t cap)
+{
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+/*
+ * For one source file: every distinctive line of a solution region (inside
+ * #ifndef MARK ... #else) that does not also occur elsewhere in the file must
+ * be absent from the handout's copy.  Returns the number of regions seen.
+ */
+static int check_solution_bodies(const char *src, const char *handout_copy)
+{
+    char *text = read_file(src, NULL);
+    char *copy = read_file(handout_copy, NULL);
+    cr_assert(text && copy, "cannot read %s or its handout copy %s", src, handout_copy);
+    cr_assert(!strstr(copy, "#ifndef " MARK) && !strstr(copy, "#ifdef " MARK),
+              "%s still has a solution marker", handout_copy);
+    int regions = 0;
+    bool in_solution = false;
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char t[512];
+        trim(line, len, t, sizeof t);
+        if (strcmp(t, "#ifndef " MARK) == 0) {
+            in_solution = true;
+            regions++;
+        } else if (in_solution && (strncmp(t, "#else", 5) == 0 || strncmp(t, "#endif", 6) == 0)) {
+            in_solution = false;
+        } else if (in_solution && strlen(t) >= 16 && count_substr(text, t) == 1) {
+            cr_expect(!strstr(copy, t), "%s: the solution line '%s' leaked into the handout",
+                      src, t);
+        }
+        line = end ? end + 1 : line + len;
+    }
+    free(text);
+    free(copy);
+    return regions;
+}
+
+static int scan_dir(const char *dir, const char *handout)
+{
+    int regions = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 3 || (strcmp(e->d_name + n - 2, ".c") != 0 && strcmp(e->d_name + n - 2, ".h") != 0))
+            continue;
+        char *src = path_join(dir, e->d_name);
+        char *hdir = path_join(handout, dir);
+        char *copy = path_join(hdir, e->d_name);
+        if (file_exists(copy))
+            regions += check_solution_bodies(src, copy);
+        free(src);
+        free(hdir);
+        free(copy);
+    }
+    closedir(d);
+    return regions;
+}
+
+Test(classroom_handout, handout_has_stubs_but_no_solution_markers_or_bodies)
+{
+    skip_if_nested();
+    char *tmp = make_tmpdir();
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"/bin/sh", "tools/handout.sh", tmp, NULL},
+        .timeout = 120,
+    });
+    cr_assert_eq(r.exit_code, 0, "make handout failed: %s", r.err);
+    char *hand = path_join(tmp, "handout");
+    char *tgz = path_join(tmp, "handout.tar.gz");
+    cr_assert(file_exists(tgz), "no handout.tar.gz");
+    static const char *const dirs[] = {"01-processes", "02-threads", "03-race-conditions",
+                                       "04-pipes-queues", "05-mapreduce", "common", "tests"};
+    int regions = 0;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        regions += scan_dir(dirs[i], hand);
+    cr_assert_geq(regions, 10, "expected 2-3 exercises per lab, found %d solution regions", regions);
+    char *readme = path_join(hand, "README.md");
+    cr_assert(file_exists(readme), "the handout must keep the READMEs");
+    char *stubbed = path_join(hand, "Makefile");
+    cr_assert(file_exists(stubbed), "the handout must keep the Makefile");
+    free(readme);
+    free(stubbed);
+    run_free(&r);
+    rm_rf(tmp);
+    free(hand);
+    free(tgz);
+    free(tmp);
+}
+
+/* The expensive one: build the handout with -Werror, grade it, and check that
+ * exactly the exercises fail while every behaviour suite still passes. */
+Test(classroom_handout, handout_builds_and_fails_exactly_the_exercises)
+{
+    skip_if_nested();
+    skip_if_sanitized();
+    char *tmp = make_tmpdir();
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"/bin/sh", "tools/handout.sh", tmp, NULL},
+        .timeout = 120,
+    });
+    cr_assert_eq(r.exit_code, 0, "make handout failed: %s", r.err);
+    run_free(&r);
+    char *hand = path_join(tmp, "handout");
+    char *grade_json = path_join(tmp, "grade.json");
+    char gj[4200];
+    snprintf(gj, sizeof gj, "GRADE_JSON=%s", grade_json);
+    r = run_with(&(run_opts){
+        .argv = (const char *const[]){"/usr/bin/env", "make", "-s", "-C", hand, "-j2",
+                                      "WERROR=1", "grade", gj, NULL},
+        .env = (const char *const[]){"KIT_NESTED=1", "MAKEFLAGS=", "MAKELEVEL=", NULL},
+        .timeout = 840,
+    });
+    cr_assert(!r.timed_out, "grading the handout hung");
+    cr_assert_eq(r.exit_code, 0, "the handout did not build or grade:\n%s",
+                 r.err_len > 3000 ? r.err + r.err_len - 3000 : r.err);
+    char *doc = read_file(grade_json, NULL);
+    cr_assert(doc && tj_valid(doc), "grade.json missing or not JSON");
+    int nex = tj_len(doc, "exercises");
+    cr_assert_geq(nex, 10, "expected 2-3 exercises per lab, got %d", nex);
+    for (int i = 0; i < nex; i++) {
+        char path[64], name[128], suite[128];
+        bool passed = true;
+        snprintf(path, sizeof path, "exercises.%d.name", i);
+        tj_str(doc, path, name, sizeof name);
+        snprintf(path, sizeof path, "exercises.%d.suite", i);
+        tj_str(doc, path, suite, sizeof suite);
+        snprintf(path, sizeof path, "exercises.%d.passed", i);
+        cr_assert(tj_bool(doc, path, &passed));
+        cr_expect(!passed, "exercise '%s' (%s) passes on the stub: its tests cannot tell", name,
+                  suite);
+    }
+    int nb = tj_len(doc, "behaviour");
+    double total = -1, max = -1, sum = 0;
+    for (int i = 0; i < nb; i++) {
+        char path[64], lab[16];
+        double p = 0, m = 0;
+        snprintf(path, sizeof path, "behaviour.%d.points", i);
+        tj_num(doc, path, &p);
+        snprintf(path, sizeof path, "behaviour.%d.max", i);
+        tj_num(doc, path, &m);
+        snprintf(path, sizeof path, "behaviour.%d.lab", i);
+        tj_str(doc, path, lab, sizeof lab);
+        cr_expect_eq(p, m, "lab %s: %g of %g behaviour suites pass in the handout: only "
+                           "exercise suites may fail on the stubs", lab, p, m);
+        sum += p;
+    }
+    cr_assert(tj_num(doc, "total", &total) && tj_num(doc, "max", &max));
+    cr_expect_eq(total, sum, "the handout should score exactly its behaviour suites");
+    cr_expect_lt(total, max, "the handout cannot score 100%%");
+    /* grade.json matches the printed table */
+    char line[128];
+    snprintf(line, sizeof line, "total: %d/%d", (int)total, (int)max);
+    cr_expect(strstr(r.out, line), "the printed table should end with '%s':\n%s", line, r.out);
+    free(doc);
+    run_free(&r);
+    rm_rf(tmp);
+    free(grade_json);
+    free(hand);
+    free(tmp);
+}
+
+/* ---- make grade -------------------------------------------------------- */
+
+TestSuite(classroom_grade, .timeout = 300);
+
+/* The suite binary is this process's own executable; the grader sits beside
+ * it in the build folder ($BUILD_DIR/tests/kit-tests, $BUILD_DIR/tools/grade). */
+static void build_paths(char *self, size_t n, char *grader, size_t m)
+{
+    ssize_t len = readlink("/proc/self/exe", self, n - 1);
+    cr_assert(len > 0, "cannot find the suite binary");
+    self[len] = '\0';
+    char *slash = strrchr(self, '/');
+    cr_assert(slash);
+    snprintf(grader, m, "%.*s/../tools/grade", (int)(slash - self), self);
+}
+
+Test(classroom_grade, full_kit_earns_every_exercise_point)
+{
+    skip_if_nested();
+    char self[4096], grader[4200];
+    build_paths(self, sizeof self, grader, sizeof grader);
+    cr_assert(file_exists(grader), "grader not built at %s", grader);
+    char *tmp = make_tmpdir();
+    char *report = path_join(tmp, "report.json");
+    char *gj = path_join(tmp, "grade.json");
+    char json_opt[4200];
+    snprintf(json_opt, sizeof json_opt, "--json=%s", report);
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){self, "--filter", "ex*/*", json_opt, NULL},
+        .env = (const char *const[]){"KIT_NESTED=1", NULL},
+        .timeout = 280,
+    });
+    cr_assert(!r.timed_out, "the exercise suites hung");
+    run_free(&r);
+    glob_t g;
+    cr_assert_eq(glob("tests/test_*.c", 0, NULL, &g), 0, "no test sources in tests/");
+    const char **argv = calloc(g.gl_pathc + 6, sizeof *argv);
+    cr_assert(argv);
+    size_t k = 0;
+    argv[k++] = grader;
+    argv[k++] = "-r";
+    argv[k++] = report;
+    argv[k++] = "-o";
+    argv[k++] = gj;
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        argv[k++] = g.gl_pathv[i];
+    argv[k] = NULL;
+    r = run_with(&(run_opts){.argv = argv});
+    globfree(&g);
+    free(argv);
+    cr_assert_eq(r.exit_code, 0, "grade failed: %s", r.err);
+    char *doc = read_file(gj, NULL);
+    double total = -1, max = -2;
+    cr_assert(doc && tj_num(doc, "total", &total) && tj_num(doc, "max", &max));
+    cr_assert_gt(max, 0, "no exercise was declared");
+    cr_assert_eq(total, max, "the instructor's solution must score 100%%:\n%s", r.out);
+    char line[128];
+    snprintf(line, sizeof line, "total: %d/%d (100%%)", (int)total, (int)max);
+    cr_assert(strstr(r.out, line), "the table should say '%s':\n%s", line, r.out);
+    free(doc);
+    run_free(&r);
+    rm_rf(tmp);
+    free(report);
+    free(gj);
+    free(tmp);
+}
+
+Test(classroom_grade, missing_report_scores_zero_but_still_prints_the_table)
+{
+    char self[4096], grader[4200];
+    build_paths(self, sizeof self, grader, sizeof grader);
+    char *tmp = make_tmpdir();
+    char *src = path_join(tmp, "test_x.c");
+    char *gj = path_join(tmp, "grade.json");
+    const char decl[] = "EXERCISE(ex99_demo, \"99\", \"a demo exercise\", 4);\n";
+    write_file(src, decl, sizeof decl - 1);
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){grader, "-r", "/nonexistent/report.json", "-o", gj, src,
+                                      NULL},
+    });
+    cr_assert_eq(r.exit_code, 0, "a missing report must not break the table: %s", r.err);
+    cr_assert(strstr(r.out, "a demo exercise") && strstr(r.out, "0/4"), "table: %s", r.out);
+    cr_assert(strstr(r.out, "total: 0/4"), "table: %s", r.out);
+    char *doc = read_file(gj, NULL);
+    double total = -1;
+    bool passed = true;
+    cr_assert(doc && tj_num(doc, "total", &total) && total == 0);
+    cr_assert(tj_bool(doc, "exercises.0.passed", &passed) && !passed);
+    free(doc);
+    run_free(&r);
+    rm_rf(tmp);
+    free(src);
+    free(gj);
+    free(tmp);
+}
+
+Test(classroom_grade, crashed_and_timed_out_tests_score_zero)
+{
+    char self[4096], grader[4200];
+    build_paths(self, sizeof self, grader, sizeof grader);
+    char *tmp = make_tmpdir();
+    char *src = path_join(tmp, "test_x.c");
+    char *gj = path_join(tmp, "grade.json");
+    char *rep = path_join(tmp, "report.json");
+    const char decl[] = "EXERCISE(ex98_a, \"98\", \"passes\", 3);\n"
+                        "EXERCISE(ex98_b, \"98\", \"crashes\", 4);\n"
+                        "EXERCISE(ex98_c, \"98\", \"times out\", 5);\n";
+    write_file(src, decl, sizeof decl - 1);
+    const char report[] =
+        "{\"id\":\"Criterion v2.4.1\",\"test_suites\":["
+        "{\"name\":\"ex98_a\",\"tests\":[{\"name\":\"t\",\"status\":\"PASSED\"}]},"
+        "{\"name\":\"ex98_b\",\"tests\":[{\"name\":\"t\",\"status\":\"PASSED\"},"
+        "{\"name\":\"u\",\"status\":\"ERRORED\",\"messages\":[\"The test crashed.\"]}]},"
+        "{\"name\":\"ex98_c\",\"tests\":[{\"name\":\"t\",\"status\":\"ERRORED\","
+        "\"messages\":[\"The test timed out.\"]}]},"
+        "{\"name\":\"lab98_x\",\"tests\":[{\"name\":\"t\",\"status\":\"PASSED\"}]},"
+        "{\"name\":\"lab98_y\",\"tests\":[{\"name\":\"t\",\"status\":\"FAILED\"}]},"
+        "{\"name\":\"lab98_z\",\"tests\":[{\"name\":\"t\",\"status\":\"SKIPPED\"}]}]}";
+    write_file(rep, report, sizeof report - 1);
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){grader, "-r", rep, "-o", gj, src, NULL},
+    });
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
+    char *doc = read_file(gj, NULL);
+    double v;
+    cr_assert(doc && tj_num(doc, "exercises.0.points", &v) && v == 3, "%s", doc);
+    cr_assert(tj_num(doc, "exercises.1.points", &v) && v == 0, "a crash must score 0");
+    cr_assert(tj_num(doc, "exercises.2.points", &v) && v == 0, "a timeout must score 0");
+    cr_assert(tj_num(doc, "behaviour.0.points", &v) && v == 1, "one of two behaviour suites passed");
+    cr_assert(tj_num(doc, "behaviour.0.max", &v) && v == 2, "a skipped suite is not scored");
+    cr_assert(tj_num(doc, "total", &v) && v == 4);
+    cr_assert(tj_num(doc, "max", &v) && v == 14);
+    cr_assert(strstr(r.out, "total: 4/14"), "%s", r.out);
+    free(doc);
+    run_free(&r);
+    rm_rf(tmp);
+    free(src);
+    free(gj);
+    free(rep);
+    free(tmp);
+}
