@@ -211,6 +211,15 @@ size_t words_cut(const char *buf, size_t n, size_t off)
     return i < n ? i : n;
 }
 
+size_t words_cut_back(const char *buf, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i = n;
+    while (i > 0 && ascii_class[s[i - 1]] != SEP)
+        i--;
+    return i;
+}
+
 /*
  * Scratch space for lowercased words: a buffer on the caller's stack that
  * moves to the heap when a word outgrows it.  Local to one words_scan()

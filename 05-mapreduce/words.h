@@ -49,6 +49,13 @@ size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx);
  * Needs no words_init(). */
 size_t words_cut(const char *buf, size_t n, size_t off);
 
+/* The other way round, for a reader that must stop mid-buffer: the largest
+ * i <= n with i == 0 or buf[i-1] an ASCII byte that is not a letter or
+ * digit.  [0, i) ends at a separator and can be scanned now; [i, n) may be
+ * an unfinished word (or an unfinished UTF-8 sequence) to carry over to
+ * the next read.  0 means: no separator at all, read more. */
+size_t words_cut_back(const char *buf, size_t n);
+
 /* --- the building blocks, exported for tests, fuzzers and the README --- */
 
 /* Strict RFC 3629 decoder: if buf[0..n) starts with a valid UTF-8 sequence,
