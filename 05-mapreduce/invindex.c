@@ -1,0 +1,192 @@
+/*
+ * invindex.c - an inverted index on the same MapReduce runtime: which files hold each word
+ *
+ * The second application of mr.h, to show that the runtime knows nothing
+ * about counting: map emits (word, file number); the combiner keeps one
+ * copy per map task; reduce receives the file numbers of a word (one per
+ * map task that saw it, in task order, hence in file order), drops the
+ * repeats and attaches the file names as text.  That is the index a search
+ * engine builds, and the second example of the MapReduce paper.
+ *
+ * What you will observe: word<TAB>file1,file2,... sorted by word, files in
+ * the order given on the command line.
+ *
+ * Usage: invindex [-j N] [-r R] [--workers threads|processes]
+ *                 [--block-size SIZE] [-o FILE] FILE...
+ *   ./invindex 01-processes/README.md 02-threads/README.md 05-mapreduce/README.md
+ *
+ * See also: wordcount.c (the first application), mr.h.
+ */
+#include "mr.h"
+#include "words.h"
+
+#include "cli.h"
+#include "err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "Usage: invindex [OPTIONS] FILE...\n"
+    "For every word of the FILEs print word<TAB>file,file,... (sorted by word;\n"
+    "files in command-line order), computed with MapReduce.\n"
+    "\n"
+    "  -j, --jobs N          workers (default: online CPUs)\n"
+    "  -r, --reducers R      reduce partitions (default: N)\n"
+    "      --workers KIND    threads (default) or processes\n"
+    "      --block-size SIZE split size, K/M/G suffixes\n"
+    "  -o, --output FILE     write FILE (a temp file renamed: never half-written)\n"
+    "      --plan            print the plan and per-phase timings on stderr\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Example:\n"
+    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h 05-mapreduce/mr.c | grep '^shuffle'\n";
+
+typedef struct {
+    char *const *names; /* the files, by number */
+} index_arg;
+
+typedef struct {
+    mr_emitter *em;
+    uint64_t file;
+} scan_ctx;
+
+static void on_word(const char *w, size_t len, void *ctx)
+{
+    scan_ctx *c = ctx;
+    mr_emit(c->em, w, len, c->file); /* (word, file number) */
+}
+
+static void ii_map(const mr_split *s, const char *data, size_t len,
+                   mr_emitter *em, void *arg)
+{
+    (void)arg;
+    scan_ctx c = {em, (uint64_t)s->file};
+    words_scan(data, len, on_word, &c);
+}
+
+/* A split lies inside one file: every value of a key in one map task is the
+ * same file number, so keep the one held. */
+static uint64_t ii_combine(uint64_t held, uint64_t v, void *arg)
+{
+    (void)v;
+    (void)arg;
+    return held;
+}
+
+static uint64_t ii_reduce(const char *key, size_t klen, const uint64_t *vals,
+                          size_t n, mr_text *text, void *arg)
+{
+    (void)key;
+    (void)klen;
+    const index_arg *ia = arg;
+    uint64_t files = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && vals[i] == vals[i - 1])
+            continue; /* several splits of one file */
+        const char *name = ia->names[vals[i]];
+        if (files++)
+            mr_text_add(text, ",", 1);
+        mr_text_add(text, name, strlen(name));
+    }
+    return files;
+}
+
+static void write_result(const char *path, const mr_result *res)
+{
+    if (!path) {
+        if (!mr_write_recs(stdout, res->recs, res->n) || fflush(stdout) != 0)
+            die_errno("write to standard output");
+        return;
+    }
+    size_t len = strlen(path) + 8;
+    char *tmp = malloc(len);
+    if (!tmp)
+        die("out of memory");
+    snprintf(tmp, len, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        die_errno("%s: cannot create a temporary file next to it", path);
+    mr_cleanup_add_file(tmp);
+    FILE *f = fdopen(fd, "w");
+    if (!f)
+        die_errno("%s", tmp);
+    if (!mr_write_recs(f, res->recs, res->n) || fflush(f) != 0)
+        die_errno("write %s", tmp);
+    if (fchmod(fd, 0644) != 0)
+        die_errno("chmod %s", tmp);
+    if (fclose(f) != 0)
+        die_errno("close %s", tmp);
+    if (rename(tmp, path) != 0)
+        die_errno("rename %s to %s", tmp, path);
+    mr_cleanup_forget_file();
+    free(tmp);
+}
+
+int main(int argc, char *argv[])
+{
+    kit_set_prog("invindex");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs = cpus < 1 ? 1 : cpus > 256 ? 256 : (int)cpus;
+    int reducers = 0;
+    enum mr_workers workers = MR_THREADS;
+    unsigned long long block = 0;
+    bool plan = false;
+    const char *out = NULL;
+    static const struct option longopts[] = {
+        {"jobs", required_argument, NULL, 'j'},
+        {"reducers", required_argument, NULL, 'r'},
+        {"workers", required_argument, NULL, 'W'},
+        {"block-size", required_argument, NULL, 'b'},
+        {"output", required_argument, NULL, 'o'},
+        {"plan", no_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const kinds[] = {"threads", "processes", NULL};
+    int c;
+    while ((c = getopt_long(argc, argv, ":j:r:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j': jobs = (int)opt_int("--jobs", optarg, 1, 256); break;
+        case 'r': reducers = (int)opt_int("--reducers", optarg, 1, 256); break;
+        case 'W': workers = opt_choice("--workers", optarg, kinds) ? MR_PROCESSES : MR_THREADS; break;
+        case 'b': block = opt_size("--block-size", optarg, 1, 1ULL << 30); break;
+        case 'o':
+            if (!*optarg)
+                usage_error("--output: expected a file name, got ''");
+            out = optarg;
+            break;
+        case 'P': plan = true; break;
+        case 'h': kit_help(usage);
+        default: kit_opt_fail(c, argv, longopts);
+        }
+    }
+    if (optind >= argc)
+        usage_error("expected at least one FILE (try --help)");
+    for (int i = optind; i < argc; i++)
+        if (!*argv[i])
+            usage_error("expected a file name, got ''");
+
+    index_arg ia = {argv + optind};
+    mr_app app = {"inverted index", ii_map, ii_combine, ii_reduce, &ia};
+    mr_config cfg = {
+        .app = &app,
+        .files = (const char *const *)(argv + optind),
+        .nfiles = argc - optind,
+        .jobs = jobs,
+        .reducers = reducers ? reducers : jobs,
+        .workers = workers,
+        .block_size = block,
+        .verbose = plan,
+    };
+    mr_result res;
+    mr_run(&cfg, &res);
+    write_result(out, &res);
+    if (plan)
+        mr_print_plan(stderr, &res);
+    mr_result_free(&res);
+    return 0;
+}

@@ -1,0 +1,1637 @@
+/*
+ * mr.c - the MapReduce runtime: split, map + combine, shuffle, reduce,
+ * merge, on threads or on forked worker processes.  See mr.h.
+ *
+ * Reading guide: the tasks (run_map, run_reduce) are the same code for both
+ * worker kinds; only where their outputs live differs (memory or files).
+ * Then come the two schedulers (threads_phase, procs_phase), the planner
+ * (plan_splits), --explain, and mr_run tying the phases together.
+ */
+#include "mr.h"
+
+#include "err.h"
+#include "table.h"
+#include "term.h"
+#include "timing.h"
+#include "words.h"
+#include "xpthread.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHUNK (1u << 20)  /* bytes a map task reads per pread */
+#define PATHLEN 4096
+#define MAX_WORKERS 256   /* the CLI's --jobs limit */
+#define CRASH_EXIT 42     /* a worker "dying" with _exit */
+
+/* ---------------------------------------------------------------------
+ * Growable byte buffers and the record formats inside them.
+ *   map output (one per map task and partition): u32 klen, u64 value, key
+ *   reduce output (one per partition, sorted):    u32 klen, u32 tlen,
+ *                                                u64 value, key, text
+ * ------------------------------------------------------------------- */
+typedef struct {
+    char *p;
+    size_t len; /* bytes used */
+    size_t cap; /* bytes allocated; len <= cap */
+} buf_t;
+
+static void buf_reserve(buf_t *b, size_t more)
+{
+    if (b->cap - b->len >= more)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < more)
+        cap *= 2;
+    b->p = xrealloc(b->p, cap);
+    b->cap = cap;
+}
+
+static void buf_put(buf_t *b, const void *d, size_t n)
+{
+    buf_reserve(b, n);
+    if (n)
+        memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+static void buf_free(buf_t *b)
+{
+    free(b->p);
+    *b = (buf_t){0};
+}
+
+static void pair_put(buf_t *b, const char *key, uint32_t klen, uint64_t v)
+{
+    buf_reserve(b, 12 + (size_t)klen);
+    memcpy(b->p + b->len, &klen, 4);
+    memcpy(b->p + b->len + 4, &v, 8);
+    if (klen)
+        memcpy(b->p + b->len + 12, key, klen);
+    b->len += 12 + (size_t)klen;
+}
+
+/* Read the pair at *off in b; false at the end.  Dies on a torn record
+ * (it cannot happen with rename-published files; it is a check). */
+static bool pair_next(const buf_t *b, size_t *off, const char **key,
+                      uint32_t *klen, uint64_t *v)
+{
+    if (*off >= b->len)
+        return false;
+    if (b->len - *off < 12)
+        die("corrupt intermediate data (a truncated record)");
+    memcpy(klen, b->p + *off, 4);
+    memcpy(v, b->p + *off + 4, 8);
+    if (b->len - *off - 12 < *klen)
+        die("corrupt intermediate data (a truncated key)");
+    *key = b->p + *off + 12;
+    *off += 12 + (size_t)*klen;
+    return true;
+}
+
+struct mr_text {
+    buf_t b;
+};
+
+void mr_text_add(mr_text *t, const char *s, size_t n) { buf_put(&t->b, s, n); }
+
+/* ---------------------------------------------------------------------
+ * Hashing and partitioning
+ * ------------------------------------------------------------------- */
+uint64_t mr_hash(const void *key, size_t len)
+{
+    /* Eight bytes at a time, each step a multiply and a shift (a cousin of
+     * splitmix64): fast on short words, and every output bit depends on
+     * every input bit, which both the tables and mr_partition rely on. */
+    const unsigned char *p = key;
+    uint64_t h = 0x243F6A8885A308D3ULL ^ ((uint64_t)len * 0x9E3779B97F4A7C15ULL);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+        h ^= h >> 31;
+        p += 8;
+        len -= 8;
+    }
+    if (len) {
+        uint64_t w = 0;
+        memcpy(&w, p, len);
+        h = (h ^ w) * 0x94D049BB133111EBULL;
+        h ^= h >> 29;
+    }
+    h ^= h >> 32;
+    h *= 0xD6E8FEB86659FD93ULL;
+    h ^= h >> 32;
+    return h;
+}
+
+unsigned mr_partition(uint64_t hash, unsigned nreduce)
+{
+#ifndef HANDOUT
+    /* The hash is well mixed, so its remainder spreads keys evenly; the
+     * same key always has the same hash, so it always meets its other
+     * values in the same reducer. */
+    return (unsigned)(hash % nreduce);
+#else
+    /* TODO(05.1): return the reduce partition of a key with this hash: a
+     * number in 0..nreduce-1, the same for the same hash, spreading keys
+     * evenly over all the partitions. */
+    (void)hash;
+    (void)nreduce;
+    return 0;
+#endif
+}
+
+/* ---------------------------------------------------------------------
+ * The in-mapper combiner: open addressing, linear probing, keys copied into
+ * an arena.  The slot index is the hash's TOP bits: mr_partition uses the
+ * low ones, so every key in one partition has the same low bits.
+ * ------------------------------------------------------------------- */
+#define EMPTY UINT32_MAX
+
+typedef struct {
+    uint64_t hash;
+    uint64_t val;  /* combined value */
+    uint32_t koff; /* key = arena + koff */
+    uint32_t klen; /* EMPTY: free slot */
+} cslot;
+
+typedef struct {
+    cslot *slots;
+    unsigned bits; /* capacity = 1 << bits */
+    size_t used;   /* occupied slots; kept <= capacity / 2 */
+    buf_t arena;   /* every key once */
+} ctab;
+
+static void ctab_clear(ctab *t)
+{
+    if (!t->slots) {
+        t->bits = 10;
+        t->slots = xmalloc(sizeof(cslot) << t->bits);
+    }
+    memset(t->slots, 0xff, sizeof(cslot) << t->bits); /* klen = EMPTY */
+    t->used = 0;
+    t->arena.len = 0;
+}
+
+static void ctab_grow(ctab *t)
+{
+    unsigned nbits = t->bits + 1;
+    size_t ncap = (size_t)1 << nbits;
+    cslot *ns = xmalloc(sizeof(cslot) * ncap);
+    memset(ns, 0xff, sizeof(cslot) * ncap);
+    for (size_t i = 0; i < (size_t)1 << t->bits; i++) {
+        cslot *s = &t->slots[i];
+        if (s->klen == EMPTY)
+            continue;
+        size_t j = (size_t)(s->hash >> (64 - nbits));
+        while (ns[j].klen != EMPTY)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = *s;
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->bits = nbits;
+}
+
+struct mr_emitter {
+    ctab tab;
+    const mr_app *app;
+    uint64_t emitted; /* pairs emitted in this attempt */
+    buf_t *trace;     /* --explain: every pair as emitted, before combining */
+};
+
+void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
+{
+    if (klen >= EMPTY)
+        die("a key of %zu bytes is too long", klen);
+    em->emitted++;
+    if (em->trace)
+        pair_put(em->trace, key, (uint32_t)klen, value);
+    ctab *t = &em->tab;
+    uint64_t h = mr_hash(key, klen);
+    size_t mask = ((size_t)1 << t->bits) - 1;
+    size_t i = (size_t)(h >> (64 - t->bits));
+    for (;;) {
+        cslot *s = &t->slots[i];
+        if (s->klen == EMPTY)
+            break;
+        if (s->hash == h && s->klen == klen &&
+            memcmp(t->arena.p + s->koff, key, klen) == 0) {
+            s->val = em->app->combine(s->val, value, em->app->arg);
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+    if (t->arena.len + klen >= EMPTY)
+        die("a map task's keys exceed 4 GiB: use a smaller --block-size");
+    cslot *s = &t->slots[i];
+    s->hash = h;
+    s->val = value;
+    s->koff = (uint32_t)t->arena.len;
+    s->klen = (uint32_t)klen;
+    buf_put(&t->arena, key, klen);
+    if (++t->used * 2 > mask + 1)
+        ctab_grow(t);
+}
+
+/* ---------------------------------------------------------------------
+ * The job: everything the coordinator and every worker share (workers are
+ * forked after it is filled in, so they have a copy).
+ * ------------------------------------------------------------------- */
+typedef struct {
+    const mr_config *cfg;
+    int nfiles;
+    int *fds;            /* open input files */
+    uint64_t *sizes;     /* their sizes when the job started */
+    const char **names;  /* for messages ("standard input" for "-") */
+    mr_split *splits;    /* M splits */
+    int M, R;
+    uint64_t block, total;
+    /* threads mode: map outputs in memory, mapout[m * R + r] */
+    buf_t *mapout;
+    buf_t *redout;       /* R reduce outputs (both modes, after reading) */
+    buf_t *trace;        /* --explain: M buffers of emitted pairs */
+    uint64_t *emitted;   /* per map task, from its accepted attempt */
+    double shuffle_s, reduce_s; /* CPU-ish seconds inside reduce tasks */
+    long failed;         /* failed attempts */
+    pthread_mutex_t lock; /* threads mode: guards the scheduler state */
+} job_t;
+
+/* ---------------------------------------------------------------------
+ * Cleanup: the temp dir, the workers, the app's output temp file.  Runs at
+ * exit and from the SIGINT/SIGTERM handler, so it uses only
+ * async-signal-safe calls (kill, waitpid, unlink, rmdir) and names it can
+ * build without snprintf.
+ * ------------------------------------------------------------------- */
+static struct {
+    pid_t coordinator;          /* cleanup runs only in this process */
+    char dir[PATHLEN];          /* "" when there is none */
+    volatile pid_t pids[MAX_WORKERS]; /* live workers, 0 = none */
+    int M, R;                   /* names mr-<m>-<r>[.tmp] to remove */
+    char outfile[PATHLEN];      /* the app's temp output, "" if none */
+} cl;
+
+static size_t cat(char *dst, size_t at, const char *s)
+{
+    while (*s && at + 1 < PATHLEN)
+        dst[at++] = *s++;
+    dst[at] = '\0';
+    return at;
+}
+
+static size_t cat_num(char *dst, size_t at, long v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0 && at + 1 < PATHLEN)
+        dst[at++] = tmp[--n];
+    dst[at] = '\0';
+    return at;
+}
+
+/* dir/mr-<m>-<r><sfx> (m < 0: mr-out-<r><sfx>) */
+static void inter_name(char *dst, int m, int r, const char *sfx)
+{
+    size_t at = cat(dst, 0, cl.dir);
+    at = cat(dst, at, m < 0 ? "/mr-out-" : "/mr-");
+    if (m >= 0) {
+        at = cat_num(dst, at, m);
+        at = cat(dst, at, "-");
+    }
+    at = cat_num(dst, at, r);
+    cat(dst, at, sfx);
+}
+
+static void cleanup_now(void)
+{
+    if (getpid() != cl.coordinator)
+        return; /* a worker exiting must not tear down the job */
+    for (int i = 0; i < MAX_WORKERS; i++) {
+        pid_t p = cl.pids[i];
+        if (p > 0) {
+            kill(p, SIGKILL);
+            while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+                ;
+            cl.pids[i] = 0;
+        }
+    }
+    if (cl.dir[0]) {
+        char path[PATHLEN];
+        for (int m = -1; m < cl.M; m++)
+            for (int r = 0; r < cl.R; r++) {
+                inter_name(path, m, r, "");
+                unlink(path);
+                inter_name(path, m, r, ".tmp");
+                unlink(path);
+            }
+        cat(path, cat(path, 0, cl.dir), "/stdin");
+        unlink(path);
+        rmdir(cl.dir);
+        cl.dir[0] = '\0';
+    }
+    if (cl.outfile[0]) {
+        unlink(cl.outfile);
+        cl.outfile[0] = '\0';
+    }
+}
+
+static void on_signal(int sig)
+{
+    cleanup_now();
+    signal(sig, SIG_DFL);
+    raise(sig); /* die of the signal, so the shell sees why */
+}
+
+void mr_cleanup_add_file(const char *path)
+{
+    cat(cl.outfile, 0, path);
+}
+
+void mr_cleanup_forget_file(void) { cl.outfile[0] = '\0'; }
+
+static void cleanup_install(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    cl.coordinator = getpid();
+    if (atexit(cleanup_now) != 0)
+        die("atexit failed");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        die_errno("sigaction");
+}
+
+static void make_tmpdir(void)
+{
+    if (cl.dir[0])
+        return;
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    char tmpl[PATHLEN];
+    int n = snprintf(tmpl, sizeof tmpl, "%s/%s.XXXXXX", base, kit_prog());
+    if (n < 0 || (size_t)n >= sizeof tmpl - 16)
+        die("TMPDIR is too long: %s", base);
+    if (!mkdtemp(tmpl))
+        die_errno("cannot create a temporary directory in %s", base);
+    /* Published only once complete: the handler may read it any time. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    cat(cl.dir, 0, tmpl);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Small I/O helpers
+ * ------------------------------------------------------------------- */
+static void write_all(int fd, const char *p, size_t n, const char *what)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            die_errno("write %s", what);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Publish b as `final`: write a temp name, then rename (atomic), so a
+ * reader sees the whole file or none. */
+static void publish(const buf_t *b, const char *tmp, const char *final)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        die_errno("create %s", tmp);
+    write_all(fd, b->p, b->len, tmp);
+    if (close(fd) != 0)
+        die_errno("close %s", tmp);
+    if (rename(tmp, final) != 0)
+        die_errno("rename %s", tmp);
+}
+
+static void slurp(const char *path, buf_t *b)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        die_errno("open %s", path);
+    b->len = 0;
+    for (;;) {
+        buf_reserve(b, 65536);
+        ssize_t n = read(fd, b->p + b->len, b->cap - b->len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            die_errno("read %s", path);
+        }
+        if (n == 0)
+            break;
+        b->len += (size_t)n;
+    }
+    close(fd);
+}
+
+/* ---------------------------------------------------------------------
+ * Fault injection.  Whether attempt `a` of a task dies, and where, depends
+ * only on (seed, phase, task, attempt): thread and process runs with the
+ * same seed fail the same attempts.
+ * ------------------------------------------------------------------- */
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+typedef struct {
+    bool dies;
+    double where;     /* 0..1: how far into the task */
+    bool by_signal;   /* processes: SIGKILL rather than _exit */
+} crash_t;
+
+static crash_t crash_plan(const job_t *J, int phase, int task, int attempt)
+{
+    crash_t c = {false, 0, false};
+    if (J->cfg->crash_rate <= 0)
+        return c;
+    uint64_t x = splitmix(J->cfg->seed ^ splitmix(((uint64_t)phase << 56) ^
+                                                 ((uint64_t)task << 20) ^
+                                                 (uint64_t)attempt));
+    double u1 = (double)(x >> 11) / 9007199254740992.0;
+    x = splitmix(x);
+    c.dies = u1 < J->cfg->crash_rate;
+    c.where = (double)(x >> 11) / 9007199254740992.0;
+    c.by_signal = (x & 1) != 0;
+    return c;
+}
+
+/* Die here.  Returns (false) only for threads: the caller abandons the
+ * attempt and drops everything it produced. */
+static bool crash_now(const job_t *J, const crash_t *c)
+{
+    if (J->cfg->workers == MR_PROCESSES) {
+        if (c->by_signal)
+            raise(SIGKILL);
+        _exit(CRASH_EXIT);
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------------
+ * A map task: read the split chunk by chunk, map, combine, partition.
+ * ------------------------------------------------------------------- */
+typedef struct {
+    mr_emitter em;
+    buf_t chunk;       /* pread buffer, grows only for a record > CHUNK */
+} worker_t;
+
+/* Where to cut buf[0..n) for map(): just after a separator near the end.
+ * Returns 0 if there is no separator at all (read more). */
+static size_t chunk_cut(const char *buf, size_t n)
+{
+    size_t from = n > 4096 ? n - 4096 : 0;
+    size_t i = words_cut(buf, n, from);
+    if (i == n && from > 0)
+        i = words_cut(buf, n, 0);
+    return i < n ? i + 1 : 0;
+}
+
+static void read_at(const job_t *J, int file, char *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t r = pread(J->fds[file], p, n, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            die_errno("%s: read failed", J->names[file]);
+        }
+        if (r == 0)
+            die("%s: changed size while being read (it was %llu bytes)",
+                J->names[file], (unsigned long long)J->sizes[file]);
+        p += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+}
+
+/* Run attempt `attempt` of map task m; out[0..R) receive its partitions.
+ * Returns false if the attempt was abandoned (threads mode crash). */
+static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
+{
+    const mr_split *s = &J->splits[m];
+    const mr_app *app = J->cfg->app;
+    crash_t c = crash_plan(J, 0, m, attempt);
+    /* 80% of crash points fall while reading and mapping, 20% while
+     * publishing the R outputs (some may already be renamed into place). */
+    double crash_byte = c.where / 0.8 * (double)s->length;
+    mr_emitter *em = &w->em;
+    ctab_clear(&em->tab);
+    em->app = app;
+    em->emitted = 0;
+    em->trace = J->trace ? &J->trace[m] : NULL;
+    if (em->trace)
+        em->trace->len = 0;
+    buf_t *b = &w->chunk;
+    uint64_t pos = s->offset, end = s->offset + s->length, done = 0;
+    size_t have = 0;
+    while (pos < end || have > 0) {
+        if (b->cap - have < 4096 || b->cap < CHUNK)
+            buf_reserve(b, b->cap < CHUNK ? CHUNK : b->cap); /* doubles */
+        size_t want = b->cap - have;
+        if (want > end - pos)
+            want = (size_t)(end - pos);
+        read_at(J, s->file, b->p + have, want, pos);
+        pos += want;
+        have += want;
+        size_t cut = pos == end ? have : chunk_cut(b->p, have);
+        if (cut == 0) { /* one record longer than the buffer: grow */
+            b->len = have;
+            buf_reserve(b, b->cap);
+            continue;
+        }
+        app->map(s, b->p, cut, em, app->arg);
+        done += cut;
+        memmove(b->p, b->p + cut, have - cut);
+        have -= cut;
+        if (c.dies && c.where < 0.8 && (double)done >= crash_byte)
+            return crash_now(J, &c);
+    }
+    /* Partition the combined pairs: the shuffle's sending side. */
+    ctab *t = &em->tab;
+    unsigned R = (unsigned)J->R;
+    for (size_t i = 0; i < (size_t)1 << t->bits; i++) {
+        cslot *sl = &t->slots[i];
+        if (sl->klen == EMPTY)
+            continue;
+        unsigned r = mr_partition(sl->hash, R);
+        if (r >= R)
+            die("mr_partition returned %u, but there are only %u partitions", r, R);
+        pair_put(&out[r], t->arena.p + sl->koff, sl->klen, sl->val);
+    }
+    if (J->cfg->workers == MR_PROCESSES) {
+        int crash_after = c.dies && c.where >= 0.8
+                              ? (int)((c.where - 0.8) / 0.2 * (J->R + 1))
+                              : -1;
+        char tmp[PATHLEN], fin[PATHLEN];
+        for (int r = 0; r < J->R; r++) {
+            if (r == crash_after)
+                crash_now(J, &c);
+            inter_name(tmp, m, r, ".tmp");
+            inter_name(fin, m, r, "");
+            publish(&out[r], tmp, fin);
+        }
+        if (crash_after >= J->R) /* all renamed, never reported */
+            crash_now(J, &c);
+    } else if (c.dies) {
+        return crash_now(J, &c);
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------------
+ * A reduce task: group partition r's pairs by key (the shuffle's receiving
+ * side), reduce each distinct key, sort the distinct keys.
+ * ------------------------------------------------------------------- */
+typedef struct {
+    uint64_t hash;
+    const char *key; /* NULL: free slot */
+    uint32_t klen;
+    uint32_t head, tail; /* value list in the node array */
+    uint32_t n;          /* values */
+} rslot;
+
+typedef struct {
+    uint64_t val;
+    uint32_t next; /* UINT32_MAX: end */
+} vnode;
+
+static int rslot_cmp(const void *a, const void *b)
+{
+    const rslot *x = *(const rslot *const *)a, *y = *(const rslot *const *)b;
+    uint32_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = n ? memcmp(x->key, y->key, n) : 0;
+    if (c)
+        return c;
+    return (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
+                       double *shuffle_s, double *reduce_s)
+{
+    crash_t c = crash_plan(J, 1, r, attempt);
+    int crash_after = c.dies ? (int)(c.where * (J->M + 1)) : -1;
+    double t0 = kit_thread_cpu_seconds();
+    bool procs = J->cfg->workers == MR_PROCESSES;
+    buf_t *files = procs ? xcalloc((size_t)J->M, sizeof *files) : NULL;
+    unsigned bits = 10;
+    rslot *tab = xcalloc((size_t)1 << bits, sizeof *tab);
+    size_t used = 0, nn = 0, ncap = 1024;
+    vnode *nodes = xmalloc(ncap * sizeof *nodes);
+    bool alive = true;
+    for (int m = 0; m < J->M && alive; m++) {
+        if (m == crash_after) {
+            alive = crash_now(J, &c);
+            break;
+        }
+        const buf_t *in;
+        if (procs) {
+            char path[PATHLEN];
+            inter_name(path, m, r, "");
+            slurp(path, &files[m]);
+            in = &files[m];
+        } else {
+            in = &J->mapout[(size_t)m * (size_t)J->R + (size_t)r];
+        }
+        size_t off = 0;
+        const char *key;
+        uint32_t klen;
+        uint64_t v;
+        while (pair_next(in, &off, &key, &klen, &v)) {
+            uint64_t h = mr_hash(key, klen);
+            size_t mask = ((size_t)1 << bits) - 1;
+            size_t i = (size_t)(h >> (64 - bits));
+            while (tab[i].key && !(tab[i].hash == h && tab[i].klen == klen &&
+                                   memcmp(tab[i].key, key, klen) == 0))
+                i = (i + 1) & mask;
+            if (nn == ncap) {
+                ncap *= 2;
+                nodes = xrealloc(nodes, ncap * sizeof *nodes);
+            }
+            if (nn >= UINT32_MAX)
+                die("reduce partition %d: too many values", r);
+            nodes[nn] = (vnode){v, UINT32_MAX};
+            rslot *s = &tab[i];
+            if (!s->key) {
+                *s = (rslot){h, key, klen, (uint32_t)nn, (uint32_t)nn, 1};
+                if (++used * 2 > mask + 1) { /* grow: rehash by top bits */
+                    unsigned nb = bits + 1;
+                    rslot *nt = xcalloc((size_t)1 << nb, sizeof *nt);
+                    for (size_t k = 0; k <= mask; k++) {
+                        if (!tab[k].key)
+                            continue;
+                        size_t j = (size_t)(tab[k].hash >> (64 - nb));
+                        while (nt[j].key)
+                            j = (j + 1) & (((size_t)1 << nb) - 1);
+                        nt[j] = tab[k];
+                    }
+                    free(tab);
+                    tab = nt;
+                    bits = nb;
+                }
+            } else {
+                nodes[s->tail].next = (uint32_t)nn;
+                s->tail = (uint32_t)nn;
+                s->n++;
+            }
+            nn++;
+        }
+    }
+    double t1 = kit_thread_cpu_seconds();
+    if (alive) {
+        rslot **keys = xmalloc((used ? used : 1) * sizeof *keys);
+        size_t k = 0;
+        for (size_t i = 0; i < (size_t)1 << bits; i++)
+            if (tab[i].key)
+                keys[k++] = &tab[i];
+        qsort(keys, used, sizeof *keys, rslot_cmp); /* distinct keys only */
+        uint64_t *vals = NULL;
+        size_t vcap = 0;
+        mr_text text = {{0}};
+        const mr_app *app = J->cfg->app;
+        out->len = 0;
+        for (size_t i = 0; i < used; i++) {
+            rslot *s = keys[i];
+            if (s->n > vcap) {
+                vcap = s->n * 2;
+                vals = xrealloc(vals, vcap * sizeof *vals);
+            }
+            size_t n = 0;
+            for (uint32_t x = s->head; x != UINT32_MAX; x = nodes[x].next)
+                vals[n++] = nodes[x].val;
+            text.b.len = 0;
+            uint64_t res = app->reduce(s->key, s->klen, vals, n, &text, app->arg);
+            if (text.b.len >= UINT32_MAX)
+                die("reduce: a result text is too long");
+            uint32_t tl = (uint32_t)text.b.len;
+            buf_reserve(out, 16 + (size_t)s->klen + tl);
+            char *p = out->p + out->len;
+            memcpy(p, &s->klen, 4);
+            memcpy(p + 4, &tl, 4);
+            memcpy(p + 8, &res, 8);
+            memcpy(p + 16, s->key, s->klen);
+            if (tl)
+                memcpy(p + 16 + s->klen, text.b.p, tl);
+            out->len += 16 + (size_t)s->klen + tl;
+        }
+        free(vals);
+        buf_free(&text.b);
+        free(keys);
+    }
+    free(tab);
+    free(nodes);
+    if (alive && procs) {
+        char tmp[PATHLEN], fin[PATHLEN];
+        inter_name(tmp, -1, r, ".tmp");
+        inter_name(fin, -1, r, "");
+        publish(out, tmp, fin);
+        if (crash_after == J->M) /* published, never reported */
+            crash_now(J, &c);
+    } else if (alive && crash_after == J->M) {
+        alive = crash_now(J, &c);
+    }
+    if (files) {
+        for (int m = 0; m < J->M; m++)
+            buf_free(&files[m]);
+        free(files);
+    }
+    *shuffle_s = t1 - t0;
+    *reduce_s = kit_thread_cpu_seconds() - t1;
+    return alive;
+}
+
+/* ---------------------------------------------------------------------
+ * Scheduling.  Both kinds keep a queue of pending tasks; a failed attempt
+ * puts its task back until it has failed MR_MAX_ATTEMPTS times.
+ * ------------------------------------------------------------------- */
+typedef struct {
+    job_t *J;
+    int phase;       /* 0 map, 1 reduce */
+    int ntasks;
+    int *queue;      /* pending tasks: queue[qhead .. qhead+qlen) mod ntasks */
+    int qhead, qlen;
+    int *attempts;   /* attempts started per task */
+    int done;        /* tasks whose output was accepted */
+    int failed_task; /* >= 0: gave up on this task */
+    pthread_cond_t cv; /* threads: task queued, task done or job failed */
+} sched_t;
+
+static const char *phase_name(int phase) { return phase ? "reduce" : "map"; }
+
+static void sched_init(sched_t *s, job_t *J, int phase, int ntasks)
+{
+    *s = (sched_t){.J = J, .phase = phase, .ntasks = ntasks, .failed_task = -1};
+    s->queue = xmalloc((size_t)ntasks * sizeof *s->queue);
+    s->attempts = xcalloc((size_t)ntasks, sizeof *s->attempts);
+    for (int i = 0; i < ntasks; i++)
+        s->queue[i] = i;
+    s->qlen = ntasks;
+}
+
+static int sched_pop(sched_t *s)
+{
+    int t = s->queue[s->qhead];
+    s->qhead = (s->qhead + 1) % s->ntasks;
+    s->qlen--;
+    return t;
+}
+
+/* Record a failed attempt of task t; re-queue it or give up. */
+static void sched_failed(sched_t *s, int t, const char *how)
+{
+    s->J->failed++;
+    if (s->J->cfg->verbose)
+        warn_msg("%s task %d, attempt %d %s; %s", phase_name(s->phase), t,
+                 s->attempts[t], how,
+                 s->attempts[t] < MR_MAX_ATTEMPTS ? "re-running it" : "giving up");
+    if (s->attempts[t] >= MR_MAX_ATTEMPTS) {
+        s->failed_task = t;
+        return;
+    }
+    s->queue[(s->qhead + s->qlen) % s->ntasks] = t;
+    s->qlen++;
+}
+
+static void sched_done(sched_t *s)
+{
+    s->done++;
+    if (s->J->cfg->progress)
+        kit_progress(phase_name(s->phase), s->done, s->ntasks);
+}
+
+static void sched_check(sched_t *s)
+{
+    if (s->failed_task >= 0)
+        die("%s task %d failed %d attempts in a row (--crash-rate %g); giving up",
+            phase_name(s->phase), s->failed_task, MR_MAX_ATTEMPTS,
+            s->J->cfg->crash_rate);
+}
+
+static void sched_free(sched_t *s)
+{
+    free(s->queue);
+    free(s->attempts);
+}
+
+/* --- threads -------------------------------------------------------- */
+typedef struct {
+    sched_t *s;
+    worker_t w;
+} tctx;
+
+static void *thread_worker(void *arg)
+{
+    tctx *c = arg;
+    sched_t *s = c->s;
+    job_t *J = s->J;
+    for (;;) {
+        xmutex_lock(&J->lock);
+        while (s->failed_task < 0 && s->done < s->ntasks && s->qlen == 0)
+            xcond_wait(&s->cv, &J->lock);
+        if (s->failed_task >= 0 || s->done == s->ntasks) {
+            xmutex_unlock(&J->lock);
+            break;
+        }
+        int t = sched_pop(s);
+        int a = s->attempts[t]++;
+        xmutex_unlock(&J->lock);
+
+        bool ok;
+        double sh = 0, re = 0;
+        buf_t *out = NULL, rout = {0};
+        if (s->phase == 0) {
+            out = xcalloc((size_t)J->R, sizeof *out);
+            ok = run_map(J, &c->w, t, a, out);
+        } else {
+            ok = run_reduce(J, t, a, &rout, &sh, &re);
+        }
+
+        xmutex_lock(&J->lock);
+        if (ok) { /* accept the output: exactly once per task */
+            if (s->phase == 0) {
+                memcpy(&J->mapout[(size_t)t * (size_t)J->R], out,
+                       (size_t)J->R * sizeof *out);
+                J->emitted[t] = c->w.em.emitted;
+            } else {
+                J->redout[t] = rout;
+                J->shuffle_s += sh;
+                J->reduce_s += re;
+            }
+            sched_done(s);
+        } else { /* abandoned: its partial output is dropped */
+            if (out)
+                for (int r = 0; r < J->R; r++)
+                    buf_free(&out[r]);
+            buf_free(&rout);
+            sched_failed(s, t, "was abandoned");
+        }
+        xcond_broadcast(&s->cv);
+        xmutex_unlock(&J->lock);
+        free(out);
+    }
+    return NULL;
+}
+
+static void threads_phase(job_t *J, int phase, int ntasks)
+{
+    sched_t s;
+    sched_init(&s, J, phase, ntasks);
+    xcond_init(&s.cv);
+    int n = J->cfg->jobs < ntasks ? J->cfg->jobs : ntasks;
+    pthread_t *th = xmalloc((size_t)(n ? n : 1) * sizeof *th);
+    tctx *cx = xcalloc((size_t)(n ? n : 1), sizeof *cx);
+    for (int i = 0; i < n; i++) {
+        cx[i].s = &s;
+        xpthread_create(&th[i], thread_worker, &cx[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        xpthread_join(th[i]);
+        free(cx[i].w.em.tab.slots);
+        buf_free(&cx[i].w.em.tab.arena);
+        buf_free(&cx[i].w.chunk);
+    }
+    free(th);
+    free(cx);
+    xcond_destroy(&s.cv);
+    sched_check(&s);
+    sched_free(&s);
+}
+
+/* --- processes ------------------------------------------------------- */
+typedef struct {
+    int32_t phase, task, attempt;
+} task_msg;
+
+typedef struct {
+    int32_t task, ok;
+    uint64_t emitted;
+    double shuffle_s, reduce_s;
+} done_msg;
+
+typedef struct {
+    pid_t pid;
+    int to;    /* task pipe, write end (coordinator -> worker) */
+    int from;  /* result pipe, read end (worker -> coordinator) */
+    int task;  /* running task, -1 if idle */
+} pworker;
+
+static bool read_full(int fd, void *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)p + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* The worker: read a task, run it, report; EOF on the task pipe means the
+ * job is over. */
+static noreturn void worker_main(job_t *J, int in, int out)
+{
+    worker_t w;
+    memset(&w, 0, sizeof w);
+    task_msg t;
+    while (read_full(in, &t, sizeof t)) {
+        done_msg d = {t.task, 1, 0, 0, 0};
+        if (t.phase == 0) {
+            buf_t *o = xcalloc((size_t)J->R, sizeof *o);
+            run_map(J, &w, t.task, t.attempt, o);
+            d.emitted = w.em.emitted;
+            for (int r = 0; r < J->R; r++)
+                buf_free(&o[r]);
+            free(o);
+        } else {
+            buf_t o = {0};
+            run_reduce(J, t.task, t.attempt, &o, &d.shuffle_s, &d.reduce_s);
+            buf_free(&o);
+        }
+        write_all(out, (const char *)&d, sizeof d, "the result pipe");
+    }
+    _exit(0);
+}
+
+static void spawn(job_t *J, pworker *ws, int i, int nw)
+{
+    int tp[2], rp[2];
+    if (pipe(tp) != 0 || pipe(rp) != 0)
+        die_errno("pipe");
+    fflush(NULL); /* or buffered output would be written twice */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old); /* pids[] changes with no handler */
+    pid_t pid = fork();
+    if (pid < 0)
+        die_errno("fork");
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL); /* a Ctrl-C kills workers outright */
+        signal(SIGTERM, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        /* Close the other workers' pipe ends: a worker holding a sibling's
+         * task pipe would keep that sibling from ever seeing EOF. */
+        for (int k = 0; k < nw; k++)
+            if (k != i && ws[k].pid > 0) {
+                close(ws[k].to);
+                close(ws[k].from);
+            }
+        close(tp[1]); /* the coordinator writes tasks */
+        close(rp[0]); /* the coordinator reads results */
+        worker_main(J, tp[0], rp[1]);
+    }
+    cl.pids[i] = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(tp[0]); /* the worker's ends: ours would hide its death (no EOF) */
+    close(rp[1]);
+    ws[i] = (pworker){pid, tp[1], rp[0], -1};
+}
+
+/* Reap worker i (it has died or is being retired); describe how it ended. */
+static void reap(pworker *ws, int i, char *how, size_t n)
+{
+    close(ws[i].to);
+    close(ws[i].from);
+    int st = 0;
+    while (waitpid(ws[i].pid, &st, 0) < 0)
+        if (errno != EINTR)
+            die_errno("waitpid");
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    cl.pids[i] = 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (WIFSIGNALED(st))
+        snprintf(how, n, "died: worker %ld killed by signal %d", (long)ws[i].pid,
+                 WTERMSIG(st));
+    else
+        snprintf(how, n, "died: worker %ld exited with status %d",
+                 (long)ws[i].pid, WEXITSTATUS(st));
+    ws[i].pid = 0;
+}
+
+static void procs_phase(job_t *J, pworker *ws, int nw, int phase, int ntasks)
+{
+    sched_t s;
+    sched_init(&s, J, phase, ntasks);
+    struct pollfd *pf = xmalloc((size_t)nw * sizeof *pf);
+    while (s.done < ntasks && s.failed_task < 0) {
+        for (int i = 0; i < nw && s.qlen > 0; i++) {
+            if (ws[i].task >= 0)
+                continue;
+            int t = sched_pop(&s);
+            task_msg m = {phase, t, s.attempts[t]++};
+            ws[i].task = t;
+            ssize_t w;
+            do
+                w = write(ws[i].to, &m, sizeof m);
+            while (w < 0 && errno == EINTR);
+            if (w != (ssize_t)sizeof m && errno != EPIPE)
+                die_errno("write to worker %ld", (long)ws[i].pid);
+            /* On EPIPE the worker is dead: poll sees EOF below. */
+        }
+        for (int i = 0; i < nw; i++)
+            pf[i] = (struct pollfd){ws[i].from, POLLIN, 0};
+        if (poll(pf, (nfds_t)nw, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            die_errno("poll");
+        }
+        for (int i = 0; i < nw; i++) {
+            if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            done_msg d;
+            if (read_full(ws[i].from, &d, sizeof d) && d.task == ws[i].task) {
+                if (phase == 0)
+                    J->emitted[d.task] = d.emitted;
+                J->shuffle_s += d.shuffle_s;
+                J->reduce_s += d.reduce_s;
+                ws[i].task = -1;
+                sched_done(&s);
+                continue;
+            }
+            /* EOF: the worker died.  Start a fresh one in its place. */
+            char how[128];
+            int t = ws[i].task;
+            reap(ws, i, how, sizeof how);
+            if (t >= 0)
+                sched_failed(&s, t, how);
+            spawn(J, ws, i, nw);
+        }
+    }
+    free(pf);
+    sched_check(&s);
+    sched_free(&s);
+}
+
+/* ---------------------------------------------------------------------
+ * Planning: open the inputs, cut them into splits.
+ * ------------------------------------------------------------------- */
+uint64_t mr_default_block(uint64_t total, int jobs)
+{
+    /* About 4 splits per worker: enough to balance the load and to lose
+     * little to a crash, few enough that per-task costs (a table, R files)
+     * stay small -- and their number, hence memory, does not grow with the
+     * input. */
+    uint64_t want = total / (4 * (uint64_t)(jobs > 0 ? jobs : 1)) + 1;
+    uint64_t min = 1u << 20;
+    want = want < min ? min : want;
+    return (want + 65535) / 65536 * 65536;
+}
+
+static void open_inputs(job_t *J)
+{
+    const mr_config *cfg = J->cfg;
+    J->nfiles = cfg->nfiles;
+    J->fds = xcalloc((size_t)J->nfiles, sizeof *J->fds);
+    J->sizes = xcalloc((size_t)J->nfiles, sizeof *J->sizes);
+    J->names = xcalloc((size_t)J->nfiles, sizeof *J->names);
+    int stdin_fd = -1;
+    for (int i = 0; i < J->nfiles; i++) {
+        const char *f = cfg->files[i];
+        struct stat st;
+        if (strcmp(f, "-") == 0) {
+            J->names[i] = "standard input";
+            if (stdin_fd < 0) {
+                if (fstat(STDIN_FILENO, &st) != 0)
+                    die_errno("standard input");
+                if (S_ISREG(st.st_mode)) {
+                    stdin_fd = STDIN_FILENO;
+                } else {
+                    /* A pipe cannot be read at an offset: copy it into the
+                     * job's directory first, as `hdfs dfs -put` would. */
+                    make_tmpdir();
+                    char path[PATHLEN];
+                    cat(path, cat(path, 0, cl.dir), "/stdin");
+                    stdin_fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+                    if (stdin_fd < 0)
+                        die_errno("create %s", path);
+                    char *tmp = xmalloc(CHUNK);
+                    for (;;) {
+                        ssize_t n = read(STDIN_FILENO, tmp, CHUNK);
+                        if (n < 0 && errno == EINTR)
+                            continue;
+                        if (n < 0)
+                            die_errno("standard input");
+                        if (n == 0)
+                            break;
+                        write_all(stdin_fd, tmp, (size_t)n, path);
+                    }
+                    free(tmp);
+                }
+            }
+            J->fds[i] = stdin_fd;
+        } else {
+            J->names[i] = f;
+            J->fds[i] = open(f, O_RDONLY);
+            if (J->fds[i] < 0)
+                die_errno("%s", f);
+        }
+        if (fstat(J->fds[i], &st) != 0)
+            die_errno("%s", J->names[i]);
+        if (S_ISDIR(st.st_mode))
+            die("%s: is a directory", J->names[i]);
+        if (!S_ISREG(st.st_mode))
+            die("%s: not a regular file (use standard input for pipes)", J->names[i]);
+        J->sizes[i] = (uint64_t)st.st_size;
+        J->total += J->sizes[i];
+    }
+}
+
+/* Boundary b of file f moves to just after the first separator at or
+ * after b-1, so the record that straddles b stays whole in the earlier
+ * split (Hadoop's LineRecordReader does the same with lines). */
+static uint64_t align_boundary(const job_t *J, int f, uint64_t b)
+{
+    char win[4096];
+    uint64_t pos = b - 1, size = J->sizes[f];
+    while (pos < size) {
+        size_t n = size - pos < sizeof win ? (size_t)(size - pos) : sizeof win;
+        read_at(J, f, win, n, pos);
+        size_t i = words_cut(win, n, 0);
+        if (i < n)
+            return pos + i + 1;
+        pos += n;
+    }
+    return size;
+}
+
+static void plan_splits(job_t *J)
+{
+    J->block = J->cfg->block_size ? J->cfg->block_size
+                                  : mr_default_block(J->total, J->cfg->jobs);
+    if (J->cfg->explain && !J->cfg->block_size) /* three splits, as on the slide */
+        J->block = J->total > 3 ? (J->total + 2) / 3 : 1;
+    size_t cap = 16;
+    J->splits = xmalloc(cap * sizeof *J->splits);
+    for (int f = 0; f < J->nfiles; f++) {
+        uint64_t start = 0, size = J->sizes[f];
+        while (start < size) {
+            uint64_t end = size;
+            if (size - start > J->block) {
+                /* the next HDFS block boundary after start */
+                uint64_t b = (start / J->block + 1) * J->block;
+                end = align_boundary(J, f, b);
+            }
+            if (J->M >= MR_MAX_SPLITS)
+                die("--block-size %llu makes more than %d splits: use a larger one",
+                    (unsigned long long)J->block, MR_MAX_SPLITS);
+            if ((size_t)J->M == cap) {
+                cap *= 2;
+                J->splits = xrealloc(J->splits, cap * sizeof *J->splits);
+            }
+            J->splits[J->M] = (mr_split){f, J->M, start, end - start};
+            J->M++;
+            start = end;
+        }
+    }
+}
+
+static void check_sizes(const job_t *J)
+{
+    for (int f = 0; f < J->nfiles; f++) {
+        struct stat st;
+        if (fstat(J->fds[f], &st) != 0)
+            die_errno("%s", J->names[f]);
+        if ((uint64_t)st.st_size != J->sizes[f])
+            die("%s: changed size while being read (%llu bytes, now %llu)",
+                J->names[f], (unsigned long long)J->sizes[f],
+                (unsigned long long)st.st_size);
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * --explain: print what each phase produced, like the lecture's slide
+ * ------------------------------------------------------------------- */
+static void show_bytes(FILE *f, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch == '\r')
+            fputs("\\r", f);
+        else if (ch == '\t')
+            fputs("\\t", f);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\x%02x", ch);
+        else
+            fputc(ch, f);
+    }
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    uint32_t lx, ly;
+    memcpy(&lx, *x, 4);
+    memcpy(&ly, *y, 4);
+    uint32_t n = lx < ly ? lx : ly;
+    int c = n ? memcmp(*x + 12, *y + 12, n) : 0;
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+/* Print the pairs of buffers bufs[0..nb) sorted by key ("(bear, 1) ..."). */
+static void show_pairs(FILE *f, const buf_t *bufs, int nb, bool sort)
+{
+    size_t n = 0, cap = 16;
+    const char **recs = xmalloc(cap * sizeof *recs);
+    for (int k = 0; k < nb; k++) {
+        size_t off = 0, at;
+        const char *key;
+        uint32_t klen;
+        uint64_t v;
+        while (at = off, pair_next(&bufs[k], &off, &key, &klen, &v)) {
+            if (n == cap)
+                recs = xrealloc(recs, (cap *= 2) * sizeof *recs);
+            recs[n++] = bufs[k].p + at;
+        }
+    }
+    if (sort)
+        qsort(recs, n, sizeof *recs, pair_cmp);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t klen;
+        uint64_t v;
+        memcpy(&klen, recs[i], 4);
+        memcpy(&v, recs[i] + 4, 8);
+        fputs(i ? " (" : " (", f);
+        show_bytes(f, recs[i] + 12, klen);
+        fprintf(f, ", %llu)", (unsigned long long)v);
+    }
+    if (n == 0)
+        fputs(" (nothing)", f);
+    fputc('\n', f);
+    free(recs);
+}
+
+static void explain_map(const job_t *J)
+{
+    FILE *f = stdout;
+    printf("1. SPLITTING: %llu bytes cut into %d split%s of at most %llu bytes "
+           "(HDFS: 128 MiB blocks);\n   each boundary moved to just after a "
+           "separator, so no word is cut in two\n",
+           (unsigned long long)J->total, J->M, J->M == 1 ? "" : "s",
+           (unsigned long long)J->block);
+    for (int m = 0; m < J->M; m++) {
+        const mr_split *s = &J->splits[m];
+        char *p = xmalloc(s->length ? (size_t)s->length : 1);
+        read_at(J, s->file, p, (size_t)s->length, s->offset);
+        printf("   split %d  %s bytes %llu..%llu  \"", m, J->names[s->file],
+               (unsigned long long)s->offset,
+               (unsigned long long)(s->offset + s->length));
+        show_bytes(f, p, (size_t)s->length);
+        printf("\"\n");
+        free(p);
+    }
+    printf("\n2. MAPPING: each map task emits a pair (key, value) per record\n");
+    for (int m = 0; m < J->M; m++) {
+        printf("   map %d:", m);
+        show_pairs(f, &J->trace[m], 1, false);
+    }
+    printf("\n3. COMBINING (in the mapper): equal keys of one task folded together\n");
+    for (int m = 0; m < J->M; m++) {
+        printf("   map %d:", m);
+        show_pairs(f, &J->mapout[(size_t)m * (size_t)J->R], J->R, true);
+    }
+}
+
+static void explain_reduce(const job_t *J)
+{
+    printf("\n4. SHUFFLING: pair (k, v) goes to reducer mr_partition(hash(k), %d);\n"
+           "   each reducer groups its values by key, in map-task order\n", J->R);
+    for (int r = 0; r < J->R; r++) {
+        printf("   reducer %d:", r);
+        /* Re-group from the map outputs, exactly as run_reduce did. */
+        size_t off = 0;
+        const buf_t *out = &J->redout[r];
+        bool any = false;
+        while (off < out->len) {
+            uint32_t klen, tl;
+            memcpy(&klen, out->p + off, 4);
+            memcpy(&tl, out->p + off + 4, 4);
+            const char *key = out->p + off + 16;
+            printf(" ");
+            show_bytes(stdout, key, klen);
+            printf(" [");
+            int nv = 0;
+            for (int m = 0; m < J->M; m++) {
+                size_t o2 = 0;
+                const char *k2;
+                uint32_t l2;
+                uint64_t v;
+                const buf_t *in = &J->mapout[(size_t)m * (size_t)J->R + (size_t)r];
+                while (pair_next(in, &o2, &k2, &l2, &v))
+                    if (l2 == klen && memcmp(k2, key, klen) == 0)
+                        printf("%s%llu", nv++ ? ", " : "", (unsigned long long)v);
+            }
+            printf("]");
+            off += 16 + (size_t)klen + tl;
+            any = true;
+        }
+        printf("%s\n", any ? "" : " (nothing: no key hashed here)");
+    }
+    printf("\n5. REDUCING: each reducer folds every key's values into one result, "
+           "sorted by key\n");
+    for (int r = 0; r < J->R; r++) {
+        printf("   reducer %d:", r);
+        size_t off = 0;
+        const buf_t *out = &J->redout[r];
+        if (out->len == 0)
+            printf(" (nothing)");
+        while (off < out->len) {
+            uint32_t klen, tl;
+            uint64_t v;
+            memcpy(&klen, out->p + off, 4);
+            memcpy(&tl, out->p + off + 4, 4);
+            memcpy(&v, out->p + off + 8, 8);
+            printf(" (");
+            show_bytes(stdout, out->p + off + 16, klen);
+            if (tl) {
+                printf(", ");
+                show_bytes(stdout, out->p + off + 16 + klen, tl);
+                printf(")");
+            } else {
+                printf(", %llu)", (unsigned long long)v);
+            }
+            off += 16 + (size_t)klen + tl;
+        }
+        printf("\n");
+    }
+    printf("\n6. FINAL RESULT: the %d sorted reducer outputs merged into one\n", J->R);
+}
+
+/* ---------------------------------------------------------------------
+ * The job
+ * ------------------------------------------------------------------- */
+static void parse_out(const buf_t *b, mr_rec **recs, size_t *n)
+{
+    size_t cap = 0, off = 0;
+    *recs = NULL;
+    *n = 0;
+    while (off < b->len) {
+        if (b->len - off < 16)
+            die("corrupt reduce output");
+        mr_rec r;
+        memcpy(&r.klen, b->p + off, 4);
+        memcpy(&r.tlen, b->p + off + 4, 4);
+        memcpy(&r.value, b->p + off + 8, 8);
+        if (b->len - off - 16 < (size_t)r.klen + r.tlen)
+            die("corrupt reduce output");
+        r.key = b->p + off + 16;
+        r.text = r.key + r.klen;
+        off += 16 + (size_t)r.klen + r.tlen;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *recs = xrealloc(*recs, cap * sizeof **recs);
+        }
+        (*recs)[(*n)++] = r;
+    }
+}
+
+static int rec_cmp(const mr_rec *x, const mr_rec *y)
+{
+    uint32_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = n ? memcmp(x->key, y->key, n) : 0;
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* Merge the R sorted runs (a k-way merge: R is small). */
+static void merge(job_t *J, mr_result *res)
+{
+    int R = J->R;
+    mr_rec **runs = xcalloc((size_t)R, sizeof *runs);
+    size_t *len = xcalloc((size_t)R, sizeof *len), *pos = xcalloc((size_t)R, sizeof *pos);
+    size_t total = 0;
+    for (int r = 0; r < R; r++) {
+        parse_out(&J->redout[r], &runs[r], &len[r]);
+        total += len[r];
+    }
+    res->recs = xmalloc((total ? total : 1) * sizeof *res->recs);
+    res->n = 0;
+    for (;;) {
+        int best = -1;
+        for (int r = 0; r < R; r++)
+            if (pos[r] < len[r] &&
+                (best < 0 || rec_cmp(&runs[r][pos[r]], &runs[best][pos[best]]) < 0))
+                best = r;
+        if (best < 0)
+            break;
+        res->recs[res->n++] = runs[best][pos[best]++];
+    }
+    for (int r = 0; r < R; r++)
+        free(runs[r]);
+    free(runs);
+    free(len);
+    free(pos);
+}
+
+void mr_run(const mr_config *cfg, mr_result *res)
+{
+    memset(res, 0, sizeof *res);
+    words_init(); /* before any thread scans */
+    cleanup_install();
+    double t_start = kit_now();
+    job_t J;
+    memset(&J, 0, sizeof J);
+    J.cfg = cfg;
+    J.R = cfg->reducers;
+    xmutex_init(&J.lock);
+
+    open_inputs(&J);
+    if (cfg->explain && J.total > MR_EXPLAIN_MAX)
+        usage_error("--explain prints every pair, so it is for small inputs "
+                    "(at most %d bytes; this one has %llu): try --plan",
+                    MR_EXPLAIN_MAX, (unsigned long long)J.total);
+    if (cfg->workers == MR_PROCESSES)
+        signal(SIGPIPE, SIG_IGN); /* a dead worker's pipe: EPIPE, not death */
+    plan_splits(&J);
+    double t_split = kit_now();
+
+    J.emitted = xcalloc((size_t)(J.M ? J.M : 1), sizeof *J.emitted);
+    J.redout = xcalloc((size_t)J.R, sizeof *J.redout);
+    if (cfg->explain)
+        J.trace = xcalloc((size_t)(J.M ? J.M : 1), sizeof *J.trace);
+    pworker ws[MAX_WORKERS];
+    int nw = 0;
+    if (cfg->workers == MR_PROCESSES) {
+        make_tmpdir();
+        cl.M = J.M;
+        cl.R = J.R;
+        nw = cfg->jobs;
+        for (int i = 0; i < nw; i++)
+            ws[i].pid = 0;
+        for (int i = 0; i < nw; i++)
+            spawn(&J, ws, i, nw);
+        procs_phase(&J, ws, nw, 0, J.M);
+    } else {
+        J.mapout = xcalloc((size_t)(J.M ? J.M : 1) * (size_t)J.R, sizeof *J.mapout);
+        threads_phase(&J, 0, J.M);
+    }
+    check_sizes(&J);
+    double t_map = kit_now();
+    if (cfg->explain)
+        explain_map(&J);
+
+    if (cfg->workers == MR_PROCESSES) {
+        procs_phase(&J, ws, nw, 1, J.R);
+        for (int i = 0; i < nw; i++) { /* EOF on its task pipe: it exits */
+            char how[128];
+            reap(ws, i, how, sizeof how);
+        }
+        for (int r = 0; r < J.R; r++) {
+            char path[PATHLEN];
+            inter_name(path, -1, r, "");
+            slurp(path, &J.redout[r]);
+        }
+        cleanup_now(); /* the files are read: remove the directory now */
+    } else {
+        threads_phase(&J, 1, J.R);
+    }
+    double t_reduce = kit_now();
+    if (cfg->explain)
+        explain_reduce(&J);
+
+    merge(&J, res);
+    double t_merge = kit_now();
+
+    for (int m = 0; m < J.M; m++)
+        res->emitted += J.emitted[m];
+    res->bytes = J.total;
+    res->map_tasks = J.M;
+    res->reduce_tasks = J.R;
+    res->jobs = cfg->jobs;
+    res->block_size = J.block;
+    res->workers = cfg->workers;
+    res->failed_attempts = J.failed;
+    res->t_split = t_split - t_start;
+    res->t_map = t_map - t_split;
+    /* Each reduce task first fetches and groups its partition (the
+     * shuffle), then reduces: split the phase's wall time in that ratio. */
+    double busy = J.shuffle_s + J.reduce_s, wall = t_reduce - t_map;
+    double share = busy > 0 ? J.shuffle_s / busy : 0.5;
+    res->t_shuffle = wall * share;
+    res->t_reduce = wall - res->t_shuffle;
+    res->t_merge = t_merge - t_reduce;
+    res->t_total = t_merge - t_start;
+    res->priv_bufs = J.redout;
+    res->priv_nbufs = J.R;
+
+    if (J.mapout)
+        for (size_t i = 0; i < (size_t)J.M * (size_t)J.R; i++)
+            buf_free(&J.mapout[i]);
+    free(J.mapout);
+    if (J.trace)
+        for (int m = 0; m < J.M; m++)
+            buf_free(&J.trace[m]);
+    free(J.trace);
+    for (int f = 0; f < J.nfiles; f++) {
+        bool dup = false;
+        for (int g = 0; g < f; g++)
+            dup |= J.fds[g] == J.fds[f];
+        if (!dup && J.fds[f] != STDIN_FILENO)
+            close(J.fds[f]);
+    }
+    cleanup_now(); /* the stdin spool, if any */
+    free(J.fds);
+    free(J.sizes);
+    free(J.names);
+    free(J.splits);
+    free(J.emitted);
+    xmutex_destroy(&J.lock);
+}
+
+void mr_result_free(mr_result *res)
+{
+    buf_t *b = res->priv_bufs;
+    for (int r = 0; r < res->priv_nbufs; r++)
+        buf_free(&b[r]);
+    free(b);
+    free(res->recs);
+    memset(res, 0, sizeof *res);
+}
+
+bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mr_rec *r = &recs[i];
+        fwrite(r->key, 1, r->klen, out);
+        if (r->tlen) {
+            putc('\t', out);
+            fwrite(r->text, 1, r->tlen, out);
+            putc('\n', out);
+        } else {
+            fprintf(out, "\t%llu\n", (unsigned long long)r->value);
+        }
+    }
+    return !ferror(out);
+}
+
+void mr_print_plan(FILE *f, const mr_result *res)
+{
+    double mb = (double)res->bytes / 1e6;
+    fprintf(f, "plan: %.2f MB in %d split%s of at most %llu bytes (HDFS uses 128 MiB "
+               "blocks),\n      boundaries moved to just after a separator; "
+               "%d map tasks -> %d reduce partitions,\n      %d worker %s, "
+               "%ld failed attempt%s\n",
+            mb, res->map_tasks, res->map_tasks == 1 ? "" : "s",
+            (unsigned long long)res->block_size, res->map_tasks, res->reduce_tasks,
+            res->jobs, res->workers == MR_PROCESSES ? "processes" : "threads",
+            res->failed_attempts, res->failed_attempts == 1 ? "" : "s");
+    kit_table t;
+    tbl_init(&t);
+    tbl_col(&t, "phase", TBL_LEFT);
+    tbl_col(&t, "seconds", TBL_RIGHT);
+    tbl_col(&t, "share", TBL_RIGHT);
+    tbl_col(&t, "what happened", TBL_LEFT);
+    const struct { const char *name; double s; const char *what; } ph[] = {
+        {"split", res->t_split, "open the inputs, cut them into blocks"},
+        {"map", res->t_map, "map + combine every split, partition"},
+        {"shuffle", res->t_shuffle, "each reducer fetches + groups its partition"},
+        {"reduce", res->t_reduce, "reduce every distinct key, sort the keys"},
+        {"merge", res->t_merge, "merge the sorted runs, write the result"},
+    };
+    for (size_t i = 0; i < sizeof ph / sizeof ph[0]; i++) {
+        tbl_cell(&t, "%s", ph[i].name);
+        tbl_cell(&t, "%.3f", ph[i].s);
+        tbl_cell(&t, "%.0f%%", res->t_total > 0 ? 100 * ph[i].s / res->t_total : 0);
+        tbl_cell(&t, "%s", ph[i].what);
+    }
+    tbl_cell(&t, "total");
+    tbl_cell(&t, "%.3f", res->t_total);
+    tbl_cell(&t, "100%%");
+    tbl_cell(&t, "%.1f MB/s", res->t_total > 0 ? mb / res->t_total : 0);
+    tbl_print(&t, f);
+}
