@@ -1,0 +1,528 @@
+/*
+ * pipe.c - multiprocessing.Pipe in C: pipe(2) one way, socketpair(2) both ways, and EOF
+ *
+ * What it demonstrates
+ *   The parent sends N numbered records to a child, the child transforms
+ *   each one (adds 1 to every payload byte) and sends it back, and the
+ *   parent checks every reply.  Two transports:
+ *     pipe        pipe(2) carries bytes ONE way, so a round trip needs two
+ *                 pipes (like Pipe(duplex=False), twice);
+ *     socketpair  socketpair(2) is one connected pair of sockets that carries
+ *                 bytes BOTH ways (like Pipe(duplex=True)).
+ *   The discipline that makes it end: after fork() both processes hold both
+ *   ends of everything, and a reader sees EOF only when EVERY write end is
+ *   closed - so each side closes the ends it does not use, at once.
+ *
+ * What you will observe
+ *   Every record verified, the throughput in MB/s and messages/s, and what
+ *   PIPE_BUF promises.  With --forget-close the child keeps its copy of the
+ *   write end of the pipe it reads from: after the last record it waits for
+ *   an EOF that can never come (it is itself a writer), so it never answers
+ *   EOF to the parent either.  A watchdog notices after about a second,
+ *   explains, kills the child and exits with status 3 instead of hanging.
+ *
+ * Usage
+ *   ./pipe [-n RECORDS] [-s SIZE] [-m pipe|socketpair|both] [--forget-close] [--json]
+ *
+ * See also
+ *   pipe(2), socketpair(2), pipe(7) (PIPE_BUF), shutdown(2); TLPI ch. 44;
+ *   mpqueue.c (many writers and readers on one pipe);
+ *   https://docs.python.org/3/library/multiprocessing.html#multiprocessing.Pipe
+ */
+#include "cli.h"
+#include "err.h"
+#include "json.h"
+#include "table.h"
+#include "term.h"
+#include "timing.h"
+#include "xpthread.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_WATCHDOG 3
+#define HDR 8 /* a record: 8-byte sequence number, then payload */
+
+enum mode { MODE_PIPE, MODE_SOCKETPAIR, MODE_BOTH };
+static const char *const mode_names[] = {"pipe", "socketpair", "both", NULL};
+
+typedef struct {
+    long long records;
+    size_t size;       /* bytes per record, header included */
+    enum mode mode;
+    bool forget_close;
+    double watchdog_ms;
+    bool json;
+} config;
+
+typedef struct {
+    const char *name;
+    long long verified;
+    double seconds;
+} run_result;
+
+/* ---- signals: a Ctrl-C must not leave the child behind -------------------- */
+
+static volatile sig_atomic_t stop_signal; /* set by the handler, read by the loops */
+static pid_t child_pid = -1;              /* the child to kill and reap, or -1 */
+
+static void on_stop(int sig) { stop_signal = sig; }
+
+/* Kill and reap the child (if any), then die of the same signal so the
+ * shell sees what happened. */
+static _Noreturn void stop_now(void)
+{
+    if (child_pid > 0) {
+        kill(child_pid, SIGKILL);
+        while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    int sig = stop_signal ? stop_signal : SIGTERM;
+    signal(sig, SIG_DFL);
+    raise(sig);
+    _exit(128 + sig);
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop; /* no SA_RESTART: blocking calls return EINTR */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        die_errno("sigaction");
+    /* A write to a pipe nobody reads must fail with EPIPE, not kill us. */
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        die_errno("sigaction");
+}
+
+static void block_stop_signals(sigset_t *old)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    int rc = pthread_sigmask(SIG_BLOCK, &s, old);
+    if (rc != 0)
+        die_code(rc, "pthread_sigmask");
+}
+
+static void restore_signals(const sigset_t *old)
+{
+    int rc = pthread_sigmask(SIG_SETMASK, old, NULL);
+    if (rc != 0)
+        die_code(rc, "pthread_sigmask");
+}
+
+/* close() of a pipe end we own cannot really fail; if it does, say so. */
+static void xclose(int fd)
+{
+    if (close(fd) != 0)
+        die_errno("close");
+}
+
+/* In the child: no exit() (it would run the parent's atexit handlers). */
+static void child_close(int fd)
+{
+    if (close(fd) != 0)
+        _exit(1);
+}
+
+/* ---- whole-record I/O: read() and write() may move fewer bytes ----------- */
+
+static bool write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* 1: got n bytes; 0: EOF before the first byte; -1: error or EOF mid-record. */
+static int read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return got == 0 ? 0 : -1;
+        got += (size_t)r;
+    }
+    return 1;
+}
+
+static void fill_record(unsigned char *rec, size_t size, uint64_t seq)
+{
+    memcpy(rec, &seq, HDR);
+    for (size_t i = HDR; i < size; i++)
+        rec[i] = (unsigned char)(seq * 31 + i);
+}
+
+/* ---- the child: read, transform, write back, until EOF ------------------- */
+
+static _Noreturn void child_serve(int in, int out, size_t size)
+{
+    unsigned char *rec = xmalloc(size);
+    for (;;) {
+        int r = read_all(in, rec, size);
+        if (r == 0)
+            break; /* EOF: every write end of our input is closed - done */
+        if (r < 0)
+            _exit(1);
+        for (size_t i = HDR; i < size; i++)
+            rec[i] = (unsigned char)(rec[i] + 1);
+        if (!write_all(out, rec, size))
+            _exit(1); /* EPIPE: the parent is gone */
+    }
+    free(rec);
+    if (close(out) != 0) /* our EOF for the parent */
+        _exit(1);
+    _exit(0);
+}
+
+/* ---- the parent: a writer thread sends, the main thread reads ------------ */
+
+/* Sending everything first and reading afterwards would deadlock as soon as
+ * both directions are full (we block writing, the child blocks writing back),
+ * so a second thread sends while the main thread receives. */
+typedef struct {
+    int fd;
+    bool socket;  /* half-close with shutdown(), not close() */
+    const config *cfg;
+    bool ok;
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *a = p;
+    unsigned char *rec = xmalloc(a->cfg->size);
+    a->ok = true;
+    for (long long s = 0; s < a->cfg->records && a->ok; s++) {
+        fill_record(rec, a->cfg->size, (uint64_t)s);
+        a->ok = write_all(a->fd, rec, a->cfg->size);
+    }
+    free(rec);
+    if (a->socket) {
+        /* The socket is also our way back: we may not close it yet.
+         * shutdown(SHUT_WR) sends EOF and keeps the reading half open. */
+        if (shutdown(a->fd, SHUT_WR) != 0)
+            a->ok = false;
+    } else if (close(a->fd) != 0) { /* EOF for the child */
+        a->ok = false;
+    }
+    return NULL;
+}
+
+static _Noreturn void watchdog_fired(const config *cfg, const char *transport,
+                                     long long verified)
+{
+    bool at_eof = verified == cfg->records;
+    if (!cfg->json) {
+        printf("\n%sSTALL%s (%s): no data and no EOF for %.1f s, after %lld of %lld replies.\n",
+               kit_color(stdout, "red"), kit_color(stdout, "reset"), transport,
+               cfg->watchdog_ms / 1000, verified, cfg->records);
+        if (at_eof && cfg->forget_close)
+            printf("Every reply arrived, but EOF never does: the child kept its copy of\n"
+                   "the write end of the pipe it reads from (--forget-close).  A reader\n"
+                   "sees EOF only when EVERY write end is closed, and the child itself\n"
+                   "is a writer, so its read() waits forever; it never closes its side,\n"
+                   "so the parent waits forever too.  Fix: close the ends you do not use\n"
+                   "right after fork().\n");
+        else
+            printf("The other side stopped talking without closing its end.\n");
+        fflush(stdout);
+    }
+    warn_msg("watchdog: no EOF after %.1f s (%s): a write end was left open; "
+             "killing the child, exit %d", cfg->watchdog_ms / 1000, transport,
+             EXIT_WATCHDOG);
+    if (child_pid > 0) {
+        kill(child_pid, SIGKILL);
+        while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        child_pid = -1;
+    }
+    exit(EXIT_WATCHDOG);
+}
+
+/* Wait until fd is readable; the watchdog fires if nothing happens. */
+static void wait_readable(int fd, const config *cfg, const char *transport,
+                          long long verified)
+{
+    for (;;) {
+        if (stop_signal)
+            stop_now();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n = poll(&pfd, 1, (int)cfg->watchdog_ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die_errno("poll");
+        if (n == 0)
+            watchdog_fired(cfg, transport, verified);
+        return;
+    }
+}
+
+static run_result run_one(const config *cfg, enum mode m)
+{
+    run_result res = {.name = mode_names[m]};
+    int to_child[2], to_parent[2]; /* [0] read end, [1] write end */
+    bool sock = m == MODE_SOCKETPAIR;
+    if (sock) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+            die_errno("socketpair");
+        /* sv[0] is the parent's end, sv[1] the child's; each carries both ways. */
+        to_child[1] = to_parent[0] = sv[0];
+        to_child[0] = to_parent[1] = sv[1];
+    } else {
+        if (pipe(to_child) != 0 || pipe(to_parent) != 0)
+            die_errno("pipe");
+    }
+
+    sigset_t old;
+    block_stop_signals(&old); /* no signal between fork() and recording the pid */
+    fflush(NULL);             /* or buffered output would be printed twice */
+    pid_t pid = fork();
+    if (pid < 0)
+        die_errno("fork");
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL); /* the child just dies on Ctrl-C */
+        signal(SIGTERM, SIG_DFL);
+        restore_signals(&old);
+        if (sock) {
+            /* The parent's end: if we kept it, shutdown() would still give us
+             * EOF (it acts on the socket, not on one descriptor), but it is
+             * not ours to hold. */
+            if (!cfg->forget_close)
+                child_close(to_child[1]);
+        } else {
+            if (!cfg->forget_close)
+                child_close(to_child[1]); /* the parent writes there: while we hold
+                                       a write end, our reads never see EOF */
+            child_close(to_parent[0]);    /* the parent reads there, not us */
+        }
+        child_serve(to_child[0], to_parent[1], cfg->size);
+    }
+    child_pid = pid;
+    restore_signals(&old);
+    if (sock) {
+        xclose(to_child[0]); /* the child's end: if we kept it, the child could
+                               die and we would never see EOF */
+    } else {
+        xclose(to_child[0]);  /* the child reads there; keeping it would hide a
+                                dead child (our writes would not fail) */
+        xclose(to_parent[1]); /* the child writes there: while we hold a write
+                                end, our reads never see EOF */
+    }
+
+    writer_arg wa = {.fd = to_child[1], .socket = sock, .cfg = cfg};
+    pthread_t wt;
+    /* The writer thread must not take Ctrl-C: the main thread handles it. */
+    block_stop_signals(&old);
+    xpthread_create(&wt, writer, &wa);
+    restore_signals(&old);
+
+    double t0 = kit_now();
+    int in = to_parent[0];
+    unsigned char *rec = xmalloc(cfg->size), *want = xmalloc(cfg->size);
+    for (long long s = 0; s < cfg->records; s++) {
+        wait_readable(in, cfg, res.name, res.verified);
+        int r = read_all(in, rec, cfg->size);
+        if (r <= 0)
+            die("%s: the child stopped after %lld of %lld replies", res.name, s,
+                cfg->records);
+        fill_record(want, cfg->size, (uint64_t)s);
+        for (size_t i = HDR; i < cfg->size; i++)
+            want[i] = (unsigned char)(want[i] + 1);
+        if (memcmp(rec, want, cfg->size) == 0)
+            res.verified++;
+    }
+    /* All replies are in; now the child must close its end: EOF. */
+    wait_readable(in, cfg, res.name, res.verified);
+    if (read_all(in, rec, 1) != 0)
+        die("%s: more data than records", res.name);
+    res.seconds = kit_now() - t0;
+    free(rec);
+    free(want);
+
+    xpthread_join(wt);
+    if (!wa.ok)
+        die("%s: sending failed", res.name);
+    xclose(in);
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR)
+            die_errno("waitpid");
+        if (stop_signal)
+            stop_now();
+    }
+    child_pid = -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("%s: the child failed", res.name);
+    return res;
+}
+
+static const char usage[] =
+    "usage: pipe [-n RECORDS] [-s SIZE] [-m pipe|socketpair|both] [--forget-close] [--json]\n"
+    "The parent sends RECORDS records to a child, which transforms each and sends it\n"
+    "back; the parent verifies every reply.\n"
+    "\n"
+    "  -n, --records N      records to round-trip, 1..1000000 (default 10000)\n"
+    "  -s, --size SIZE      bytes per record, 16..1M, suffix K/M (default 64)\n"
+    "  -m, --mode MODE      pipe (two one-way pipes), socketpair (one duplex pair)\n"
+    "                       or both (default)\n"
+    "      --forget-close   the child keeps a write end it should close: no EOF,\n"
+    "                       the watchdog explains and exits 3\n"
+    "      --watchdog MS    stall detection, 100..60000 ms (default 1000)\n"
+    "      --json           one JSON object on stdout instead of the report\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "example: ./pipe -n 100000 -s 4K -m pipe\n";
+
+static void parse(int argc, char **argv, config *c)
+{
+    enum { OPT_FORGET = 256, OPT_WATCHDOG, OPT_JSON };
+    static const struct option longopts[] = {
+        {"records", required_argument, NULL, 'n'},
+        {"size", required_argument, NULL, 's'},
+        {"mode", required_argument, NULL, 'm'},
+        {"forget-close", no_argument, NULL, OPT_FORGET},
+        {"watchdog", required_argument, NULL, OPT_WATCHDOG},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *c = (config){.records = 10000, .size = 64, .mode = MODE_BOTH, .watchdog_ms = 1000};
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":n:s:m:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'n': c->records = opt_int("--records", optarg, 1, 1000000); break;
+        case 's': c->size = (size_t)opt_size("--size", optarg, 16, 1 << 20); break;
+        case 'm': c->mode = (enum mode)opt_choice("--mode", optarg, mode_names); break;
+        case OPT_FORGET: c->forget_close = true; break;
+        case OPT_WATCHDOG: c->watchdog_ms = (double)opt_int("--watchdog", optarg, 100, 60000); break;
+        case OPT_JSON: c->json = true; break;
+        case 'h': kit_help(usage);
+        default: kit_opt_fail(ch, argv, longopts);
+        }
+    }
+    kit_no_operands(argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+    kit_set_prog("pipe");
+    config cfg;
+    parse(argc, argv, &cfg);
+    install_handlers();
+
+    run_result runs[2];
+    int nruns = 0;
+    if (cfg.mode == MODE_PIPE || cfg.mode == MODE_BOTH)
+        runs[nruns++] = run_one(&cfg, MODE_PIPE);
+    if (cfg.mode == MODE_SOCKETPAIR || cfg.mode == MODE_BOTH)
+        runs[nruns++] = run_one(&cfg, MODE_SOCKETPAIR);
+
+    /* PIPE_BUF: POSIX guarantees at least 512; Linux has 4096. */
+    int fds[2];
+    if (pipe(fds) != 0)
+        die_errno("pipe");
+    long pipe_buf = fpathconf(fds[1], _PC_PIPE_BUF);
+    xclose(fds[0]);
+    xclose(fds[1]);
+    if (pipe_buf < 0)
+        pipe_buf = PIPE_BUF;
+
+    long long verified = cfg.records;
+    double bytes = 0, secs = 0;
+    for (int i = 0; i < nruns; i++) {
+        if (runs[i].verified < verified)
+            verified = runs[i].verified;
+        bytes += 2.0 * (double)cfg.records * (double)cfg.size; /* there and back */
+        secs += runs[i].seconds;
+    }
+    bool ok = verified == cfg.records;
+
+    if (cfg.json) {
+        json_w j;
+        json_start(&j, stdout);
+        json_obj(&j, NULL);
+        json_int(&j, "records", cfg.records);
+        json_int(&j, "verified", verified);
+        json_double(&j, "bytes_per_sec", secs > 0 ? bytes / secs : 0);
+        json_int(&j, "record_size", (long long)cfg.size);
+        json_int(&j, "pipe_buf", pipe_buf);
+        json_arr(&j, "runs");
+        for (int i = 0; i < nruns; i++) {
+            double s = runs[i].seconds;
+            json_obj(&j, NULL);
+            json_str(&j, "mode", runs[i].name);
+            json_int(&j, "verified", runs[i].verified);
+            json_double(&j, "bytes_per_sec", s > 0 ? 2.0 * (double)cfg.records * (double)cfg.size / s : 0);
+            json_double(&j, "messages_per_sec", s > 0 ? (double)cfg.records / s : 0);
+            json_end(&j);
+        }
+        json_end(&j);
+        json_end(&j);
+        json_finish(&j);
+    } else {
+        printf("pipe: %lld records of %zu bytes, parent -> child (adds 1 to every byte) "
+               "-> parent\n\n", cfg.records, cfg.size);
+        kit_table t;
+        tbl_init(&t);
+        tbl_col(&t, "transport", TBL_LEFT);
+        tbl_col(&t, "records", TBL_RIGHT);
+        tbl_col(&t, "verified", TBL_RIGHT);
+        tbl_col(&t, "MB/s", TBL_RIGHT);
+        tbl_col(&t, "round trips/s", TBL_RIGHT);
+        tbl_col(&t, "verdict", TBL_LEFT);
+        for (int i = 0; i < nruns; i++) {
+            double s = runs[i].seconds;
+            tbl_cell(&t, "%s", runs[i].name);
+            tbl_cell(&t, "%lld", cfg.records);
+            tbl_cell(&t, "%lld", runs[i].verified);
+            tbl_cell(&t, "%.1f", s > 0 ? 2.0 * (double)cfg.records * (double)cfg.size / s / 1e6 : 0);
+            tbl_cell(&t, "%.0f", s > 0 ? (double)cfg.records / s : 0);
+            tbl_cell(&t, "%s", runs[i].verified == cfg.records ? "OK" : "CORRUPTED");
+        }
+        tbl_print(&t, stdout);
+        printf("\nMB/s counts the bytes both ways.  PIPE_BUF here is %ld bytes: a write()\n"
+               "of at most PIPE_BUF bytes to a pipe is atomic, so records from concurrent\n"
+               "writers never interleave; a bigger write may be split and interleaved.\n"
+               "(These %zu-byte records are %s.)\n", pipe_buf, cfg.size,
+               (long)cfg.size <= pipe_buf ? "atomic" : "NOT atomic: fine for one writer only");
+        printf("notice: the child saw EOF only because every write end of its input was "
+               "closed - try --forget-close\n");
+    }
+    if (fflush(stdout) != 0)
+        die_errno("stdout");
+    if (!ok) {
+        warn_msg("some replies did not match what was sent");
+        return KIT_EXIT_RUNTIME;
+    }
+    return 0;
+}
