@@ -1,0 +1,584 @@
+/*
+ * test_02.c - lab 02: ./threads (one address space), ./gil (the emulated
+ * interpreter lock), ./coffee (one CPU vs two), ./parallel and the pool
+ * module (a joblib-style map over threads or forked workers).
+ *
+ * Behaviour only, never timings: speedups are checked to be positive
+ * numbers, never to reach a value.  What is certain is tested instead:
+ * with the GIL at most one thread ever runs bytecode; on one CPU two
+ * threads are never seen running at once; every task's result comes back
+ * exactly once, and a worker that dies is reported with its task.
+ *
+ * The graded exercises have their own suites, so the lab02_* suites also
+ * pass on the handout, where the fixes are stubs:
+ *   ex02_pool_order  02.1  results stored in input order (pool.c)
+ *   ex02_gil_io      02.2  the GIL released around blocking I/O (gil.c)
+ */
+#include "harness.h"
+#include "tjson.h"
+
+#include "../02-threads/pool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static double num(const char *doc, const char *path)
+{
+    double v = 0;
+    cr_assert(tj_num(doc, path, &v), "no number at %s in: %s", path, doc);
+    return v;
+}
+
+static void assert_json_ok(const run_result *r, const char *what)
+{
+    cr_assert(!r->timed_out, "%s hung", what);
+    cr_assert_eq(r->exit_code, 0, "%s: status %d (signal %d); stderr: %s", what, r->exit_code,
+                 r->signal, r->err);
+    cr_assert(tj_valid(r->out), "%s: not one JSON document: %s", what, r->out);
+}
+
+/* A task whose cost grows with x, and whose answer is easy to check. */
+static long long spin_square(long long x, void *arg)
+{
+    (void)arg;
+    volatile unsigned long long sink = 0;
+    for (long long i = 0; i < x * 2000; i++)
+        sink = sink + (unsigned long long)i;
+    return x * x + 1;
+}
+
+/* Fails like a crashed or exited worker when x is 13 or 14. */
+static long long fail_on_13(long long x, void *arg)
+{
+    (void)arg;
+    if (x == 13)
+        _exit(5);
+    if (x == 14) {
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+    }
+    return x * x + 1;
+}
+
+/* No child of the test process is left: neither running nor a zombie. */
+static void assert_no_children(void)
+{
+    int st;
+    errno = 0;
+    pid_t p = waitpid(-1, &st, WNOHANG);
+    cr_assert(p == -1 && errno == ECHILD,
+              "pool_map left a child behind (waitpid returned %ld)", (long)p);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---- threads ------------------------------------------------------------------- */
+
+TestSuite(lab02_threads, .timeout = 30);
+
+Test(lab02_threads, main_sees_the_change_a_thread_made)
+{
+    run_result r = RUN("threads", "--json");
+    assert_json_ok(&r, "threads --json");
+    double before = num(r.out, "before"), t = num(r.out, "thread_after"),
+           m = num(r.out, "main_after");
+    cr_assert_neq(before, t, "the thread should have changed the global: %s", r.out);
+    cr_assert_eq(t, m, "main must see the thread's write (one address space): %s", r.out);
+    run_free(&r);
+}
+
+Test(lab02_threads, results_come_back_through_join_from_distinct_stacks)
+{
+    run_result r = RUN("threads", "-t", "16", "--json");
+    assert_json_ok(&r, "threads -t 16 --json");
+    bool ok = false;
+    cr_assert(tj_bool(r.out, "results_ok", &ok) && ok, "results_ok: %s", r.out);
+    cr_assert(tj_bool(r.out, "stacks_distinct", &ok) && ok, "stacks_distinct: %s", r.out);
+    cr_assert_eq(num(r.out, "threads"), 16);
+    run_free(&r);
+}
+
+Test(lab02_threads, table_says_shared_for_all_three_variables)
+{
+    run_result r = RUN("threads");
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    cr_assert_eq(count_substr(r.out, "SHARED: main sees the change"), 3, "output: %s", r.out);
+    cr_assert(strstr(r.out, "OK (every thread has its own)"), "output: %s", r.out);
+    run_free(&r);
+}
+
+Test(lab02_threads, bad_arguments_exit_2_naming_the_option)
+{
+    const char *bad[] = {"0", "65", "-1", "abc", "1e3", "", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run_result r = RUN("threads", "--threads", bad[i]);
+        assert_usage_error(&r, "--threads");
+        run_free(&r);
+    }
+    run_result r = RUN("threads", "--frobnicate");
+    assert_usage_error(&r, "--frobnicate");
+    run_free(&r);
+    r = RUN("threads", "-t");
+    assert_usage_error(&r, "-t");
+    run_free(&r);
+}
+
+/* ---- gil ----------------------------------------------------------------------- */
+
+TestSuite(lab02_gil, .timeout = 60);
+
+Test(lab02_gil, json_has_four_runs_in_order_with_positive_speedups)
+{
+    run_result r = RUN("gil", "--cpu-ms", "20", "--json");
+    assert_json_ok(&r, "gil --json");
+    cr_assert_eq(num(r.out, "threads"), 2);
+    cr_assert_eq(num(r.out, "switch_ms"), 5);
+    cr_assert_eq(tj_len(r.out, "runs"), 4, "four runs expected: %s", r.out);
+    static const char *const work[] = {"cpu", "cpu", "io", "io"};
+    static const bool gil[] = {true, false, true, false};
+    for (int i = 0; i < 4; i++) {
+        char path[64], w[8];
+        bool g;
+        snprintf(path, sizeof path, "runs.%d.work", i);
+        cr_assert(tj_str(r.out, path, w, sizeof w), "no %s: %s", path, r.out);
+        cr_assert_str_eq(w, work[i], "run %d", i);
+        snprintf(path, sizeof path, "runs.%d.gil", i);
+        cr_assert(tj_bool(r.out, path, &g), "no %s: %s", path, r.out);
+        cr_assert_eq(g, gil[i], "run %d: gil", i);
+        snprintf(path, sizeof path, "runs.%d.seconds", i);
+        cr_assert_gt(num(r.out, path), 0, "run %d: seconds", i);
+        snprintf(path, sizeof path, "runs.%d.speedup", i);
+        cr_assert_gt(num(r.out, path), 0, "run %d: speedup", i);
+    }
+    run_free(&r);
+}
+
+Test(lab02_gil, with_the_gil_at_most_one_thread_runs_bytecode_at_a_time)
+{
+    run_result r = RUN("gil", "-t", "4", "--cpu-ms", "30", "--switch-ms", "1", "--json");
+    assert_json_ok(&r, "gil -t 4 --json");
+    for (int i = 0; i < 4; i++) {
+        char path[64];
+        bool g = false;
+        snprintf(path, sizeof path, "runs.%d.gil", i);
+        cr_assert(tj_bool(r.out, path, &g));
+        snprintf(path, sizeof path, "runs.%d.max_running", i);
+        double at_once = num(r.out, path);
+        cr_assert_geq(at_once, 1, "run %d ran no bytecode at all: %s", i, r.out);
+        if (g)
+            cr_assert_eq(at_once, 1,
+                         "run %d: %g threads ran bytecode at the same moment while the GIL "
+                         "was on: the lock does not exclude",
+                         i, at_once);
+    }
+    run_free(&r);
+}
+
+Test(lab02_gil, the_lock_changes_hands_while_cpu_bound_threads_compete)
+{
+    /* 200 ms of CPU each against a 5 ms switch interval: a waiter that is
+     * never handed the lock would mean the drop request is ignored. */
+    run_result r = RUN("gil", "--json");
+    assert_json_ok(&r, "gil --json");
+    cr_assert_geq(num(r.out, "runs.0.handovers"), 1,
+                  "cpu + GIL: the second thread never got the lock: %s", r.out);
+    cr_assert_eq(num(r.out, "runs.1.handovers"), 0, "no GIL, no handovers: %s", r.out);
+    run_free(&r);
+}
+
+Test(lab02_gil, table_shows_the_four_runs_and_the_baselines)
+{
+    run_result r = RUN("gil", "--cpu-ms", "20");
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    cr_assert_eq(count_substr(r.out, "baseline"), 2, "output: %s", r.out);
+    cr_assert(strstr(r.out, "speedup") && strstr(r.out, "CPU use"), "output: %s", r.out);
+    cr_assert(strstr(r.out, "Notice:"), "output: %s", r.out);
+    run_free(&r);
+}
+
+Test(lab02_gil, bad_arguments_exit_2_naming_the_option)
+{
+    const char *bad_t[] = {"0", "17", "-2", "x", "1e3", ""};
+    for (size_t i = 0; i < sizeof bad_t / sizeof bad_t[0]; i++) {
+        run_result r = RUN("gil", "-t", bad_t[i]);
+        assert_usage_error(&r, "-t");
+        run_free(&r);
+    }
+    const char *bad_s[] = {"0", "0.05", "101", "inf", "1e1", "abc"};
+    for (size_t i = 0; i < sizeof bad_s / sizeof bad_s[0]; i++) {
+        run_result r = RUN("gil", "--switch-ms", bad_s[i]);
+        assert_usage_error(&r, "--switch-ms");
+        run_free(&r);
+    }
+    run_result r = RUN("gil", "--cpu-ms", "99999999999999999999");
+    assert_usage_error(&r, "--cpu-ms");
+    run_free(&r);
+    r = RUN("gil", "--switch-ms");
+    assert_usage_error(&r, "--switch-ms");
+    run_free(&r);
+    r = RUN("gil", "extra");
+    assert_usage_error(&r, "extra");
+    run_free(&r);
+}
+
+/* ---- coffee --------------------------------------------------------------------- */
+
+TestSuite(lab02_coffee, .timeout = 60);
+
+Test(lab02_coffee, json_runs_are_consistent_and_timelines_cover_every_customer)
+{
+    run_result r = RUN("coffee", "-q", "2", "-c", "3", "--ms", "10", "--json");
+    assert_json_ok(&r, "coffee --json");
+    int nruns = tj_len(r.out, "runs");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cr_assert_eq(nruns, cpus >= 2 ? 2 : 1, "runs: %s", r.out);
+    for (int i = 0; i < nruns; i++) {
+        char p[96];
+        snprintf(p, sizeof p, "runs.%d.cpus", i);
+        cr_assert_eq(num(r.out, p), i + 1, "run %d is on %d CPU(s)", i, i + 1);
+        snprintf(p, sizeof p, "runs.%d.seconds", i);
+        double secs = num(r.out, p);
+        cr_assert_gt(secs, 0);
+        snprintf(p, sizeof p, "runs.%d.parallel_fraction", i);
+        double pf = num(r.out, p);
+        cr_assert(pf >= 0 && pf <= 1, "parallel_fraction %g outside [0,1]", pf);
+        snprintf(p, sizeof p, "runs.%d.threads", i);
+        cr_assert_eq(tj_len(r.out, p), 2, "one timeline per queue: %s", r.out);
+        for (int t = 0; t < 2; t++) {
+            snprintf(p, sizeof p, "runs.%d.threads.%d.first", i, t);
+            double first = num(r.out, p);
+            snprintf(p, sizeof p, "runs.%d.threads.%d.last", i, t);
+            double last = num(r.out, p);
+            snprintf(p, sizeof p, "runs.%d.threads.%d.busy_seconds", i, t);
+            double busy = num(r.out, p);
+            snprintf(p, sizeof p, "runs.%d.threads.%d.intervals", i, t);
+            cr_assert_geq(num(r.out, p), 1, "run %d thread %d has an empty timeline", i, t);
+            cr_assert(0 <= first && first < last && last <= secs + 1e-9,
+                      "run %d thread %d: timeline [%g, %g] outside the run [0, %g]", i, t,
+                      first, last, secs);
+            cr_assert(busy > 0 && busy <= last - first + 1e-9,
+                      "run %d thread %d: busy %g s in a span of %g s", i, t, busy, last - first);
+            snprintf(p, sizeof p, "runs.%d.threads.%d.customers", i, t);
+            cr_assert_eq(tj_len(r.out, p), 3, "every customer served: %s", r.out);
+            double prev_end = first;
+            for (int c = 0; c < 3; c++) {
+                snprintf(p, sizeof p, "runs.%d.threads.%d.customers.%d.0", i, t, c);
+                double s = num(r.out, p);
+                snprintf(p, sizeof p, "runs.%d.threads.%d.customers.%d.1", i, t, c);
+                double e = num(r.out, p);
+                cr_assert(prev_end <= s && s <= e && e <= last + 1e-9,
+                          "run %d thread %d customer %c [%g, %g] is not inside the thread's "
+                          "timeline after the previous customer (%g)",
+                          i, t, 'A' + c, s, e, prev_end);
+                prev_end = e;
+            }
+        }
+    }
+    run_free(&r);
+}
+
+Test(lab02_coffee, on_one_cpu_two_threads_are_never_seen_running_at_once)
+{
+    /* A thread's recorded stretches are samples taken while it ran, so on a
+     * single CPU two of them cannot overlap by more than clock noise. */
+    run_result r = RUN("coffee", "--ms", "10", "--json");
+    assert_json_ok(&r, "coffee --json");
+    cr_assert_eq(num(r.out, "runs.0.cpus"), 1);
+    cr_assert_lt(num(r.out, "runs.0.parallel_fraction"), 0.05,
+                 "pinned to one CPU, yet threads overlapped: %s", r.out);
+    run_free(&r);
+}
+
+Test(lab02_coffee, timelines_fit_the_terminal_width)
+{
+    const char *const env[] = {"COLUMNS=50", NULL};
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"coffee", "--ms", "5", NULL}, .env = env, .timeout = 30});
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    size_t rows = 0;
+    for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "  queue ", 8) != 0)
+            continue;
+        rows++;
+        cr_assert_leq(strlen(line), 50, "timeline wider than COLUMNS=50: '%s'", line);
+    }
+    cr_assert_geq(rows, 4, "expected a timeline per queue and view");
+    run_free(&r);
+}
+
+Test(lab02_coffee, bad_arguments_exit_2_naming_the_option)
+{
+    const char *bad[] = {"0", "27", "-1", "abc", "1e3", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run_result r = RUN("coffee", "--customers", bad[i]);
+        assert_usage_error(&r, "--customers");
+        run_free(&r);
+    }
+    run_result r = RUN("coffee", "--queues", "9");
+    assert_usage_error(&r, "--queues");
+    run_free(&r);
+    r = RUN("coffee", "--ms", "2001");
+    assert_usage_error(&r, "--ms");
+    run_free(&r);
+    r = RUN("coffee", "--bogus");
+    assert_usage_error(&r, "--bogus");
+    run_free(&r);
+}
+
+/* ---- parallel and the pool module ---------------------------------------------- */
+
+TestSuite(lab02_parallel, .timeout = 90);
+
+Test(lab02_parallel, every_task_result_comes_back_exactly_once_for_both_backends)
+{
+    enum { N = 24 };
+    long long in[N], want[N], got[N];
+    for (int i = 0; i < N; i++) {
+        in[i] = (i * 7) % N + 1; /* uneven costs */
+        want[i] = spin_square(in[i], NULL);
+    }
+    qsort(want, N, sizeof want[0], cmp_ll);
+    for (int b = 0; b < 2; b++)
+        for (int jobs = 1; jobs <= 8; jobs++) {
+            memset(got, 0, sizeof got);
+            pool_error err;
+            pool_cfg cfg = {.jobs = jobs, .backend = b ? POOL_PROCESSES : POOL_THREADS};
+            cr_assert_eq(pool_map(spin_square, NULL, in, got, N, &cfg, &err), 0,
+                         "%s, %d jobs: %s", pool_backend_name(cfg.backend), jobs, err.msg);
+            qsort(got, N, sizeof got[0], cmp_ll);
+            for (int i = 0; i < N; i++)
+                cr_assert_eq(got[i], want[i],
+                             "%s, %d jobs: the results are not the tasks' results, each once",
+                             pool_backend_name(cfg.backend), jobs);
+            assert_no_children();
+        }
+}
+
+Test(lab02_parallel, an_empty_task_list_is_fine)
+{
+    pool_error err;
+    for (int b = 0; b < 2; b++) {
+        pool_cfg cfg = {.jobs = 4, .backend = b ? POOL_PROCESSES : POOL_THREADS};
+        cr_assert_eq(pool_map(spin_square, NULL, NULL, NULL, 0, &cfg, &err), 0, "%s", err.msg);
+    }
+    assert_no_children();
+    run_result r = RUN("parallel", "--tasks", "0", "--backend", "processes", "--json");
+    assert_json_ok(&r, "parallel --tasks 0");
+    cr_assert_eq(num(r.out, "tasks"), 0);
+    bool ok = false;
+    cr_assert(tj_bool(r.out, "ok", &ok) && ok, "%s", r.out);
+    cr_assert_eq(r.leftover, 0);
+    run_free(&r);
+}
+
+Test(lab02_parallel, a_worker_that_exits_or_crashes_fails_the_map_naming_its_task)
+{
+    long long in[20], out[20];
+    for (int i = 0; i < 20; i++)
+        in[i] = i == 13 ? 13 : 100 + i; /* only task 13 fails */
+    for (int jobs = 1; jobs <= 4; jobs += 3) {
+        pool_error err;
+        pool_cfg cfg = {.jobs = jobs, .backend = POOL_PROCESSES};
+        cr_assert_eq(pool_map(fail_on_13, NULL, in, out, 20, &cfg, &err), -1,
+                     "task 13 exits its worker: the map must fail, not drop it");
+        cr_assert_eq(err.task, 13, "the error must name task 13: %s", err.msg);
+        cr_assert(strstr(err.msg, "task 13") && strstr(err.msg, "status 5"), "%s", err.msg);
+        assert_no_children();
+    }
+    long long in2[3] = {1, 14, 2};
+    pool_error err;
+    pool_cfg cfg = {.jobs = 3, .backend = POOL_PROCESSES};
+    cr_assert_eq(pool_map(fail_on_13, NULL, in2, out, 3, &cfg, &err), -1);
+    cr_assert_eq(err.task, 1, "%s", err.msg);
+    cr_assert(strstr(err.msg, "signal 11"), "a segfault should be named: %s", err.msg);
+    assert_no_children();
+}
+
+Test(lab02_parallel, the_program_reports_a_failed_task_and_exits_1)
+{
+    static const char *const how[] = {"exit", "crash"};
+    static const char *const says[] = {"status 3", "signal 11"};
+    for (int h = 0; h < 2; h++) {
+        run_result r = RUN("parallel", "--backend", "processes", "-j", "2", "--tasks", "6",
+                           "--size", "3000", "--fail-task", "4", "--fail-how", how[h], "--json");
+        cr_assert(!r.timed_out, "parallel hung after a worker failed");
+        cr_assert_eq(r.exit_code, 1, "--fail-how %s: status %d, stderr: %s", how[h],
+                     r.exit_code, r.err);
+        cr_assert(strstr(r.err, "task 4") && strstr(r.err, says[h]),
+                  "--fail-how %s: the message should name task 4 and say '%s': %s", how[h],
+                  says[h], r.err);
+        cr_assert_eq(r.out_len, 0, "no JSON after a failure: %s", r.out);
+        cr_assert_eq(r.leftover, 0, "workers left behind");
+        run_free(&r);
+    }
+}
+
+Test(lab02_parallel, json_has_the_documented_keys_and_jobs_minus_1_means_all_cpus)
+{
+    run_result r = RUN("parallel", "-j", "-1", "--tasks", "8", "--size", "20000", "--json");
+    cr_assert(!r.timed_out);
+    cr_assert(tj_valid(r.out), "not JSON: %s (stderr %s)", r.out, r.err);
+    cr_assert_eq(num(r.out, "jobs"), (double)sysconf(_SC_NPROCESSORS_ONLN));
+    char b[16];
+    cr_assert(tj_str(r.out, "backend", b, sizeof b));
+    cr_assert_str_eq(b, "threads");
+    cr_assert_eq(num(r.out, "tasks"), 8);
+    cr_assert_geq(num(r.out, "seconds"), 0);
+    cr_assert_gt(num(r.out, "speedup"), 0);
+    bool ok;
+    cr_assert(tj_bool(r.out, "ok", &ok));
+    run_free(&r);
+}
+
+Test(lab02_parallel, verbose_prints_joblib_style_progress_on_stderr)
+{
+    run_result r = RUN("parallel", "-j", "1", "-v", "--tasks", "8", "--size", "8000",
+                       "--backend", "processes");
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "[Parallel(n_jobs=1)]: Done 1 tasks | elapsed: "), "%s", r.err);
+    cr_assert(strstr(r.err, "[Parallel(n_jobs=1)]: Done 8 out of 8 | elapsed: "), "%s", r.err);
+    cr_assert(strstr(r.err, "finished"), "%s", r.err);
+    cr_assert(strstr(r.out, "OK"), "%s", r.out);
+    cr_assert_eq(r.leftover, 0);
+    run_free(&r);
+}
+
+Test(lab02_parallel, sigint_or_sigterm_kills_and_reaps_every_worker)
+{
+    static const int sigs[] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        run_result r = run_with(&(run_opts){
+            .argv = (const char *const[]){"parallel", "--backend", "processes", "-j", "4",
+                                          "--tasks", "8", "--size", "5000000", NULL},
+            .timeout = 30, .signal_after_ms = 500, .signal = sigs[i]});
+        cr_assert(!r.timed_out, "parallel did not exit on signal %d", sigs[i]);
+        cr_assert_eq(r.signal, sigs[i], "it should die of signal %d, got exit %d signal %d",
+                     sigs[i], r.exit_code, r.signal);
+        cr_assert_eq(r.leftover, 0, "workers left behind after signal %d", sigs[i]);
+        run_free(&r);
+    }
+}
+
+Test(lab02_parallel, bad_arguments_exit_2_naming_the_option)
+{
+    const char *bad_j[] = {"0", "-2", "257", "abc", "1e3", "", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_j / sizeof bad_j[0]; i++) {
+        run_result r = RUN("parallel", "--jobs", bad_j[i]);
+        assert_usage_error(&r, "--jobs");
+        run_free(&r);
+    }
+    struct {
+        const char *a[6];
+        const char *mention;
+    } cases[] = {
+        {{"--backend", "gpu"}, "--backend"},
+        {{"--tasks", "-1"}, "--tasks"},
+        {{"--size", "0"}, "--size"},
+        {{"--fail-task", "16", "--backend", "processes"}, "--fail-task"},
+        {{"--fail-task", "1"}, "--fail-task"},
+        {{"--fail-task", "1", "--backend", "processes", "--fail-how", "melt"}, "--fail-how"},
+        {{"--fail-how", "exit"}, "--fail-how"},
+        {{"--tasks"}, "--tasks"},
+        {{"--nope"}, "--nope"},
+        {{"stray"}, "stray"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *argv[8] = {"parallel"};
+        for (int k = 0; k < 6 && cases[i].a[k]; k++)
+            argv[k + 1] = cases[i].a[k];
+        run_result r = run_with(&(run_opts){.argv = argv});
+        assert_usage_error(&r, cases[i].mention);
+        run_free(&r);
+    }
+}
+
+/* ---- exercise 02.1: results in input order (pool.c, store_result) --------------- */
+
+EXERCISE(ex02_pool_order, "02", "the parallel map returns results in input order", 4);
+
+Test(ex02_pool_order, results_are_in_input_order_for_both_backends_and_1_to_8_jobs)
+{
+    /* Task 0 is by far the longest: with 2+ workers it finishes last, so
+     * storing results in arrival order would put them in the wrong places. */
+    enum { N = 12 };
+    long long in[N], want[N], got[N];
+    in[0] = 20000;
+    for (int i = 1; i < N; i++)
+        in[i] = i;
+    for (int i = 0; i < N; i++)
+        want[i] = spin_square(in[i], NULL);
+    for (int b = 0; b < 2; b++)
+        for (int jobs = 1; jobs <= 8; jobs++) {
+            pool_error err;
+            pool_cfg cfg = {.jobs = jobs, .backend = b ? POOL_PROCESSES : POOL_THREADS};
+            cr_assert_eq(pool_map(spin_square, NULL, in, got, N, &cfg, &err), 0, "%s", err.msg);
+            for (int i = 0; i < N; i++)
+                cr_assert_eq(got[i], want[i],
+                             "%s backend, %d jobs: out[%d] is %lld, should be f(in[%d]) = %lld. "
+                             "Results arrive in completion order; each carries its task's "
+                             "index: store it there (store_result in pool.c).",
+                             pool_backend_name(cfg.backend), jobs, i, got[i], i, want[i]);
+        }
+}
+
+Test(ex02_pool_order, more_jobs_than_tasks_still_gives_every_result_in_place)
+{
+    long long in[3] = {2000, 1, 2}, got[3] = {0, 0, 0};
+    for (int b = 0; b < 2; b++) {
+        pool_error err;
+        pool_cfg cfg = {.jobs = 8, .backend = b ? POOL_PROCESSES : POOL_THREADS};
+        cr_assert_eq(pool_map(spin_square, NULL, in, got, 3, &cfg, &err), 0, "%s", err.msg);
+        for (int i = 0; i < 3; i++)
+            cr_assert_eq(got[i], in[i] * in[i] + 1, "%s backend, 8 jobs, 3 tasks: out[%d]",
+                         pool_backend_name(cfg.backend), i);
+        assert_no_children();
+    }
+}
+
+Test(ex02_pool_order, the_program_checks_its_results_against_the_sequential_loop)
+{
+    static const char *const backends[] = {"threads", "processes"};
+    for (int b = 0; b < 2; b++)
+        for (int j = 1; j <= 8; j *= 2) {
+            char js[8];
+            snprintf(js, sizeof js, "%d", j);
+            run_result r = RUN("parallel", "-j", js, "--backend", backends[b], "--tasks", "10",
+                               "--size", "30000", "--json");
+            assert_json_ok(&r, "parallel --json");
+            bool ok = false;
+            cr_assert(tj_bool(r.out, "ok", &ok) && ok,
+                      "-j %d --backend %s: results differ from the sequential loop's: %s", j,
+                      backends[b], r.out);
+            cr_assert_eq(r.leftover, 0);
+            run_free(&r);
+        }
+}
+
+/* ---- exercise 02.2: the GIL released around blocking I/O (gil.c) -------------- */
+
+EXERCISE(ex02_gil_io, "02", "release the GIL around blocking I/O", 4);
+
+Test(ex02_gil_io, io_bound_threads_wait_at_the_same_time_even_with_the_gil)
+{
+    run_result r = RUN("gil", "-t", "4", "--cpu-ms", "10", "--json");
+    assert_json_ok(&r, "gil -t 4 --json");
+    cr_assert_geq(num(r.out, "runs.2.max_waiting"), 2,
+                  "io + GIL: never more than one thread waiting at once, so the waits "
+                  "happened one after another. A thread about to block needs no "
+                  "interpreter: release the GIL before the sleep and take it back after "
+                  "(blocking_io in gil.c), as Py_BEGIN/END_ALLOW_THREADS do.");
+    cr_assert_leq(num(r.out, "runs.2.max_running"), 1,
+                  "but bytecode must still run one thread at a time");
+    run_free(&r);
+}
