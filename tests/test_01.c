@@ -62,7 +62,7 @@ Test(lab01_fork, memory_table_finds_all_three_parent_copies_unchanged)
     assert_clean_exit(&r, "fork memory");
     cr_assert_eq(count_substr(r.out, "OK: parent's copy unchanged"), 3,
                  "global, heap and stack rows should all be OK:\n%s", r.out);
-    cr_assert_eq(count_substr(r.out, "UNEXPECTED"), 0, "%s", r.out);
+    cr_assert(!strstr(r.out, "UNEXPECTED") && !strstr(r.out, "CHANGED"), "%s", r.out);
     run_free(&r);
 }
 
