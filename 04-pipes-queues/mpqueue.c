@@ -76,7 +76,7 @@
 #endif
 
 #define EXIT_WATCHDOG 3
-#define MAX_PROCS 32
+#define MAX_PROCS 64
 #define MAX_ITEMS 10000000LL
 
 /* A frame on the work pipe: uint32 body length, then the body:
@@ -461,8 +461,8 @@ static const char usage[] =
     "P producer processes send N items through a pipe to C consumer processes;\n"
     "the parent checks that every item arrived exactly once.\n"
     "\n"
-    "  -p, --producers P     producer processes, 1..32 (default 2)\n"
-    "  -c, --consumers C     consumer processes, 1..32 (default 2)\n"
+    "  -p, --producers P     producer processes, 1..64 (default 2)\n"
+    "  -c, --consumers C     consumer processes, 1..64 (default 2)\n"
     "  -k, --capacity K      mq: messages the queue holds, 1..10 (default 10);\n"
     "                        a pipe's capacity is the kernel's (64 KiB on Linux)\n"
     "  -n, --items N         items in total, 1..10000000 (default 100000)\n"
