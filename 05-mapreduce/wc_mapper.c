@@ -135,7 +135,10 @@ static void on_word(const char *w, size_t len, void *ctx)
 {
     combiner *c = ctx;
     c->words++;
-    if (c->max_distinct == 0) { /* the textbook mapper: (word, 1) */
+    /* The textbook mapper, (word, 1), on request; and for a giant word
+     * always: copying 50 MB into the table to count it once would double
+     * the memory for nothing (the reducer adds partial counts anyway). */
+    if (c->max_distinct == 0 || len > ARENA_LIMIT) {
         put_line(w, len, 1);
         return;
     }
@@ -199,8 +202,15 @@ static void map_stdin(combiner *c)
             words_scan(buf, have, on_word, c);
             break;
         }
+        /* Invariant: the carried-over buf[0..have) holds no separator
+         * (words_cut_back found the last one before it), so only the new
+         * bytes are searched.  Searching all of buf each time would make
+         * a 50 MB word arriving through a pipe, 64 KiB per read, cost
+         * 50 MB x 800 reads. */
+        size_t old = have;
         have += (size_t)got;
-        size_t cut = words_cut_back(buf, have);
+        size_t back = words_cut_back(buf + old, have - old);
+        size_t cut = back ? old + back : 0;
         words_scan(buf, cut, on_word, c);
         memmove(buf, buf + cut, have - cut);
         have -= cut;

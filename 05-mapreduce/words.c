@@ -27,11 +27,9 @@
 #include <string.h>
 #include <wctype.h>
 
-#if !defined(__STDC_ISO_10646__) && !defined(__APPLE__)
-/* We hand code points to towlower_l() as wint_t: that needs wchar_t to be
- * Unicode, true on glibc, musl and macOS. */
-#warning "wchar_t may not hold Unicode code points on this system"
-#endif
+/* Code points are handed to iswalnum_l()/towlower_l() as wint_t: that
+ * needs wchar_t to be Unicode (UCS-4), true on glibc and musl (which define
+ * __STDC_ISO_10646__) and on macOS. */
 
 /* ASCII classes.  SEP must be 0 and the word classes must not overlap, so
  * that `flags |= class` over a word says what kind of word it was. */

@@ -500,6 +500,66 @@ Test(lab05_streaming, a_single_word_longer_than_the_read_buffer_is_counted_once)
     free(buf);
 }
 
+/* Pseudo-random bytes, all 256 values (binary input). */
+static char *random_bytes(size_t n, uint32_t seed)
+{
+    char *buf = malloc(n);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        buf[i] = (char)(seed >> 24);
+    }
+    return buf;
+}
+
+Test(lab05_streaming, the_mappers_output_on_binary_input_is_well_formed)
+{
+    size_t n = 1u << 20;
+    char *buf = random_bytes(n, 7);
+    run_result r = prog_in(buf, n, (const char *const[]){"wc_mapper", NULL});
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
+    /* Every line is word<TAB>count, the word valid UTF-8 made of word
+     * characters only, and the counts add up to the number of words. */
+    size_t words = 0;
+    free(words_of(buf, n, &words));
+    uint64_t total = 0;
+    size_t lines = 0;
+    for (char *p = r.out; p < r.out + r.out_len;) {
+        char *nl = memchr(p, '\n', (size_t)(r.out + r.out_len - p));
+        cr_assert(nl != NULL, "the last line has no newline");
+        kvline kv;
+        cr_assert_eq(kvline_parse(p, (size_t)(nl - p), &kv), KVLINE_OK,
+                     "line %zu is not word<TAB>count", lines + 1);
+        size_t nw = 0;
+        char *again = words_of(kv.key, kv.key_len, &nw);
+        cr_assert_eq(nw, 1, "key of line %zu is not one word", lines + 1);
+        cr_assert(strlen(again) == kv.key_len + 1 &&
+                      memcmp(again, kv.key, kv.key_len) == 0,
+                  "key of line %zu is not a lowercased word", lines + 1);
+        free(again);
+        total += kv.value;
+        lines++;
+        p = nl + 1;
+    }
+    cr_assert_eq(total, words, "the counts must add up to the %zu words",
+                 words);
+    run_free(&r);
+    free(buf);
+}
+
+Test(lab05_streaming, the_reducer_fails_cleanly_on_binary_input)
+{
+    size_t n = 1u << 16;
+    char *buf = random_bytes(n, 11);
+    run_result r = prog_in(buf, n, (const char *const[]){"wc_reducer", NULL});
+    cr_assert_eq(r.exit_code, 1,
+                 "binary input is malformed: exit 1, got %d (signal %d)",
+                 r.exit_code, r.signal);
+    cr_assert(strstr(r.err, "wc_reducer: line 1: "), "got: %s", r.err);
+    cr_assert_eq(count_substr(r.err, "\n"), 1, "one line on stderr: %s", r.err);
+    run_free(&r);
+    free(buf);
+}
+
 Test(lab05_streaming, the_mapper_ignores_the_users_locale)
 {
     static const char text[] = "Привет МИР straße ÀÉ";
