@@ -152,6 +152,25 @@ static void on_signal(int sig)
     _exit(128 + sig);
 }
 
+/* The same cleanup on a runtime error: die() calls exit(), which runs this.
+ * In a child the record is empty, so its exit() touches nothing. */
+static void cleanup_at_exit(void)
+{
+    sigset_t set, old; /* no die() in here: exit() is already under way */
+    handled_set(&set);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    for (int i = 0; i < nkids; i++)
+        kill(kids[i], SIGKILL);
+    for (int i = 0; i < nkids; i++)
+        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
+            continue;
+    nkids = 0;
+    if (have_tmp)
+        unlink(tmp_path);
+    have_tmp = 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static void set_handlers(void (*fn)(int))
 {
     struct sigaction sa;
@@ -830,6 +849,8 @@ int main(int argc, char *argv[])
     else
         seconds = lesson == L_ALL ? 0.2 : 1.0;
 
+    if (atexit(cleanup_at_exit) != 0)
+        die("atexit failed");
     set_handlers(on_signal);
     if (lesson == L_ALL || lesson == L_BASICS)
         lesson_basics(code, sig);

@@ -182,6 +182,52 @@ Test(lab01_fork, sigterm_during_the_zombie_lesson_reaps_the_child)
     interrupt_zombie(SIGTERM);
 }
 
+Test(lab01_fork, an_unusable_tmpdir_is_a_runtime_error_not_a_usage_error)
+{
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"fork", "files", NULL},
+        .env = (const char *const[]){"TMPDIR=/nonexistent/kit-test", NULL}});
+    cr_assert_eq(r.exit_code, 1, "a failing mkstemp() must exit 1, got %d; stderr: %s",
+                 r.exit_code, r.err);
+    cr_assert(strstr(r.err, "mkstemp"), "the error should name the failing call: %s",
+              r.err);
+    cr_assert_eq(r.leftover, 0);
+    run_free(&r);
+}
+
+/* A signal at any moment of a full run: during a lesson, between two, while
+ * the temp file exists.  Either the run had already finished, or it dies of
+ * the signal; either way no child and no temp file may remain. */
+Test(lab01_fork, a_signal_at_any_moment_leaves_no_child_and_no_temp_file)
+{
+    const int delays_ms[] = {1, 5, 15, 40, 80, 150, 300};
+    const int sigs[] = {SIGINT, SIGTERM};
+    for (size_t d = 0; d < sizeof delays_ms / sizeof delays_ms[0]; d++) {
+        for (size_t s = 0; s < 2; s++) {
+            char *dir = make_tmpdir();
+            char env[4200];
+            snprintf(env, sizeof env, "TMPDIR=%s", dir);
+            run_result r = run_with(&(run_opts){
+                .argv = (const char *const[]){"fork", NULL},
+                .env = (const char *const[]){env, NULL},
+                .timeout = 10, .signal_after_ms = delays_ms[d], .signal = sigs[s]});
+            cr_assert(!r.timed_out, "fork hung after signal %d at %d ms", sigs[s],
+                      delays_ms[d]);
+            cr_assert(r.exit_code == 0 || r.signal == sigs[s],
+                      "signal %d at %d ms: expected exit 0 or death by the signal, got "
+                      "exit %d signal %d; stderr: %s", sigs[s], delays_ms[d],
+                      r.exit_code, r.signal, r.err);
+            cr_assert_eq(r.leftover, 0, "signal %d at %d ms left %d child(ren)",
+                         sigs[s], delays_ms[d], r.leftover);
+            cr_assert(dir_is_empty(dir), "signal %d at %d ms left the temp file in %s",
+                      sigs[s], delays_ms[d], dir);
+            rm_rf(dir);
+            free(dir);
+            run_free(&r);
+        }
+    }
+}
+
 /* ---- spawn ----------------------------------------------------------------- */
 
 TestSuite(lab01_spawn, .timeout = 60);
