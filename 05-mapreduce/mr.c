@@ -1035,11 +1035,11 @@ static void reap(pworker *ws, int i, char *how, size_t n)
     cl.pids[i] = 0;
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (WIFSIGNALED(st))
-        snprintf(how, n, "died: worker %ld killed by signal %d", (long)ws[i].pid,
-                 WTERMSIG(st));
+        snprintf(how, n, "died: worker %ld was killed by %s", (long)ws[i].pid,
+                 WTERMSIG(st) == SIGKILL ? "SIGKILL" : "a signal");
     else
-        snprintf(how, n, "died: worker %ld exited with status %d",
-                 (long)ws[i].pid, WEXITSTATUS(st));
+        snprintf(how, n, "died: worker %ld called _exit(%d)", (long)ws[i].pid,
+                 WEXITSTATUS(st));
     ws[i].pid = 0;
 }
 
@@ -1309,7 +1309,7 @@ static void explain_map(const job_t *J)
         const mr_split *s = &J->splits[m];
         char *p = xmalloc(s->length ? (size_t)s->length : 1);
         read_at(J, s->file, p, (size_t)s->length, s->offset);
-        printf("   split %d  %s bytes %llu..%llu  \"", m, J->names[s->file],
+        printf("   split %d  %s bytes [%llu, %llu)  \"", m, J->names[s->file],
                (unsigned long long)s->offset,
                (unsigned long long)(s->offset + s->length));
         show_bytes(f, p, (size_t)s->length);
@@ -1602,12 +1602,14 @@ bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
 void mr_print_plan(FILE *f, const mr_result *res)
 {
     double mb = (double)res->bytes / 1e6;
-    fprintf(f, "plan: %.2f MB in %d split%s of at most %llu bytes (HDFS uses 128 MiB "
-               "blocks),\n      boundaries moved to just after a separator; "
-               "%d map tasks -> %d reduce partitions,\n      %d worker %s, "
+    fprintf(f, "plan: %llu bytes (%.2f MB) in %d split%s of at most %llu bytes (HDFS "
+               "uses 128 MiB blocks),\n      boundaries moved to just after a separator; "
+               "%d map task%s -> %d reduce partition%s,\n      %d worker %s, "
                "%ld failed attempt%s\n",
-            mb, res->map_tasks, res->map_tasks == 1 ? "" : "s",
-            (unsigned long long)res->block_size, res->map_tasks, res->reduce_tasks,
+            (unsigned long long)res->bytes, mb, res->map_tasks,
+            res->map_tasks == 1 ? "" : "s", (unsigned long long)res->block_size,
+            res->map_tasks, res->map_tasks == 1 ? "" : "s", res->reduce_tasks,
+            res->reduce_tasks == 1 ? "" : "s",
             res->jobs, res->workers == MR_PROCESSES ? "processes" : "threads",
             res->failed_attempts, res->failed_attempts == 1 ? "" : "s");
     kit_table t;

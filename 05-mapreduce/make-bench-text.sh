@@ -1,0 +1,66 @@
+#!/bin/sh
+# make-bench-text.sh - the English text that lab 05's benchmarks count.
+#
+# Usage: sh 05-mapreduce/make-bench-text.sh [DIR]      (default: bench-data)
+# Makes DIR/english-50M.txt (a 50 MB text) and DIR/english-200M.txt (the same
+# text four times: 4x the input, exactly the same vocabulary).  Both stay out
+# of git (bench-data/ is in .gitignore).  Running it again reuses them.
+#
+# Why generated: no Debian package ships 40 MB or more of public-domain
+# English prose, and the kit fetches nothing but Debian packages.  So the
+# text is synthetic but shaped like English: words drawn from the
+# American-English word list (Debian package wamerican, /usr/share/dict/words)
+# with Zipf's law (the r-th most frequent word appears ~1/r as often, as in
+# real text), sentences of 5-20 words with capitals and punctuation, lines
+# of ~70 columns, paragraphs.  The seed is fixed: every run makes the same
+# bytes.
+set -eu
+dir=${1:-bench-data}
+dict=/usr/share/dict/words
+small=$dir/english-50M.txt
+big=$dir/english-200M.txt
+if [ -s "$small" ] && [ -s "$big" ]; then
+    exit 0
+fi
+if [ ! -r "$dict" ]; then
+    echo "make-bench-text: $dict is missing: apt-get install wamerican" >&2
+    exit 1
+fi
+mkdir -p "$dir"
+tmp=$small.tmp.$$
+trap 'rm -f "$tmp" "$big.tmp.$$"' EXIT INT TERM
+echo "make-bench-text: writing $small (Zipf-distributed words from $dict) ..." >&2
+awk -v target=52428800 -v seed=20240601 '
+    { w[++n] = $0 }
+    END {
+        srand(seed)
+        for (i = n; i > 1; i--) {            # shuffle: rank is not alphabetical
+            j = int(rand() * i) + 1; t = w[i]; w[i] = w[j]; w[j] = t
+        }
+        total = 0
+        for (i = 1; i <= n; i++) { total += 1 / i; cum[i] = total }
+        bytes = 0; col = 0; left = 0; line = ""
+        while (bytes < target) {
+            x = rand() * total; lo = 1; hi = n   # binary search the Zipf CDF
+            while (lo < hi) { mid = int((lo + hi) / 2); if (cum[mid] < x) lo = mid + 1; else hi = mid }
+            word = w[lo]
+            if (left == 0) {                     # a new sentence
+                left = 5 + int(rand() * 16)
+                word = toupper(substr(word, 1, 1)) substr(word, 2)
+            }
+            left--
+            if (left == 0) word = word (rand() < 0.8 ? "." : (rand() < 0.5 ? "?" : "!"))
+            else if (rand() < 0.08) word = word ","
+            if (col + length(word) + 1 > 70) {
+                print line; bytes += length(line) + 1; line = word; col = length(word)
+                if (rand() < 0.06) { print ""; bytes++ }
+            } else {
+                line = (col ? line " " : "") word; col += length(word) + (col ? 1 : 0)
+            }
+        }
+        print line
+    }' "$dict" > "$tmp"
+mv "$tmp" "$small"
+echo "make-bench-text: writing $big (4 copies) ..." >&2
+cat "$small" "$small" "$small" "$small" > "$big.tmp.$$"
+mv "$big.tmp.$$" "$big"
