@@ -280,8 +280,10 @@ int main(int argc, char *argv[])
 
     printf("creating %ld of each, one at a time: create it, then wait for it to "
            "end", count);
-    if (memory > 0)
+    if (memory >= (1ULL << 20))
         printf(" (the parent holds %llu MiB of touched heap)", memory >> 20);
+    else if (memory > 0)
+        printf(" (the parent holds %llu KiB of touched heap)", memory >> 10);
     printf("\n\n");
     kit_table t;
     tbl_init(&t);
