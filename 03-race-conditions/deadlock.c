@@ -22,7 +22,8 @@
  * Both fixes complete every transfer, and the totals show that money is
  * conserved.
  *
- * Usage:   ./deadlock [--fix none|order|trylock] [-n TRANSFERS] [-p MS] [--json]
+ * Usage:   ./deadlock [--fix none|order|trylock] [-n TRANSFERS] [-p MS]
+ *                     [--json]
  * Exit:    0 all transfers done and money conserved, 1 money went wrong,
  *          2 bad usage, 3 deadlock (reported by the watchdog)
  *
@@ -49,8 +50,8 @@ enum {
     NACCOUNTS = 2,
     NTELLERS = 2,
     START_BALANCE = 1000,
-    NOBODY = -1,             /* no teller / no account, in the watchdog's view */
-    EXIT_DEADLOCK = 3,       /* the kit's status for "the watchdog gave up" */
+    NOBODY = -1,       /* no teller / no account, in the watchdog's view */
+    EXIT_DEADLOCK = 3, /* the kit's status for "the watchdog gave up" */
     MAX_TRANSFERS = 1000000,
 };
 /* No transfer for this long, and the watchdog calls it a deadlock.  A
@@ -60,36 +61,36 @@ static const double MAX_PAUSE_MS = 100;
 
 struct account {
     const char *name;
-    pthread_mutex_t lock;  /* guards balance */
-    long long balance;     /* guarded by lock */
-    atomic_int holder;     /* teller holding lock, or NOBODY: for the report only */
+    pthread_mutex_t lock; /* guards balance */
+    long long balance;    /* guarded by lock */
+    atomic_int holder;    /* teller holding lock, or NOBODY (for the report) */
 };
 
 struct bank;
 
 /* One thread: moves `amount` from `from` to `to`, `transfers` times. */
 struct teller {
-    int id;                 /* 0 or 1; printed as "teller 1", "teller 2" */
-    struct bank *bank;
-    struct account *from, *to;
-    long long amount;
-    atomic_int waits_for;   /* account it is blocked on, or NOBODY: for the report */
-    long long backoffs;     /* trylock: times it let go and retried; read after join */
-    uint32_t seed;          /* trylock: its own random numbers for backing off */
+    int id;                    /* 0 or 1, printed as "teller 1", "teller 2" */
+    struct bank *bank;         /* the accounts and the settings */
+    struct account *from, *to; /* money goes from -> to */
+    long long amount;          /* per transfer */
+    atomic_int waits_for;      /* account it is blocked on, or NOBODY */
+    long long backoffs;        /* trylock: times it let go; read after join */
+    uint32_t seed;             /* trylock: its own random numbers */
 };
 
 struct bank {
     enum fix fix;
-    long long transfers;      /* per teller */
-    double pause_ms;          /* held with the first lock, before the second */
+    long long transfers; /* per teller */
+    double pause_ms;     /* held with the first lock, before the second */
     struct account acct[NACCOUNTS];
     struct teller teller[NTELLERS];
-    kit_gate gate;            /* both tellers start together */
-    atomic_llong completed;   /* transfers done: the watchdog's pulse */
-    atomic_int finished;      /* tellers that have done all their transfers */
+    kit_gate gate;          /* both tellers start together */
+    atomic_llong completed; /* transfers done: the watchdog's pulse */
+    atomic_int finished;    /* tellers that have done all their transfers */
 };
 
-/* ---- locking, with a record of who holds and who waits ------------------ */
+/* ---- locking, with a record of who holds and who waits ----------------- */
 
 static int account_id(const struct bank *b, const struct account *a)
 {
@@ -145,7 +146,7 @@ static double random01(uint32_t *state)
     return (double)x / 4294967296.0;
 }
 
-/* ---- the bug and its two fixes: three ways to do one transfer ----------- */
+/* ---- the bug and its two fixes: three ways to do one transfer ---------- */
 
 /* The bug: lock the account you take from, then the one you pay into.  The
  * two tellers take the same two locks in opposite orders. */
@@ -165,12 +166,14 @@ static void transfer_naive(struct teller *t)
 static void transfer_ordered(struct teller *t)
 {
 #ifndef HANDOUT
-    struct account *first = t->from < t->to ? t->from : t->to;
-    struct account *second = first == t->from ? t->to : t->from;
+    const struct bank *b = t->bank;
+    bool from_first = account_id(b, t->from) < account_id(b, t->to);
+    struct account *first = from_first ? t->from : t->to;
+    struct account *second = from_first ? t->to : t->from;
 #else
-    /* TODO(03.3): choose `first` as the account with the lower address
-     * (or index in bank->acct) and `second` as the other, so that both
-     * tellers lock in the same order, whichever way the money goes. */
+    /* TODO(03.3): make `first` the account with the lower number
+     * (account_id()) and `second` the other one, so that both tellers
+     * lock in the same order, whichever way the money goes. */
     struct account *first = t->from;
     struct account *second = t->to;
 #endif
@@ -218,7 +221,7 @@ static void *teller_main(void *arg)
     return NULL;
 }
 
-/* ---- the watchdog -------------------------------------------------------- */
+/* ---- the watchdog ------------------------------------------------------ */
 
 /* Wait until every teller has finished (true), or until no transfer has
  * completed for WATCHDOG_SECONDS (false). */
@@ -307,13 +310,14 @@ static void report_deadlock(struct bank *b, bool json, double seconds)
         json_end(&j);
         json_finish(&j);
     } else {
-        printf("watchdog: no transfer completed for %.1f s (%lld of %lld done). "
-               "Who holds what:\n", WATCHDOG_SECONDS, done,
+        printf("watchdog: no transfer completed for %.1f s ", WATCHDOG_SECONDS);
+        printf("(%lld of %lld done).  Who holds what:\n", done,
                NTELLERS * b->transfers);
         for (int t = 0; t < NTELLERS; t++)
             printf("  teller %d (%s -> %s): holds %s, waits for %s\n", t + 1,
                    b->teller[t].from->name, b->teller[t].to->name,
-                   account_name(b, s[t].holds), account_name(b, s[t].waits_for));
+                   account_name(b, s[t].holds),
+                   account_name(b, s[t].waits_for));
         if (cycle)
             printf("  a cycle: teller 1 waits for teller 2, who waits for "
                    "teller 1.\nDEADLOCK: neither can ever go on.  Fixes: "
@@ -324,7 +328,7 @@ static void report_deadlock(struct bank *b, bool json, double seconds)
     }
 }
 
-/* ---- the report when every transfer is done ------------------------------ */
+/* ---- the report when every transfer is done ---------------------------- */
 
 static long long expected_balance(const struct bank *b, int a)
 {
@@ -406,23 +410,26 @@ static bool report_done(const struct bank *b, bool json, double seconds)
         printf(", %lld back-off%s", backoffs, backoffs == 1 ? "" : "s");
     printf("\n");
     if (ok)
-        printf("OK: every transfer completed and money is conserved "
-               "(%lld before, %lld after).\n", before, after);
+        printf("OK: every transfer completed and money is conserved (%lld "
+               "before, %lld after).\n",
+               before, after);
     else
         printf("WRONG: the balances do not add up: a transfer ran without "
                "both locks?\n");
     return ok;
 }
 
-/* ---- main ----------------------------------------------------------------- */
+/* ---- main -------------------------------------------------------------- */
 
 static void explain(const struct bank *b)
 {
-    printf("deadlock: 2 tellers, %lld transfers each between alice and bob; "
-           "fix: %s\n", b->transfers, fix_names[b->fix]);
+    printf("deadlock: 2 tellers, %lld transfers each between alice and bob; ",
+           b->transfers);
+    printf("fix: %s\n", fix_names[b->fix]);
     switch (b->fix) {
     case FIX_NONE:
-        printf("  teller 1 locks alice then bob; teller 2 locks bob then alice.\n");
+        printf("  teller 1 locks alice then bob; "
+               "teller 2 locks bob then alice.\n");
         break;
     case FIX_ORDER:
         printf("  both tellers lock alice before bob (one global order: no "
@@ -438,36 +445,40 @@ static void explain(const struct bank *b)
         printf("  no pause while holding the first lock: a narrow window, so "
                "any deadlock\n  comes by luck.\n\n");
     else if (b->fix == FIX_NONE)
-        printf("  each holds its first lock for %g ms before taking the second: "
-               "the pause\n  widens the window, so the deadlock comes every "
-               "time, not by luck.\n\n", b->pause_ms);
+        printf("  each holds its first lock for %g ms before taking the "
+               "second: the pause\n  widens the window, so the deadlock "
+               "comes every time, not by luck.\n\n",
+               b->pause_ms);
     else
-        printf("  each holds its first lock for %g ms before taking the second: "
-               "the same wide\n  window that deadlocks without the fix.\n\n",
+        printf("  each holds its first lock for %g ms before taking the "
+               "second: the same wide\n  window that deadlocks without the "
+               "fix.\n\n",
                b->pause_ms);
 }
 
 static const char usage[] =
     "usage: deadlock [-f none|order|trylock] [-n TRANSFERS] [-p MS] [--json]\n"
     "\n"
-    "Two tellers move money between alice and bob, each account behind its own\n"
-    "mutex; teller 1 locks alice then bob, teller 2 bob then alice.  A watchdog\n"
-    "reports the deadlock (who holds which lock, who waits for which) and exits 3.\n"
+    "Two tellers move money between alice and bob, each account behind\n"
+    "its own mutex: teller 1 locks alice then bob, teller 2 bob then alice.\n"
+    "A watchdog reports the deadlock (who holds which lock, who waits for\n"
+    "which) and exits 3.\n"
     "\n"
-    "  -f, --fix FIX          none (default: deadlocks), order (one global lock\n"
-    "                         order), trylock (back off and retry)\n"
-    "  -n, --transfers N      per teller, 1..1000000 (default 100)\n"
-    "  -p, --pause MS         hold the first lock this long, 0..100 (default 1):\n"
-    "                         widens the window so the deadlock comes every time\n"
-    "      --json             one JSON object instead of the table\n"
-    "  -h, --help             this help\n"
+    "  -f, --fix FIX        none (default: deadlocks), order (one global\n"
+    "                       lock order), trylock (back off and retry)\n"
+    "  -n, --transfers N    per teller, 1..1000000 (default 100)\n"
+    "  -p, --pause MS       hold the first lock MS ms, 0..100 (default 1):\n"
+    "                       a wide window, so it deadlocks every time\n"
+    "      --json           one JSON object instead of the table\n"
+    "  -h, --help           this help\n"
     "\n"
     "examples:\n"
-    "  ./deadlock                  deadlocks; the watchdog explains, exit 3\n"
-    "  ./deadlock --fix order      every transfer done, money conserved\n"
-    "  ./deadlock -p 0 -n 100000   no pause: deadlock by luck (try a few times)\n"
+    "  ./deadlock                 deadlocks; the watchdog explains, exit 3\n"
+    "  ./deadlock --fix order     every transfer done, money conserved\n"
+    "  ./deadlock -p 0 -n 100000  no pause: a deadlock only by luck\n"
     "\n"
-    "exit status: 0 done and conserved, 1 balances wrong, 2 bad usage, 3 deadlock\n";
+    "exit status: 0 done, money conserved; 1 balances wrong; 2 bad usage;\n"
+    "             3 deadlock\n";
 
 int main(int argc, char *argv[])
 {
@@ -492,9 +503,15 @@ int main(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":f:n:p:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'f': b.fix = (enum fix)opt_choice("--fix", optarg, fix_names); break;
-        case 'n': b.transfers = opt_int("--transfers", optarg, 1, MAX_TRANSFERS); break;
-        case 'p': b.pause_ms = opt_double("--pause", optarg, 0, MAX_PAUSE_MS); break;
+        case 'f':
+            b.fix = (enum fix)opt_choice("--fix", optarg, fix_names);
+            break;
+        case 'n':
+            b.transfers = opt_int("--transfers", optarg, 1, MAX_TRANSFERS);
+            break;
+        case 'p':
+            b.pause_ms = opt_double("--pause", optarg, 0, MAX_PAUSE_MS);
+            break;
         case OPT_JSON: json = true; break;
         case 'h': kit_help(usage);
         default: kit_opt_fail(c, argv, longopts);

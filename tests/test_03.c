@@ -12,10 +12,11 @@
 #include "tjson.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* ---- helpers --------------------------------------------------------------- */
+/* ---- helpers ----------------------------------------------------------- */
 
 /* What ./race reported for one mode. */
 struct row {
@@ -24,13 +25,15 @@ struct row {
 };
 
 /* Run ./race -m MODE -t T -n N [--yield] --json. */
-static run_result run_race(const char *mode, int threads, long long n, bool yield)
+static run_result run_race(const char *mode, int threads, long long n,
+                           bool yield)
 {
     char t[32], it[32];
     snprintf(t, sizeof t, "%d", threads);
     snprintf(it, sizeof it, "%lld", n);
-    const char *argv[] = {"race", "-m", mode, "-t", t, "-n", it, "--json",
-                          yield ? "--yield" : NULL, NULL};
+    const char *argv[10] = {"race", "-m", mode, "-t", t, "-n", it, "--json"};
+    if (yield)
+        argv[8] = "--yield"; /* the rest stays NULL */
     return run_with(&(run_opts){.argv = argv, .timeout = 50});
 }
 
@@ -41,7 +44,8 @@ static struct row json_row(const char *doc, int i)
     char path[64];
     double v;
     snprintf(path, sizeof path, "results.%d.mode", i);
-    cr_assert(tj_str(doc, path, r.mode, sizeof r.mode), "no %s in: %s", path, doc);
+    cr_assert(tj_str(doc, path, r.mode, sizeof r.mode), "no %s in: %s", path,
+              doc);
     snprintf(path, sizeof path, "results.%d.expected", i);
     cr_assert(tj_num(doc, path, &v), "no %s in: %s", path, doc);
     r.expected = (long long)v;
@@ -62,17 +66,20 @@ static void assert_race_run_ended(const run_result *r)
 {
     cr_assert(!r->timed_out, "race hung");
     if (san_is("thread")) {
-        cr_assert_eq(r->exit_code, 66, "TSan should exit 66 after its report, got %d",
+        cr_assert_eq(r->exit_code, 66,
+                     "TSan should exit 66 after its report, got %d",
                      r->exit_code);
         cr_assert(strstr(r->err, "WARNING: ThreadSanitizer: data race"),
                   "TSan should report the data race; stderr: %s", r->err);
     } else {
-        cr_assert_eq(r->exit_code, 0, "status %d; stderr: %s", r->exit_code, r->err);
+        cr_assert_eq(r->exit_code, 0, "status %d; stderr: %s", r->exit_code,
+                     r->err);
     }
 }
 
 /* A run of fixes only must be exact, and clean under every sanitizer. */
-static struct row fixed_count(const char *mode, int threads, long long n, bool yield)
+static struct row fixed_count(const char *mode, int threads, long long n,
+                              bool yield)
 {
     run_result r = run_race(mode, threads, n, yield);
     cr_assert(!r.timed_out, "race -m %s hung", mode);
@@ -105,17 +112,21 @@ static int more_racers_than_cpus(void)
     return cpus + 1 > 1024 ? 1024 : (int)cpus + 1;
 }
 
-/* ---- ./race ---------------------------------------------------------------- */
+/* ---- ./race ------------------------------------------------------------ */
 
 TestSuite(lab03_race, .timeout = 60);
 
-Test(lab03_race, atomic_mode_is_exact_for_one_thread_many_threads_tiny_and_large_n)
+Test(lab03_race, atomic_mode_is_exact_for_1_to_64_threads_and_1_to_500000)
 {
-    static const struct { int threads; long long n; } cases[] = {
+    static const struct {
+        int threads;
+        long long n;
+    } cases[] = {
         {1, 1}, {1, 100000}, {2, 1}, {8, 7}, {64, 1000}, {4, 500000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct row r = fixed_count("atomic", cases[i].threads, cases[i].n, false);
+        struct row r =
+            fixed_count("atomic", cases[i].threads, cases[i].n, false);
         cr_assert_eq(r.got, r.expected, "atomic -t %d -n %lld got %lld of %lld",
                      cases[i].threads, cases[i].n, r.got, r.expected);
     }
@@ -124,7 +135,8 @@ Test(lab03_race, atomic_mode_is_exact_for_one_thread_many_threads_tiny_and_large
 Test(lab03_race, atomic_mode_is_exact_even_in_slow_motion)
 {
     struct row r = fixed_count("atomic", more_racers_than_cpus(), 2000, true);
-    cr_assert_eq(r.got, r.expected, "atomic --yield got %lld of %lld", r.got, r.expected);
+    cr_assert_eq(r.got, r.expected, "atomic --yield got %lld of %lld", r.got,
+                 r.expected);
 }
 
 Test(lab03_race, accepts_the_largest_thread_count)
@@ -144,7 +156,8 @@ Test(lab03_race, unsafe_mode_never_reports_more_than_expected)
         cr_assert_eq(row.expected, 800000);
         /* Every store writes (a value some store wrote) + 1, so no store can
          * exceed the number of stores made so far. */
-        cr_assert_leq(row.got, row.expected, "unsafe counted more than it added");
+        cr_assert_leq(row.got, row.expected,
+                      "unsafe counted more than it added");
         cr_assert_geq(row.got, 1);
         cr_assert_eq(row.lost, row.expected - row.got);
         run_free(&r);
@@ -159,7 +172,8 @@ Test(lab03_race, unsafe_mode_in_slow_motion_always_loses_updates)
     struct row row = json_row(r.out, 0);
     cr_assert_eq(row.expected, racers * 2000LL);
     cr_assert_lt(row.got, row.expected,
-                 "%d racers yielding between load and store lost nothing", racers);
+                 "%d racers yielding between load and store lost nothing",
+                 racers);
     run_free(&r);
 }
 
@@ -181,14 +195,17 @@ Test(lab03_race, one_thread_cannot_race_and_every_mode_is_exact)
 
 Test(lab03_race, json_has_exactly_the_documented_fields)
 {
-    run_result r = RUN("race", "-t", "3", "-n", "100", "-m", "atomic", "--json");
+    run_result r =
+        RUN("race", "-t", "3", "-n", "100", "-m", "atomic", "--json");
     cr_assert_eq(r.exit_code, 0);
     cr_assert(tj_valid(r.out), "not JSON: %s", r.out);
-    cr_assert_eq(count_substr(r.out, "\n"), 1, "one object, one line: %s", r.out);
+    cr_assert_eq(count_substr(r.out, "\n"), 1, "one object, one line: %s",
+                 r.out);
     double v;
     cr_assert(tj_num(r.out, "threads", &v) && v == 3);
     cr_assert(tj_num(r.out, "iterations", &v) && v == 100);
-    cr_assert_eq(tj_len(r.out, ""), 3, "threads, iterations, results: %s", r.out);
+    cr_assert_eq(tj_len(r.out, ""), 3, "threads, iterations, results: %s",
+                 r.out);
     cr_assert_eq(tj_len(r.out, "results"), 1);
     cr_assert_eq(tj_len(r.out, "results.0"), 5,
                  "mode, expected, got, lost, seconds: %s", r.out);
@@ -203,16 +220,22 @@ Test(lab03_race, json_matches_the_table)
     run_result t = RUN("race", "-t", "1", "-n", "5000");
     cr_assert_eq(j.exit_code, 0);
     cr_assert_eq(t.exit_code, 0);
-    cr_assert(strstr(t.out, "expected") && strstr(t.out, "verdict"), "%s", t.out);
+    cr_assert(strstr(t.out, "expected") && strstr(t.out, "verdict"), "%s",
+              t.out);
     for (int i = 0; i < 4; i++) {
         struct row want = json_row(j.out, i);
         const char *line = strstr(t.out, want.mode);
-        while (line && line != t.out && line[-1] != '\n') /* a row starts a line */
+        /* The row is the line that starts with the mode's name. */
+        while (line && line != t.out && line[-1] != '\n')
             line = strstr(line + 1, want.mode);
         cr_assert(line, "no table row for %s in:\n%s", want.mode, t.out);
+        /* mode, then three numbers: expected, got, lost */
+        char *p = (char *)line + strlen(want.mode), *end;
         struct row got = {{0}, 0, 0, 0};
-        cr_assert_eq(sscanf(line, "%15s %lld %lld %lld", got.mode, &got.expected,
-                            &got.got, &got.lost), 4, "bad row: %.60s", line);
+        got.expected = strtoll(p, &end, 10);
+        got.got = strtoll(end, &p, 10);
+        got.lost = strtoll(p, &end, 10);
+        cr_assert(end != p, "bad row: %.60s", line);
         cr_assert_eq(got.expected, want.expected, "%s expected", want.mode);
         cr_assert_eq(got.got, want.got, "%s got", want.mode);
         cr_assert_eq(got.lost, want.lost, "%s lost", want.mode);
@@ -223,10 +246,13 @@ Test(lab03_race, json_matches_the_table)
 
 Test(lab03_race, table_grades_the_race_row_as_a_data_race)
 {
-    run_result r = RUN("race", "-m", "unsafe", "-t", "4", "-n", "2000", "--yield");
+    run_result r =
+        RUN("race", "-m", "unsafe", "-t", "4", "-n", "2000", "--yield");
     assert_race_run_ended(&r);
-    cr_assert(strstr(r.out, "DATA RACE"), "the race row must say so:\n%s", r.out);
-    cr_assert(strstr(r.out, "slow motion"), "--yield should be announced:\n%s", r.out);
+    cr_assert(strstr(r.out, "DATA RACE"), "the race row must say so:\n%s",
+              r.out);
+    cr_assert(strstr(r.out, "slow motion"), "--yield should be announced:\n%s",
+              r.out);
     run_free(&r);
 }
 
@@ -235,14 +261,17 @@ Test(lab03_race, help_shows_usage_and_an_example)
     run_result r = RUN("race", "--help");
     cr_assert_eq(r.exit_code, 0);
     cr_assert(strstr(r.out, "usage: race"), "%s", r.out);
-    cr_assert(strstr(r.out, "./race -m unsafe"), "an example, please:\n%s", r.out);
+    cr_assert(strstr(r.out, "./race -m unsafe"), "an example, please:\n%s",
+              r.out);
     cr_assert_eq(r.err_len, 0);
     run_free(&r);
 }
 
 Test(lab03_race, every_bad_argument_exits_2_naming_the_option_and_range)
 {
-    static const struct { const char *opt, *val, *mention; } bad[] = {
+    static const struct {
+        const char *opt, *val, *mention;
+    } bad[] = {
         {"-t", "abc", "--threads: expected an integer in 1..1024, got 'abc'"},
         {"-t", "-1", "1..1024"},
         {"-t", "0", "1..1024"},
@@ -255,7 +284,8 @@ Test(lab03_race, every_bad_argument_exits_2_naming_the_option_and_range)
         {"-n", "-5", "1..1000000000"},
         {"--iterations", "1000000001", "1..1000000000"},
         {"-n", "many", "1..1000000000"},
-        {"-m", "fast", "--mode: expected one of unsafe|mutex|atomic|local|all, got 'fast'"},
+        {"-m", "fast",
+         "--mode: expected one of unsafe|mutex|atomic|local|all, got 'fast'"},
         {"--mode", "", "unsafe|mutex|atomic|local|all"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -287,7 +317,7 @@ Test(lab03_race, unknown_options_missing_values_and_stray_words_exit_2)
     run_free(&r);
 }
 
-/* ---- ./deadlock ------------------------------------------------------------- */
+/* ---- ./deadlock -------------------------------------------------------- */
 
 TestSuite(lab03_deadlock, .timeout = 60);
 
@@ -301,33 +331,42 @@ Test(lab03_deadlock, default_run_deadlocks_and_the_watchdog_explains_the_cycle)
 {
     run_result r = run_deadlock((const char *const[]){"deadlock", NULL});
     cr_assert(!r.timed_out, "the watchdog must end a deadlock, not hang");
-    cr_assert_eq(r.exit_code, 3, "a deadlock exits 3, got %d; stdout:\n%s", r.exit_code,
-                 r.out);
-    cr_assert(strstr(r.out, "widens the window"), "say why it deadlocks every time:\n%s",
+    cr_assert_eq(r.exit_code, 3, "a deadlock exits 3, got %d; stdout:\n%s",
+                 r.exit_code, r.out);
+    cr_assert(strstr(r.out, "widens the window"),
+              "say why it deadlocks every time:\n%s", r.out);
+    cr_assert(
+        strstr(r.out, "teller 1 (alice -> bob): holds alice, waits for bob"),
+        "who holds what:\n%s", r.out);
+    cr_assert(
+        strstr(r.out, "teller 2 (bob -> alice): holds bob, waits for alice"),
+        "who holds what:\n%s", r.out);
+    cr_assert(strstr(r.out, "a cycle") && strstr(r.out, "DEADLOCK"), "%s",
               r.out);
-    cr_assert(strstr(r.out, "teller 1 (alice -> bob): holds alice, waits for bob"),
-              "who holds what:\n%s", r.out);
-    cr_assert(strstr(r.out, "teller 2 (bob -> alice): holds bob, waits for alice"),
-              "who holds what:\n%s", r.out);
-    cr_assert(strstr(r.out, "a cycle") && strstr(r.out, "DEADLOCK"), "%s", r.out);
-    cr_assert(strstr(r.out, "0 of 200 done"), "no transfer can complete:\n%s", r.out);
+    cr_assert(strstr(r.out, "0 of 200 done"), "no transfer can complete:\n%s",
+              r.out);
     cr_assert_eq(r.leftover, 0);
     run_free(&r);
 }
 
 Test(lab03_deadlock, deadlock_json_names_the_cycle)
 {
-    run_result r = run_deadlock((const char *const[]){"deadlock", "--json", "-n", "5", NULL});
+    run_result r = run_deadlock(
+        (const char *const[]){"deadlock", "--json", "-n", "5", NULL});
     cr_assert_eq(r.exit_code, 3, "stdout: %s", r.out);
     cr_assert(tj_valid(r.out), "not JSON: %s", r.out);
     bool b = false;
     cr_assert(tj_bool(r.out, "deadlock", &b) && b);
     cr_assert(tj_bool(r.out, "cycle", &b) && b);
     char s[16];
-    cr_assert(tj_str(r.out, "tellers.0.holds", s, sizeof s) && strcmp(s, "alice") == 0);
-    cr_assert(tj_str(r.out, "tellers.0.waits_for", s, sizeof s) && strcmp(s, "bob") == 0);
-    cr_assert(tj_str(r.out, "tellers.1.holds", s, sizeof s) && strcmp(s, "bob") == 0);
-    cr_assert(tj_str(r.out, "tellers.1.waits_for", s, sizeof s) && strcmp(s, "alice") == 0);
+    cr_assert(tj_str(r.out, "tellers.0.holds", s, sizeof s) &&
+              strcmp(s, "alice") == 0);
+    cr_assert(tj_str(r.out, "tellers.0.waits_for", s, sizeof s) &&
+              strcmp(s, "bob") == 0);
+    cr_assert(tj_str(r.out, "tellers.1.holds", s, sizeof s) &&
+              strcmp(s, "bob") == 0);
+    cr_assert(tj_str(r.out, "tellers.1.waits_for", s, sizeof s) &&
+              strcmp(s, "alice") == 0);
     double v;
     cr_assert(tj_num(r.out, "completed", &v) && v == 0);
     run_free(&r);
@@ -337,15 +376,17 @@ Test(lab03_deadlock, deadlock_json_names_the_cycle)
 static void assert_fix_conserves_money(const char *fix, const char *transfers,
                                        const char *pause)
 {
-    run_result r = run_deadlock((const char *const[]){
-        "deadlock", "--fix", fix, "-n", transfers, "-p", pause, "--json", NULL});
+    run_result r = run_deadlock((const char *const[]){"deadlock", "--fix", fix,
+                                                      "-n", transfers, "-p",
+                                                      pause, "--json", NULL});
     cr_assert(!r.timed_out, "--fix %s hung", fix);
-    cr_assert_neq(r.exit_code, 3,
-                  "--fix %s -n %s -p %s deadlocked (exit 3) — do both tellers take "
-                  "the two locks in the same order, whichever way the money goes?",
-                  fix, transfers, pause);
-    cr_assert_eq(r.exit_code, 0, "--fix %s -n %s -p %s: exit %d\n%s", fix, transfers,
-                 pause, r.exit_code, r.out);
+    cr_assert_neq(
+        r.exit_code, 3,
+        "--fix %s -n %s -p %s deadlocked (exit 3) — do both tellers take "
+        "the two locks in the same order, whichever way the money goes?",
+        fix, transfers, pause);
+    cr_assert_eq(r.exit_code, 0, "--fix %s -n %s -p %s: exit %d\n%s", fix,
+                 transfers, pause, r.exit_code, r.out);
     cr_assert(tj_valid(r.out), "not JSON: %s", r.out);
     double n, completed, before, after, final, expected;
     bool conserved = false, dead = true;
@@ -377,12 +418,14 @@ Test(lab03_deadlock, trylock_fix_completes_every_transfer_and_conserves_money)
 
 Test(lab03_deadlock, fixed_run_shows_the_totals_in_a_table)
 {
-    run_result r = run_deadlock((const char *const[]){"deadlock", "-f", "trylock", "-n", "10", NULL});
+    run_result r = run_deadlock(
+        (const char *const[]){"deadlock", "-f", "trylock", "-n", "10", NULL});
     cr_assert_eq(r.exit_code, 0, "%s", r.out);
     cr_assert(strstr(r.out, "total     2000   2000      2000"), "%s", r.out);
     cr_assert(strstr(r.out, "20 of 20 transfers"), "%s", r.out);
-    cr_assert(strstr(r.out, "OK: every transfer completed and money is conserved"), "%s",
-              r.out);
+    cr_assert(
+        strstr(r.out, "OK: every transfer completed and money is conserved"),
+        "%s", r.out);
     run_free(&r);
 }
 
@@ -397,8 +440,11 @@ Test(lab03_deadlock, help_shows_usage_and_an_example)
 
 Test(lab03_deadlock, every_bad_argument_exits_2_naming_the_option_and_range)
 {
-    static const struct { const char *opt, *val, *mention; } bad[] = {
-        {"--fix", "lock", "--fix: expected one of none|order|trylock, got 'lock'"},
+    static const struct {
+        const char *opt, *val, *mention;
+    } bad[] = {
+        {"--fix", "lock",
+         "--fix: expected one of none|order|trylock, got 'lock'"},
         {"-f", "", "none|order|trylock"},
         {"-n", "0", "--transfers: expected an integer in 1..1000000"},
         {"-n", "-1", "1..1000000"},
@@ -429,18 +475,18 @@ Test(lab03_deadlock, every_bad_argument_exits_2_naming_the_option_and_range)
     run_free(&r);
 }
 
-/* ---- graded exercises ---------------------------------------------------------- */
+/* ---- graded exercises -------------------------------------------------- */
 
-EXERCISE(ex03_mutex, "03", "the mutex fix of the race (lock around the increment)", 5);
+EXERCISE(ex03_mutex, "03", "the mutex fix: lock around the increment", 5);
 
-static void assert_fix_exact(const char *mode, int threads, long long n, bool yield,
-                             const char *hint)
+static void assert_fix_exact(const char *mode, int threads, long long n,
+                             bool yield, const char *hint)
 {
     struct row r = fixed_count(mode, threads, n, yield);
     cr_assert_eq(r.got, r.expected,
-                 "%s mode lost %lld of %lld updates (-t %d -n %lld%s) — %s", mode,
-                 r.expected - r.got, r.expected, threads, n, yield ? " --yield" : "",
-                 hint);
+                 "%s mode lost %lld of %lld updates (-t %d -n %lld%s) — %s",
+                 mode, r.expected - r.got, r.expected, threads, n,
+                 yield ? " --yield" : "", hint);
 }
 
 static const char mutex_hint[] =
@@ -451,7 +497,7 @@ Test(ex03_mutex, mutex_mode_is_exact_in_slow_motion)
     assert_fix_exact("mutex", more_racers_than_cpus(), 2000, true, mutex_hint);
 }
 
-Test(ex03_mutex, mutex_mode_is_exact_for_one_thread_many_threads_tiny_and_large_n)
+Test(ex03_mutex, mutex_mode_is_exact_for_1_to_64_threads_and_1_to_500000)
 {
     assert_fix_exact("mutex", 1, 1, false, mutex_hint);
     assert_fix_exact("mutex", 1, 100000, false, mutex_hint);
@@ -460,7 +506,7 @@ Test(ex03_mutex, mutex_mode_is_exact_for_one_thread_many_threads_tiny_and_large_
     assert_fix_exact("mutex", 2, 500000, false, mutex_hint);
 }
 
-EXERCISE(ex03_local, "03", "the private-counter fix (count privately, merge once)", 4);
+EXERCISE(ex03_local, "03", "the local fix: count privately, merge once", 4);
 
 static const char local_hint[] =
     "does each thread count in its own variable and add it to the shared total "
@@ -471,7 +517,7 @@ Test(ex03_local, local_mode_is_exact_in_slow_motion)
     assert_fix_exact("local", more_racers_than_cpus(), 2000, true, local_hint);
 }
 
-Test(ex03_local, local_mode_is_exact_for_one_thread_many_threads_tiny_and_large_n)
+Test(ex03_local, local_mode_is_exact_for_1_to_64_threads_and_1_to_500000)
 {
     assert_fix_exact("local", 1, 1, false, local_hint);
     assert_fix_exact("local", 1, 100000, false, local_hint);
