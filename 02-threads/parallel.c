@@ -245,10 +245,18 @@ int main(int argc, char *argv[])
         if (!ok)
             printf("  first difference: task %zu, count_primes(%lld) should be %lld, got %lld\n",
                    first_bad, in[first_bad], want[first_bad], got[first_bad]);
-        printf("\nNotice: %s\n",
-               ok ? "same answers, same order, less time: each worker ran on its own core."
-                  : "the pool returned the right numbers in the wrong places: results must go "
-                    "back in input order.");
+        if (!ok)
+            printf("\nNotice: the pool returned the right numbers in the wrong places: "
+                   "results must go back in input order.\n");
+        else if (ideal >= 2 && speedup < 0.7 * ideal)
+            printf("\nNotice: same answers, same order, but little speedup this time: "
+                   "other programs busy on the CPUs? (see top)\n");
+        else if (ideal >= 2)
+            printf("\nNotice: same answers, same order, less time: the workers ran on "
+                   "separate cores at once.\n");
+        else
+            printf("\nNotice: same answers, same order; one worker (or one CPU) cannot be "
+                   "faster than the loop.\n");
     }
     free(in);
     free(want);
