@@ -121,9 +121,10 @@ uint64_t mr_hash(const void *key, size_t len)
         p += 8;
         len -= 8;
     }
-    if (len) {
+    if (len) { /* the last 1..7 bytes; a loop, not a variable-size memcpy call */
         uint64_t w = 0;
-        memcpy(&w, p, len);
+        for (size_t i = 0; i < len; i++)
+            w |= (uint64_t)p[i] << (8 * i);
         h = (h ^ w) * 0x94D049BB133111EBULL;
         h ^= h >> 29;
     }
@@ -157,11 +158,16 @@ unsigned mr_partition(uint64_t hash, unsigned nreduce)
  * ------------------------------------------------------------------- */
 #define EMPTY UINT32_MAX
 
+#define INLINE_KEY 16
+
 typedef struct {
     uint64_t hash;
     uint64_t val;  /* combined value */
     uint32_t koff; /* key = arena + koff */
     uint32_t klen; /* EMPTY: free slot */
+    /* a copy of a key of at most INLINE_KEY bytes: comparing it needs no
+     * second cache miss in the arena (most words are short) */
+    char inl[INLINE_KEY];
 } cslot;
 
 typedef struct {
@@ -202,6 +208,18 @@ static void ctab_grow(ctab *t)
     t->bits = nbits;
 }
 
+/* Equal keys?  Most words are short: comparing them inline beats a call
+ * to memcmp, which the combiner would make once per word. */
+static inline bool same_key(const char *a, const char *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 struct mr_emitter {
     ctab tab;
     const mr_app *app;
@@ -225,7 +243,7 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
         if (s->klen == EMPTY)
             break;
         if (s->hash == h && s->klen == klen &&
-            memcmp(t->arena.p + s->koff, key, klen) == 0) {
+            same_key(klen <= INLINE_KEY ? s->inl : t->arena.p + s->koff, key, klen)) {
             s->val = em->app->combine(s->val, value, em->app->arg);
             return;
         }
@@ -238,6 +256,8 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
     s->val = value;
     s->koff = (uint32_t)t->arena.len;
     s->klen = (uint32_t)klen;
+    if (klen <= INLINE_KEY)
+        memcpy(s->inl, key, klen);
     buf_put(&t->arena, key, klen);
     if (++t->used * 2 > mask + 1)
         ctab_grow(t);
@@ -669,11 +689,15 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
         uint32_t klen;
         uint64_t v;
         while (pair_next(in, &off, &key, &klen, &v)) {
-            uint64_t h = mr_hash(key, klen);
+            /* Re-mixed: the pairs arrive in the order of the mappers'
+             * slots, i.e. sorted by the hash's top bits; indexing by those
+             * bits again would pile every early key into slot 0 and make
+             * linear probing quadratic. */
+            uint64_t h = mr_hash(key, klen) * 0x9E3779B97F4A7C15ULL;
             size_t mask = ((size_t)1 << bits) - 1;
             size_t i = (size_t)(h >> (64 - bits));
             while (tab[i].key && !(tab[i].hash == h && tab[i].klen == klen &&
-                                   memcmp(tab[i].key, key, klen) == 0))
+                                   same_key(tab[i].key, key, klen)))
                 i = (i + 1) & mask;
             if (nn == ncap) {
                 ncap *= 2;
