@@ -71,7 +71,8 @@ static const char usage[] =
     "  -k, --signal SIG    basics: how the second child is killed:\n"
     "                      KILL|TERM|INT|HUP|USR1 (KILL)\n"
     "      --json          memory: one JSON object on stdout:\n"
-    "                      {\"before\":V0,\"child_after\":V1,\"parent_after\":V2}\n"
+    "                      "
+    "{\"before\":V0,\"child_after\":V1,\"parent_after\":V2}\n"
     "      --fix           buffer: fflush(stdout) before fork()\n"
     "  -s, --seconds S     zombie: how long to leave it unreaped, 0..60\n"
     "                      (1; 0.2 when all lessons run)\n"
@@ -83,11 +84,20 @@ static const char usage[] =
     "  ./fork buffer --fix | cat        once\n"
     "  ./fork basics --code 7 --signal TERM\n"
     "  ./fork zombie -s 10              and meanwhile, in another terminal:\n"
-    "                                   ps -o pid,stat,comm -p <the child's PID>\n";
+    "                                   ps -o pid,stat,comm -p <the child's "
+    "PID>\n";
 
-enum lesson { L_BASICS, L_MEMORY, L_FILES, L_BUFFER, L_ZOMBIE, L_COUNT, L_ALL = L_COUNT };
-static const char *const lesson_names[] = {"basics", "memory", "files", "buffer",
-                                           "zombie", NULL};
+enum lesson {
+    L_BASICS,
+    L_MEMORY,
+    L_FILES,
+    L_BUFFER,
+    L_ZOMBIE,
+    L_COUNT,
+    L_ALL = L_COUNT
+};
+static const char *const lesson_names[] = {"basics", "memory", "files",
+                                           "buffer", "zombie", NULL};
 
 /* ---- children and the temp file, cleaned up even when interrupted ---------
  *
@@ -98,9 +108,9 @@ static const char *const lesson_names[] = {"basics", "memory", "files", "buffer"
  * a child that exists but is not recorded yet.
  */
 enum { MAX_KIDS = 4 };
-static pid_t kids[MAX_KIDS];          /* kids[0..nkids) are unreaped children */
+static pid_t kids[MAX_KIDS]; /* kids[0..nkids) are unreaped children */
 static volatile sig_atomic_t nkids;
-static char tmp_path[4096];           /* the temp file, valid while have_tmp */
+static char tmp_path[4096]; /* the temp file, valid while have_tmp */
 static volatile sig_atomic_t have_tmp;
 static const int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 enum { NHANDLED = sizeof handled / sizeof handled[0] };
@@ -133,8 +143,9 @@ static void on_signal(int sig)
     for (int i = 0; i < nkids; i++)
         kill(kids[i], SIGKILL);
     for (int i = 0; i < nkids; i++)
-        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
-            continue;
+        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR) {
+            /* interrupted: wait again */
+        }
     if (have_tmp)
         unlink(tmp_path);
     /* Die of the same signal, so that the shell (or the test harness) sees
@@ -143,12 +154,14 @@ static void on_signal(int sig)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, NULL);
+    (void)sigaction(sig, &sa, NULL);
     sigset_t s;
     sigemptyset(&s);
     sigaddset(&s, sig);
-    sigprocmask(SIG_UNBLOCK, &s, NULL);
+    (void)sigprocmask(SIG_UNBLOCK, &s, NULL);
     raise(sig);
+    /* Not reached: these signals terminate by default.  Just in case:
+     * cppcheck-suppress unreachableCode */
     _exit(128 + sig);
 }
 
@@ -162,8 +175,9 @@ static void cleanup_at_exit(void)
     for (int i = 0; i < nkids; i++)
         kill(kids[i], SIGKILL);
     for (int i = 0; i < nkids; i++)
-        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
-            continue;
+        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR) {
+            /* interrupted: wait again */
+        }
     nkids = 0;
     if (have_tmp)
         unlink(tmp_path);
@@ -211,7 +225,8 @@ static pid_t kid_fork(void)
     }
     kids[nkids] = pid;
     nkids = nkids + 1;
-    restore_mask(&old); /* a signal sent meanwhile now finds the child recorded */
+    /* A signal sent meanwhile is delivered now, and finds the child recorded. */
+    restore_mask(&old);
     return pid;
 }
 
@@ -296,12 +311,16 @@ static bool read_all(int fd, void *buf, size_t n)
 }
 
 /* The signals the basics lesson can kill its second child with. */
-static const char *const sig_names[] = {"KILL", "TERM", "INT", "HUP", "USR1", NULL};
+static const char *const sig_names[] = {"KILL", "TERM", "INT",
+                                        "HUP",  "USR1", NULL};
 static const int sig_numbers[] = {SIGKILL, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 
 static const char *signal_name(int sig)
 {
-    static const struct { int sig; const char *name; } tab[] = {
+    static const struct {
+        int sig;
+        const char *name;
+    } tab[] = {
         {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
         {SIGILL, "SIGILL"},   {SIGABRT, "SIGABRT"}, {SIGFPE, "SIGFPE"},
         {SIGKILL, "SIGKILL"}, {SIGSEGV, "SIGSEGV"}, {SIGPIPE, "SIGPIPE"},
@@ -330,7 +349,8 @@ static void describe_status(int status, char *buf, size_t n)
         snprintf(buf, n, "killed by signal %d (%s)", WTERMSIG(status),
                  signal_name(WTERMSIG(status)));
     else
-        snprintf(buf, n, "neither exited nor killed (status 0x%x)", (unsigned)status);
+        snprintf(buf, n, "neither exited nor killed (status 0x%x)",
+                 (unsigned)status);
 #else
     /* TODO(01.1): decode the status: if WIFEXITED(status), write "exited with
      * code N" with N = WEXITSTATUS(status); if WIFSIGNALED(status), write
@@ -345,8 +365,8 @@ static void report_status(pid_t pid, int status, const char *expected)
     char got[96];
     describe_status(status, got, sizeof got);
     bool ok = strcmp(got, expected) == 0;
-    printf("  waitpid(%ld): status 0x%04x -> %-30s expected: %-30s %s\n", (long)pid,
-           (unsigned)status, got, expected, verdict(ok, "WRONG"));
+    printf("  waitpid(%ld): status 0x%04x -> %-30s expected: %-30s %s\n",
+           (long)pid, (unsigned)status, got, expected, verdict(ok, "WRONG"));
 }
 
 static void lesson_basics(int code, int sig)
@@ -357,8 +377,9 @@ static void lesson_basics(int code, int sig)
     fflush(NULL); /* or the child would inherit the line above, unwritten */
     pid_t pid = kid_fork();
     if (pid == 0) {
-        printf("  child:  fork() returned 0;    I am pid %ld, my parent is %ld\n",
-               (long)getpid(), (long)getppid());
+        printf(
+            "  child:  fork() returned 0;    I am pid %ld, my parent is %ld\n",
+            (long)getpid(), (long)getppid());
         fflush(stdout); /* _exit() does not flush stdio */
         _exit(code);
     }
@@ -378,10 +399,12 @@ static void lesson_basics(int code, int sig)
     fflush(NULL);
     pid_t victim = kid_fork();
     if (victim == 0) {
-        close(p[1]); /* or our own write end would keep read() from seeing EOF */
+        /* Close our copy of the write end, or read() could never see EOF. */
+        close(p[1]);
         char c;
-        while (read(p[0], &c, 1) < 0 && errno == EINTR)
-            continue;
+        while (read(p[0], &c, 1) < 0 && errno == EINTR) {
+            /* interrupted: read again */
+        }
         _exit(0);
     }
     close(p[0]); /* the parent never reads; it holds the write end open */
@@ -390,18 +413,21 @@ static void lesson_basics(int code, int sig)
     int second = kid_wait(victim);
     close(p[1]);
 
-    printf("\nthe parent collects each child's end with waitpid() and decodes the "
-           "status:\n");
+    printf(
+        "\nthe parent collects each child's end with waitpid() and decodes the "
+        "status:\n");
     printf("  child %ld called _exit(%d); child %ld got kill(%ld, %s) from the "
            "parent\n",
            (long)pid, code, (long)victim, (long)victim, signal_name(sig));
     char want[96];
     snprintf(want, sizeof want, "exited with code %d", code);
     report_status(pid, first, want);
-    snprintf(want, sizeof want, "killed by signal %d (%s)", sig, signal_name(sig));
+    snprintf(want, sizeof want, "killed by signal %d (%s)", sig,
+             signal_name(sig));
     report_status(victim, second, want);
-    printf("Notice: the raw status is not the exit code.  WIFEXITED/WEXITSTATUS "
-           "and WIFSIGNALED/WTERMSIG take it apart.\n");
+    printf(
+        "Notice: the raw status is not the exit code.  WIFEXITED/WEXITSTATUS "
+        "and WIFSIGNALED/WTERMSIG take it apart.\n");
 }
 
 /* ---- memory --------------------------------------------------------------- */
@@ -411,9 +437,22 @@ static long global_value = 100; /* in the data segment */
 /* What the child saw, sent to the parent through a pipe: the one way to
  * learn it, since the child's memory is not the parent's. */
 struct mem_view {
-    long global, heap, stack;                 /* values */
-    uintptr_t global_at, heap_at, stack_at;   /* addresses */
+    long global, heap, stack;               /* values */
+    uintptr_t global_at, heap_at, stack_at; /* addresses */
 };
+
+/* What this process sees right now, and where. */
+static struct mem_view look(const long *heap, const long *stack)
+{
+    return (struct mem_view){
+        .global = global_value,
+        .heap = *heap,
+        .stack = *stack,
+        .global_at = (uintptr_t)&global_value,
+        .heap_at = (uintptr_t)heap,
+        .stack_at = (uintptr_t)stack,
+    };
+}
 
 static void lesson_memory(bool json)
 {
@@ -423,8 +462,7 @@ static void lesson_memory(bool json)
     long stack = 300;
     global_value = 100;
     *heap = 200;
-    const struct mem_view before = {global_value, *heap, stack, (uintptr_t)&global_value,
-                                    (uintptr_t)heap, (uintptr_t)&stack};
+    const struct mem_view before = look(heap, &stack);
     int p[2];
     if (pipe(p) != 0)
         die_errno("pipe");
@@ -435,20 +473,21 @@ static void lesson_memory(bool json)
         global_value += 1;
         *heap += 1;
         stack += 1;
-        struct mem_view v = {global_value, *heap, stack, (uintptr_t)&global_value,
-                             (uintptr_t)heap, (uintptr_t)&stack};
+        const struct mem_view v = look(heap, &stack);
         write_all(p[1], &v, sizeof v); /* dies (exit 1) on failure */
         _exit(0);
     }
-    close(p[1]); /* the parent only reads; without this, no EOF if the child dies */
+    /* The parent only reads.  Closing its write end lets read() see EOF if
+     * the child dies before writing. */
+    close(p[1]);
     struct mem_view child;
     bool got = read_all(p[0], &child, sizeof child);
     close(p[0]);
-    kid_wait_ok(pid, "memory"); /* from here on, the child's writes are all done */
+    /* Reaped: from here on, the child's writes are certainly all done. */
+    kid_wait_ok(pid, "memory");
     if (!got)
         die("the child sent no report");
-    const struct mem_view after = {global_value, *heap, stack, (uintptr_t)&global_value,
-                                   (uintptr_t)heap, (uintptr_t)&stack};
+    const struct mem_view after = look(heap, &stack);
 
     if (json) {
         json_w j;
@@ -464,8 +503,9 @@ static void lesson_memory(bool json)
     }
 
     heading("memory", "the child changes its copy; the parent's stays");
-    printf("the child adds 1 to each variable, reports through a pipe and exits; "
-           "then the parent looks at its own\n\n");
+    printf(
+        "the child adds 1 to each variable, reports through a pipe and exits; "
+        "then the parent looks at its own\n\n");
     kit_table t;
     tbl_init(&t);
     tbl_col(&t, "variable", TBL_LEFT);
@@ -479,17 +519,22 @@ static void lesson_memory(bool json)
         long b, c, a;
         uintptr_t at, child_at;
     } rows[] = {
-        {"global", before.global, child.global, after.global, before.global_at, child.global_at},
-        {"heap", before.heap, child.heap, after.heap, before.heap_at, child.heap_at},
-        {"stack", before.stack, child.stack, after.stack, before.stack_at, child.stack_at},
+        {"global", before.global, child.global, after.global, before.global_at,
+         child.global_at},
+        {"heap", before.heap, child.heap, after.heap, before.heap_at,
+         child.heap_at},
+        {"stack", before.stack, child.stack, after.stack, before.stack_at,
+         child.stack_at},
     };
     bool all_ok = true;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         bool same_at = rows[i].at == rows[i].child_at;
-        bool ok = rows[i].c == rows[i].b + 1 && rows[i].a == rows[i].b && same_at;
+        bool ok =
+            rows[i].c == rows[i].b + 1 && rows[i].a == rows[i].b && same_at;
         all_ok = all_ok && ok;
         tbl_cell(&t, "%s", rows[i].name);
-        tbl_cell(&t, "%#jx%s", (uintmax_t)rows[i].at, same_at ? "" : " (child: differs)");
+        tbl_cell(&t, "%#jx%s", (uintmax_t)rows[i].at,
+                 same_at ? "" : " (child: differs)");
         tbl_cell(&t, "%ld", rows[i].b);
         tbl_cell(&t, "%ld", rows[i].c);
         tbl_cell(&t, "%ld", rows[i].a);
@@ -498,9 +543,10 @@ static void lesson_memory(bool json)
     tbl_print(&t, stdout);
     printf("the parent's three values after the child changed its own: %s\n",
            verdict(all_ok, "CHANGED: see the table"));
-    printf("Notice: same addresses, different values.  Each process has its own "
-           "address space; fork() copied it (lazily, page by page on the first "
-           "write: copy-on-write).\n");
+    printf(
+        "Notice: same addresses, different values.  Each process has its own "
+        "address space; fork() copied it (lazily, page by page on the first "
+        "write: copy-on-write).\n");
     free(heap);
 }
 
@@ -515,7 +561,8 @@ static void write_lines(int fd, const char *who)
         char line[64];
         int n = snprintf(line, sizeof line, "%-6s line %d\n", who, i);
         write_all(fd, line, (size_t)n);
-        kit_sleep_ms(2); /* give the other process a turn: the lines interleave */
+        /* Give the other process a turn, so that the lines interleave. */
+        kit_sleep_ms(2);
     }
 }
 
@@ -548,7 +595,8 @@ static int show_file(void)
 
 static void lesson_files(void)
 {
-    heading("files", "a descriptor opened before fork() is shared, offset included");
+    heading("files",
+            "a descriptor opened before fork() is shared, offset included");
     const char *dir = getenv("TMPDIR");
     if (dir == NULL || *dir == '\0')
         dir = "/tmp";
@@ -563,8 +611,10 @@ static void lesson_files(void)
     have_tmp = 1;
     restore_mask(&old);
 
-    printf("opened a temp file as fd %d, then fork(): parent and child each write "
-           "%d lines through fd %d\n", fd, FILE_LINES, fd);
+    printf(
+        "opened a temp file as fd %d, then fork(): parent and child each write "
+        "%d lines through fd %d\n",
+        fd, FILE_LINES, fd);
     fflush(NULL);
     pid_t pid = kid_fork();
     if (pid == 0) {
@@ -579,14 +629,17 @@ static void lesson_files(void)
            lines == 2 * FILE_LINES
                ? verdict(true, "")
                : verdict(false, "UNEXPECTED: the offset should be shared"));
-    printf("  (one open file description, one offset: each write() starts where "
-           "the last one, from either process, ended)\n");
+    printf(
+        "  (one open file description, one offset: each write() starts where "
+        "the last one, from either process, ended)\n");
 
     /* The contrast: the same file opened twice, once by each process. */
     if (ftruncate(fd, 0) != 0)
         die_errno("ftruncate %s", tmp_path);
-    printf("\nfor contrast, each process opens the same file itself, after fork(), "
-           "and writes %d lines\n", FILE_LINES);
+    printf("\nfor contrast, each process opens the same file itself, after "
+           "fork(), "
+           "and writes %d lines\n",
+           FILE_LINES);
     fflush(NULL);
     pid = kid_fork();
     if (pid == 0) {
@@ -605,10 +658,13 @@ static void lesson_files(void)
     kid_wait_ok(pid, "files");
     printf("  the file now:\n");
     lines = show_file();
-    printf("  expected %d lines (%d writes lost), got %d: %s\n", FILE_LINES, FILE_LINES,
-           lines, lines == FILE_LINES ? verdict(true, "") : verdict(false, "UNEXPECTED"));
-    printf("  (two open file descriptions, two offsets, both starting at 0: the "
-           "writes land on top of each other)\n");
+    printf("  expected %d lines (%d writes lost), got %d: %s\n", FILE_LINES,
+           FILE_LINES, lines,
+           lines == FILE_LINES ? verdict(true, "")
+                               : verdict(false, "UNEXPECTED"));
+    printf(
+        "  (two open file descriptions, two offsets, both starting at 0: the "
+        "writes land on top of each other)\n");
 
     block_handled(&old);
     close(fd);
@@ -616,8 +672,9 @@ static void lesson_files(void)
         die_errno("unlink %s", tmp_path);
     have_tmp = 0;
     restore_mask(&old);
-    printf("Notice: open files belong to the process, and fork() gives the child "
-           "the parent's: same file, same offset.\n");
+    printf(
+        "Notice: open files belong to the process, and fork() gives the child "
+        "the parent's: same file, same offset.\n");
 }
 
 /* ---- buffer --------------------------------------------------------------- */
@@ -627,15 +684,18 @@ static void lesson_buffer(bool fix)
     heading("buffer", fix ? "fflush() before fork(): the line comes out once"
                           : "printf() before fork() without fflush()");
     bool tty = isatty(STDOUT_FILENO) == 1;
-    printf("stdout is %s\n", tty ? "a terminal: line-buffered, each '\\n' writes the line"
-                                 : "a pipe or a file: fully buffered, written when the "
-                                   "buffer fills, on fflush() or at exit()");
-    printf("%s\n", fix ? "the code: printf(line); fflush(stdout); fork();   <- the fix"
-                       : "the code: printf(line); fork();   <- the line may still sit "
-                         "in the buffer, and fork() copies the buffer");
+    printf("stdout is %s\n",
+           tty ? "a terminal: line-buffered, each '\\n' writes the line"
+               : "a pipe or a file: fully buffered, written when the "
+                 "buffer fills, on fflush() or at exit()");
+    printf("%s\n",
+           fix ? "the code: printf(line); fflush(stdout); fork();   <- the fix"
+               : "the code: printf(line); fork();   <- the line may still sit "
+                 "in the buffer, and fork() copies the buffer");
     fflush(NULL); /* everything above is out: only the next line is at stake */
 
-    printf("-> this line was printed once, before fork(), by pid %ld\n", (long)getpid());
+    printf("-> this line was printed once, before fork(), by pid %ld\n",
+           (long)getpid());
     if (fix)
         fflush(stdout); /* THE FIX: empty the buffer before fork() copies it */
     /* No fflush(NULL) before this fork, on purpose: that is the pitfall. */
@@ -649,18 +709,21 @@ static void lesson_buffer(bool fix)
     }
     kid_wait_ok(pid, "buffer");
     if (tty)
-        printf("expected here: the '->' line once: on a terminal, '\\n' wrote it "
-               "before fork().\nThe pitfall needs a pipe:  ./fork buffer | cat\n");
+        printf(
+            "expected here: the '->' line once: on a terminal, '\\n' wrote it "
+            "before fork().\nThe pitfall needs a pipe:  ./fork buffer | cat\n");
     else if (!fix)
-        printf("expected here: the '->' line twice (before or after this text): "
-               "the child's exit() wrote its copy of the parent's buffer.\n"
-               "The fix: fflush(stdout) before fork() (./fork buffer --fix), and "
-               "_exit() in children.\n");
+        printf(
+            "expected here: the '->' line twice (before or after this text): "
+            "the child's exit() wrote its copy of the parent's buffer.\n"
+            "The fix: fflush(stdout) before fork() (./fork buffer --fix), and "
+            "_exit() in children.\n");
     else
         printf("expected here: the '->' line once: fflush() emptied the buffer "
                "before fork() copied it.\n");
-    printf("Notice: stdio's buffer is ordinary memory, so fork() copies it like "
-           "any other.\n");
+    printf(
+        "Notice: stdio's buffer is ordinary memory, so fork() copies it like "
+        "any other.\n");
 }
 
 /* ---- zombie --------------------------------------------------------------- */
@@ -682,14 +745,17 @@ static char proc_state(pid_t pid)
         die_errno("open %s", path);
     }
     ssize_t n;
-    while ((n = read(fd, buf, sizeof buf - 1)) < 0 && errno == EINTR)
-        continue;
+    while ((n = read(fd, buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+        /* interrupted: read again */
+    }
     close(fd);
     if (n <= 0)
         return '-'; /* reaped between open() and read() */
     buf[n] = '\0';
-    char *paren = strrchr(buf, ')'); /* the name may itself contain ')' */
-    return paren && paren[1] == ' ' ? paren[2] : '?';
+    const char *paren = strrchr(buf, ')'); /* the name may contain ')' too */
+    if (paren == NULL || paren[1] != ' ')
+        return '?';
+    return paren[2];
 #else
     char cmd[64], out[16] = "";
     snprintf(cmd, sizeof cmd, "ps -o stat= -p %ld 2>/dev/null", (long)pid);
@@ -735,18 +801,22 @@ static void lesson_zombie(double seconds)
     pid_t pid = kid_fork();
     if (pid == 0)
         _exit(0); /* the child ends at once */
-    printf("forked child %ld, which exits at once; the parent does not wait for it "
-           "for %.1f s\n", (long)pid, seconds);
+    printf("forked child %ld, which exits at once; the parent does not wait "
+           "for it "
+           "for %.1f s\n",
+           (long)pid, seconds);
     /* Until the child has run and exited, it is R or S: look until it is Z,
      * or give up after 5 s on a very busy machine. */
     char st;
     while ((st = proc_state(pid)) != 'Z' && kit_now() - t0 < 5.0)
         kit_sleep_ms(5);
     double elapsed = kit_now() - t0;
-    printf("  state of %ld after %.3f s: %c (%s)   expected: Z   %s\n", (long)pid,
-           elapsed, st, state_words(st), verdict(st == 'Z', "NOT A ZOMBIE YET"));
+    printf("  state of %ld after %.3f s: %c (%s)   expected: Z   %s\n",
+           (long)pid, elapsed, st, state_words(st),
+           verdict(st == 'Z', "NOT A ZOMBIE YET"));
     if (seconds > elapsed) {
-        printf("  leaving it so for %.1f s more: try  ps -o pid,stat,comm -p %ld\n",
+        printf("  leaving it so for %.1f s more: try  ps -o pid,stat,comm -p "
+               "%ld\n",
                seconds - elapsed, (long)pid);
         fflush(stdout);
         kit_sleep_ms((seconds - elapsed) * 1000.0);
@@ -754,10 +824,12 @@ static void lesson_zombie(double seconds)
     int status = kid_wait(pid);
     st = proc_state(pid);
     printf("  after waitpid() (status 0x%x): %c (%s)   expected: gone   %s\n",
-           (unsigned)status, st, state_words(st), verdict(st == '-', "STILL THERE"));
-    printf("Notice: a zombie is only an entry in the process table, kept so that "
-           "the parent can read the exit status.  waitpid() removes it; if the "
-           "parent dies first, init (or a subreaper) adopts and reaps it.\n");
+           (unsigned)status, st, state_words(st),
+           verdict(st == '-', "STILL THERE"));
+    printf(
+        "Notice: a zombie is only an entry in the process table, kept so that "
+        "the parent can read the exit status.  waitpid() removes it; if the "
+        "parent dies first, init (or a subreaper) adopts and reaps it.\n");
 }
 
 /* ---- main ----------------------------------------------------------------- */
@@ -767,8 +839,10 @@ static enum lesson parse_lesson(const char *s)
     for (int i = 0; lesson_names[i]; i++)
         if (strcmp(s, lesson_names[i]) == 0)
             return (enum lesson)i;
-    usage_error("unknown lesson '%s' (expected basics, memory, files, buffer or "
-                "zombie)", s);
+    usage_error(
+        "unknown lesson '%s' (expected basics, memory, files, buffer or "
+        "zombie)",
+        s);
 }
 
 /* An option that belongs to one lesson, given with another one. */
@@ -818,19 +892,11 @@ int main(int argc, char *argv[])
             sig = sig_numbers[opt_choice("--signal", optarg, sig_names)];
             sig_given = true;
             break;
-        case 's':
-            seconds = opt_double("--seconds", optarg, 0, 60);
-            break;
-        case OPT_FIX:
-            fix = true;
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        case 'h':
-            kit_help(usage);
-        default:
-            kit_opt_fail(c, argv, longopts);
+        case 's': seconds = opt_double("--seconds", optarg, 0, 60); break;
+        case OPT_FIX: fix = true; break;
+        case OPT_JSON: json = true; break;
+        case 'h': kit_help(usage);
+        default: kit_opt_fail(c, argv, longopts);
         }
     }
     if (!lesson_given && optind < argc) /* `fork --fix buffer` works too */

@@ -50,11 +50,14 @@ static const char usage[] =
     "(pthread_create + pthread_join), one at a time, and compares the cost.\n"
     "\n"
     "  -n, --count N       how many of each, 1..1000000 (1000)\n"
-    "  -m, --memory SIZE   the parent first fills SIZE of heap (0..1G, e.g. 256M):\n"
-    "                      fork() copies more page tables, threads do not care (0)\n"
+    "  -m, --memory SIZE   the parent first fills SIZE of heap (0..1G, e.g. "
+    "256M):\n"
+    "                      fork() copies more page tables, threads do not care "
+    "(0)\n"
     "  -p, --posix-spawn   also time posix_spawn() of `true` + waitpid\n"
     "      --json          one JSON object on stdout:\n"
-    "                      {\"count\":N,\"fork_us\":F,\"thread_us\":T,\"ratio\":R}\n"
+    "                      "
+    "{\"count\":N,\"fork_us\":F,\"thread_us\":T,\"ratio\":R}\n"
     "                      (plus \"spawn_us\" with --posix-spawn)\n"
     "  -h, --help          this help\n"
     "\n"
@@ -90,6 +93,8 @@ static void stop_if_signalled(void)
     int sig = stop_sig;
     set_handlers(SIG_DFL);
     raise(sig);
+    /* Not reached: these signals terminate by default.  Just in case:
+     * cppcheck-suppress unreachableCode */
     _exit(128 + sig);
 }
 
@@ -130,7 +135,8 @@ static double time_forks(long count, long *done)
         if (pid < 0)
             die_errno("fork (child %ld of %ld)", i + 1, count);
         if (pid == 0)
-            _exit(0); /* _exit: no stdio flush, no atexit handlers -- just end */
+            /* _exit: no stdio flush, no atexit handlers -- just end. */
+            _exit(0);
         reap(pid);
     }
     *done = i;
@@ -176,8 +182,10 @@ static void check_all_reaped(void)
 {
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
-        warn_msg("warning: child %ld was never reaped: it stays a zombie until spawn "
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        si.si_pid != 0)
+        warn_msg("warning: child %ld was never reaped: it stays a zombie until "
+                 "spawn "
                  "exits.  Every fork() needs its waitpid() (exercise 01.2).",
                  (long)si.si_pid);
 }
@@ -217,22 +225,12 @@ int main(int argc, char *argv[])
     int c;
     while ((c = getopt_long(argc, argv, ":n:m:ph", longopts, NULL)) != -1) {
         switch (c) {
-        case 'n':
-            count = (long)opt_int("--count", optarg, 1, 1000000);
-            break;
-        case 'm':
-            memory = opt_size("--memory", optarg, 0, 1ULL << 30);
-            break;
-        case 'p':
-            posix = true;
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        case 'h':
-            kit_help(usage);
-        default:
-            kit_opt_fail(c, argv, longopts);
+        case 'n': count = (long)opt_int("--count", optarg, 1, 1000000); break;
+        case 'm': memory = opt_size("--memory", optarg, 0, 1ULL << 30); break;
+        case 'p': posix = true; break;
+        case OPT_JSON: json = true; break;
+        case 'h': kit_help(usage);
+        default: kit_opt_fail(c, argv, longopts);
         }
     }
     kit_no_operands(argc, argv);
@@ -278,8 +276,10 @@ int main(int argc, char *argv[])
         return 0;
     }
 
-    printf("creating %ld of each, one at a time: create it, then wait for it to "
-           "end", count);
+    printf(
+        "creating %ld of each, one at a time: create it, then wait for it to "
+        "end",
+        count);
     if (memory >= (1ULL << 20))
         printf(" (the parent holds %llu MiB of touched heap)", memory >> 20);
     else if (memory > 0)
@@ -310,15 +310,17 @@ int main(int argc, char *argv[])
         tbl_cell(&t, "%.1fx", spawn_us / thread_us);
     }
     tbl_print(&t, stdout);
-    printf("\n%sa process costs ~%.0fx a thread here%s   expected: several times "
-           "(2x or more)   %s%s%s\n",
-           kit_color(stdout, "bold"), ratio, kit_color(stdout, "reset"),
-           kit_color(stdout, ratio >= 2 ? "green" : "yellow"),
-           ratio >= 2 ? "OK" : "SURPRISING: is the machine busy?",
-           kit_color(stdout, "reset"));
-    printf("Notice: fork() copies the page tables, the descriptor table and more, "
-           "and the child must run, exit and be reaped; a thread shares all "
-           "that.\n");
+    printf(
+        "\n%sa process costs ~%.0fx a thread here%s   expected: several times "
+        "(2x or more)   %s%s%s\n",
+        kit_color(stdout, "bold"), ratio, kit_color(stdout, "reset"),
+        kit_color(stdout, ratio >= 2 ? "green" : "yellow"),
+        ratio >= 2 ? "OK" : "SURPRISING: is the machine busy?",
+        kit_color(stdout, "reset"));
+    printf(
+        "Notice: fork() copies the page tables, the descriptor table and more, "
+        "and the child must run, exit and be reaped; a thread shares all "
+        "that.\n");
     if (fflush(stdout) != 0 || ferror(stdout))
         die_errno("writing to stdout");
     return 0;

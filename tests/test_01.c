@@ -14,6 +14,7 @@
 #include "harness.h"
 #include "tjson.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,14 +27,33 @@ static void assert_clean_exit(const run_result *r, const char *what)
     cr_assert(!r->timed_out, "%s hung (killed after the timeout)", what);
     cr_assert_eq(r->exit_code, 0, "%s: exit %d (signal %d); stderr: %s", what,
                  r->exit_code, r->signal, r->err);
-    cr_assert_eq(r->leftover, 0, "%s left %d child process(es) behind", what, r->leftover);
+    cr_assert_eq(r->leftover, 0, "%s left %d child process(es) behind", what,
+                 r->leftover);
 }
 
 static bool dir_is_empty(const char *dir)
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", dir);
-    return system(cmd) == 0;
+    DIR *d = opendir(dir);
+    cr_assert(d, "opendir %s", dir);
+    const struct dirent *e;
+    bool empty = true;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            empty = false;
+    closedir(d);
+    return empty;
+}
+
+/* The number right after `label` in s (e.g. "pid " in "I am pid 42"). */
+static long number_after(const char *s, const char *label)
+{
+    const char *at = strstr(s, label);
+    cr_assert(at, "no '%s' in: %s", label, s);
+    char *end;
+    long v = strtol(at + strlen(label), &end, 10);
+    cr_assert(end != at + strlen(label), "no number after '%s' in: %s", label,
+              s);
+    return v;
 }
 
 /* ---- fork ------------------------------------------------------------------ */
@@ -45,14 +65,21 @@ Test(lab01_fork, memory_json_shows_the_child_changed_only_its_own_copy)
     run_result r = RUN("fork", "memory", "--json");
     assert_clean_exit(&r, "fork memory --json");
     cr_assert(tj_valid(r.out), "not one valid JSON document: %s", r.out);
-    cr_assert_eq(tj_len(r.out, ""), 3, "expected exactly before, child_after, "
-                 "parent_after: %s", r.out);
+    cr_assert_eq(tj_len(r.out, ""), 3,
+                 "expected exactly before, child_after, "
+                 "parent_after: %s",
+                 r.out);
     double before, child, parent;
-    cr_assert(tj_num(r.out, "before", &before) && tj_num(r.out, "child_after", &child) &&
-              tj_num(r.out, "parent_after", &parent), "missing keys: %s", r.out);
-    cr_assert_neq(child, before, "the child's change is not visible to the child: %s", r.out);
-    cr_assert_eq(parent, before, "the parent's copy changed, as if memory were "
-                 "shared: %s", r.out);
+    cr_assert(tj_num(r.out, "before", &before) &&
+                  tj_num(r.out, "child_after", &child) &&
+                  tj_num(r.out, "parent_after", &parent),
+              "missing keys: %s", r.out);
+    cr_assert_neq(child, before,
+                  "the child's change is not visible to the child: %s", r.out);
+    cr_assert_eq(parent, before,
+                 "the parent's copy changed, as if memory were "
+                 "shared: %s",
+                 r.out);
     run_free(&r);
 }
 
@@ -62,7 +89,8 @@ Test(lab01_fork, memory_table_finds_all_three_parent_copies_unchanged)
     assert_clean_exit(&r, "fork memory");
     cr_assert_eq(count_substr(r.out, "OK: parent's copy unchanged"), 3,
                  "global, heap and stack rows should all be OK:\n%s", r.out);
-    cr_assert(!strstr(r.out, "UNEXPECTED") && !strstr(r.out, "CHANGED"), "%s", r.out);
+    cr_assert(!strstr(r.out, "UNEXPECTED") && !strstr(r.out, "CHANGED"), "%s",
+              r.out);
     run_free(&r);
 }
 
@@ -73,14 +101,16 @@ Test(lab01_fork, basics_shows_fork_returning_in_both_processes)
     /* The child's own pid and parent must match what the parent saw. */
     const char *c = strstr(r.out, "child:  fork() returned 0;");
     const char *p = strstr(r.out, "parent: fork() returned ");
-    cr_assert(c && p, "both processes should report fork()'s return:\n%s", r.out);
-    long child_pid, child_ppid, returned, parent_pid;
-    cr_assert_eq(sscanf(c, "child:  fork() returned 0; I am pid %ld, my parent is %ld",
-                        &child_pid, &child_ppid), 2, "%s", c);
-    cr_assert_eq(sscanf(p, "parent: fork() returned %ld; I am pid %ld", &returned,
-                        &parent_pid), 2, "%s", p);
-    cr_assert_eq(returned, child_pid, "fork() in the parent returns the child's pid");
-    cr_assert_eq(child_ppid, parent_pid, "the child's parent is the process that forked");
+    cr_assert(c && p, "both processes should report fork()'s return:\n%s",
+              r.out);
+    long child_pid = number_after(c, "I am pid ");
+    long child_ppid = number_after(c, "my parent is ");
+    long returned = number_after(p, "fork() returned ");
+    long parent_pid = number_after(p, "I am pid ");
+    cr_assert_eq(returned, child_pid,
+                 "fork() in the parent returns the child's pid");
+    cr_assert_eq(child_ppid, parent_pid,
+                 "the child's parent is the process that forked");
     run_free(&r);
 }
 
@@ -88,9 +118,11 @@ Test(lab01_fork, buffer_duplicates_the_unflushed_line_when_stdout_is_a_pipe)
 {
     run_result r = RUN("fork", "buffer"); /* the harness's stdout is a pipe */
     assert_clean_exit(&r, "fork buffer");
-    cr_assert_eq(count_substr(r.out, "-> this line was printed once"), 2,
-                 "through a pipe, the line printed before fork() without fflush() "
-                 "must come out twice:\n%s", r.out);
+    cr_assert_eq(
+        count_substr(r.out, "-> this line was printed once"), 2,
+        "through a pipe, the line printed before fork() without fflush() "
+        "must come out twice:\n%s",
+        r.out);
     run_free(&r);
 }
 
@@ -99,7 +131,8 @@ Test(lab01_fork, buffer_with_the_fix_prints_the_line_once)
     run_result r = RUN("fork", "buffer", "--fix");
     assert_clean_exit(&r, "fork buffer --fix");
     cr_assert_eq(count_substr(r.out, "-> this line was printed once"), 1,
-                 "fflush() before fork() leaves nothing to duplicate:\n%s", r.out);
+                 "fflush() before fork() leaves nothing to duplicate:\n%s",
+                 r.out);
     run_free(&r);
 }
 
@@ -108,9 +141,9 @@ Test(lab01_fork, files_share_one_offset_and_remove_the_temp_file)
     char *dir = make_tmpdir();
     char env[4200];
     snprintf(env, sizeof env, "TMPDIR=%s", dir);
-    run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"fork", "files", NULL},
-        .env = (const char *const[]){env, NULL}});
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){"fork", "files", NULL},
+                    .env = (const char *const[]){env, NULL}});
     assert_clean_exit(&r, "fork files");
     cr_assert(strstr(r.out, "expected 6 lines, got 6: OK"),
               "one shared offset: all 6 lines kept:\n%s", r.out);
@@ -119,9 +152,11 @@ Test(lab01_fork, files_share_one_offset_and_remove_the_temp_file)
     /* 6 lines through the shared offset (3 each), then 3 that overlapped. */
     size_t parent = count_substr(r.out, "| parent line ");
     size_t child = count_substr(r.out, "| child  line ");
-    cr_assert(parent >= 3 && child >= 3 && parent + child == 9,
-              "expected 3 + 3 lines, then 3 more; got %zu from the parent and %zu "
-              "from the child:\n%s", parent, child, r.out);
+    cr_assert(
+        parent >= 3 && child >= 3 && parent + child == 9,
+        "expected 3 + 3 lines, then 3 more; got %zu from the parent and %zu "
+        "from the child:\n%s",
+        parent, child, r.out);
     cr_assert(dir_is_empty(dir), "the temp file was left in %s", dir);
     rm_rf(dir);
     free(dir);
@@ -132,10 +167,14 @@ Test(lab01_fork, zombie_lesson_sees_state_Z_then_reaps_the_child)
 {
     run_result r = RUN("fork", "zombie", "--seconds", "0");
     assert_clean_exit(&r, "fork zombie");
-    cr_assert(strstr(r.out, ": Z (zombie"), "the exited child should be seen in "
-              "state Z before waitpid():\n%s", r.out);
-    cr_assert(strstr(r.out, "expected: gone   OK"), "after waitpid() the child "
-              "should be gone:\n%s", r.out);
+    cr_assert(strstr(r.out, ": Z (zombie"),
+              "the exited child should be seen in "
+              "state Z before waitpid():\n%s",
+              r.out);
+    cr_assert(strstr(r.out, "expected: gone   OK"),
+              "after waitpid() the child "
+              "should be gone:\n%s",
+              r.out);
     run_free(&r);
 }
 
@@ -144,14 +183,15 @@ Test(lab01_fork, no_lesson_runs_all_five_and_leaves_nothing_behind)
     char *dir = make_tmpdir();
     char env[4200];
     snprintf(env, sizeof env, "TMPDIR=%s", dir);
-    run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"fork", NULL},
-        .env = (const char *const[]){env, NULL}});
+    run_result r =
+        run_with(&(run_opts){.argv = (const char *const[]){"fork", NULL},
+                             .env = (const char *const[]){env, NULL}});
     assert_clean_exit(&r, "fork");
-    const char *heads[] = {"== basics:", "== memory:", "== files:", "== buffer:",
-                           "== zombie:"};
+    const char *heads[] = {
+        "== basics:", "== memory:", "== files:", "== buffer:", "== zombie:"};
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
-        cr_assert(strstr(r.out, heads[i]), "missing lesson '%s':\n%s", heads[i], r.out);
+        cr_assert(strstr(r.out, heads[i]), "missing lesson '%s':\n%s", heads[i],
+                  r.out);
     cr_assert(dir_is_empty(dir), "the temp file was left in %s", dir);
     rm_rf(dir);
     free(dir);
@@ -162,13 +202,18 @@ Test(lab01_fork, no_lesson_runs_all_five_and_leaves_nothing_behind)
  * the program must die of the signal, promptly. */
 static void interrupt_zombie(int sig)
 {
-    run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"fork", "zombie", "--seconds", "30", NULL},
-        .timeout = 10, .signal_after_ms = 300, .signal = sig});
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){"fork", "zombie", "--seconds",
+                                                  "30", NULL},
+                    .timeout = 10,
+                    .signal_after_ms = 300,
+                    .signal = sig});
     cr_assert(!r.timed_out, "fork zombie ignored signal %d", sig);
-    cr_assert_eq(r.signal, sig, "should die of signal %d, got exit %d signal %d",
-                 sig, r.exit_code, r.signal);
-    cr_assert_eq(r.leftover, 0, "interrupted, fork left %d child(ren) behind", r.leftover);
+    cr_assert_eq(r.signal, sig,
+                 "should die of signal %d, got exit %d signal %d", sig,
+                 r.exit_code, r.signal);
+    cr_assert_eq(r.leftover, 0, "interrupted, fork left %d child(ren) behind",
+                 r.leftover);
     run_free(&r);
 }
 
@@ -187,10 +232,11 @@ Test(lab01_fork, an_unusable_tmpdir_is_a_runtime_error_not_a_usage_error)
     run_result r = run_with(&(run_opts){
         .argv = (const char *const[]){"fork", "files", NULL},
         .env = (const char *const[]){"TMPDIR=/nonexistent/kit-test", NULL}});
-    cr_assert_eq(r.exit_code, 1, "a failing mkstemp() must exit 1, got %d; stderr: %s",
+    cr_assert_eq(r.exit_code, 1,
+                 "a failing mkstemp() must exit 1, got %d; stderr: %s",
                  r.exit_code, r.err);
-    cr_assert(strstr(r.err, "mkstemp"), "the error should name the failing call: %s",
-              r.err);
+    cr_assert(strstr(r.err, "mkstemp"),
+              "the error should name the failing call: %s", r.err);
     cr_assert_eq(r.leftover, 0);
     run_free(&r);
 }
@@ -207,20 +253,24 @@ Test(lab01_fork, a_signal_at_any_moment_leaves_no_child_and_no_temp_file)
             char *dir = make_tmpdir();
             char env[4200];
             snprintf(env, sizeof env, "TMPDIR=%s", dir);
-            run_result r = run_with(&(run_opts){
-                .argv = (const char *const[]){"fork", NULL},
-                .env = (const char *const[]){env, NULL},
-                .timeout = 10, .signal_after_ms = delays_ms[d], .signal = sigs[s]});
-            cr_assert(!r.timed_out, "fork hung after signal %d at %d ms", sigs[s],
-                      delays_ms[d]);
+            run_result r = run_with(
+                &(run_opts){.argv = (const char *const[]){"fork", NULL},
+                            .env = (const char *const[]){env, NULL},
+                            .timeout = 10,
+                            .signal_after_ms = delays_ms[d],
+                            .signal = sigs[s]});
+            cr_assert(!r.timed_out, "fork hung after signal %d at %d ms",
+                      sigs[s], delays_ms[d]);
             cr_assert(r.exit_code == 0 || r.signal == sigs[s],
-                      "signal %d at %d ms: expected exit 0 or death by the signal, got "
-                      "exit %d signal %d; stderr: %s", sigs[s], delays_ms[d],
-                      r.exit_code, r.signal, r.err);
+                      "signal %d at %d ms: expected exit 0 or death by the "
+                      "signal, got "
+                      "exit %d signal %d; stderr: %s",
+                      sigs[s], delays_ms[d], r.exit_code, r.signal, r.err);
             cr_assert_eq(r.leftover, 0, "signal %d at %d ms left %d child(ren)",
                          sigs[s], delays_ms[d], r.leftover);
-            cr_assert(dir_is_empty(dir), "signal %d at %d ms left the temp file in %s",
-                      sigs[s], delays_ms[d], dir);
+            cr_assert(dir_is_empty(dir),
+                      "signal %d at %d ms left the temp file in %s", sigs[s],
+                      delays_ms[d], dir);
             rm_rf(dir);
             free(dir);
             run_free(&r);
@@ -238,11 +288,12 @@ Test(lab01_spawn, json_has_the_count_asked_and_a_consistent_ratio)
     cr_assert(!r.timed_out);
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     cr_assert(tj_valid(r.out), "not one valid JSON document: %s", r.out);
-    cr_assert_eq(tj_len(r.out, ""), 4, "expected count, fork_us, thread_us, ratio: %s",
-                 r.out);
+    cr_assert_eq(tj_len(r.out, ""), 4,
+                 "expected count, fork_us, thread_us, ratio: %s", r.out);
     double count, f, t, ratio;
     cr_assert(tj_num(r.out, "count", &count) && tj_num(r.out, "fork_us", &f) &&
-              tj_num(r.out, "thread_us", &t) && tj_num(r.out, "ratio", &ratio),
+                  tj_num(r.out, "thread_us", &t) &&
+                  tj_num(r.out, "ratio", &ratio),
               "missing keys: %s", r.out);
     cr_assert_eq(count, 50, "count should be what was asked: %s", r.out);
     cr_assert(f > 0 && t > 0, "creation times must be positive: %s", r.out);
@@ -276,12 +327,12 @@ Test(lab01_spawn, table_states_the_ratio_in_words)
 
 TestSuite(lab01_usage, .timeout = 60);
 
-#define USAGE(mention, ...)                              \
-    do {                                                 \
-        run_result r_ = RUN(__VA_ARGS__);                \
-        assert_usage_error(&r_, mention);                \
-        cr_assert_eq(r_.leftover, 0);                    \
-        run_free(&r_);                                   \
+#define USAGE(mention, ...) \
+    do { \
+        run_result r_ = RUN(__VA_ARGS__); \
+        assert_usage_error(&r_, mention); \
+        cr_assert_eq(r_.leftover, 0); \
+        run_free(&r_); \
     } while (0)
 
 Test(lab01_usage, fork_names_an_unknown_lesson)
@@ -294,12 +345,14 @@ Test(lab01_usage, fork_names_an_unknown_lesson)
 
 Test(lab01_usage, fork_rejects_bad_numbers_and_names)
 {
-    const char *bad_code[] = {"abc", "-1", "256", "99999999999999999999", "1e3", ""};
+    const char *bad_code[] = {"abc", "-1", "256", "99999999999999999999",
+                              "1e3", ""};
     for (size_t i = 0; i < sizeof bad_code / sizeof bad_code[0]; i++)
         USAGE("--code", "fork", "basics", "--code", bad_code[i]);
     USAGE("--signal", "fork", "basics", "--signal", "SEGV");
     USAGE("--signal", "fork", "basics", "--signal", "");
-    const char *bad_secs[] = {"abc", "-1", "61", "1e3", "", "99999999999999999999"};
+    const char *bad_secs[] = {"abc", "-1", "61",
+                              "1e3", "",   "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad_secs / sizeof bad_secs[0]; i++)
         USAGE("--seconds", "fork", "zombie", "--seconds", bad_secs[i]);
 }
@@ -318,8 +371,8 @@ Test(lab01_usage, fork_rejects_unknown_missing_and_misplaced_options)
 
 Test(lab01_usage, spawn_rejects_bad_counts_and_sizes)
 {
-    const char *bad_n[] = {"abc", "0", "-5", "99999999999999999999", "1e3", "",
-                           "1000001"};
+    const char *bad_n[] = {"abc", "0", "-5",     "99999999999999999999",
+                           "1e3", "",  "1000001"};
     for (size_t i = 0; i < sizeof bad_n / sizeof bad_n[0]; i++)
         USAGE("--count", "spawn", "--count", bad_n[i]);
     USAGE("-n", "spawn", "-n");
@@ -345,7 +398,8 @@ Test(lab01_usage, help_shows_an_example_and_exits_0)
 
 /* ---- exercise 01.1: decode a wait status -------------------------------------- */
 
-EXERCISE(ex01_status, "01", "decode a child's wait status (exit code or signal)", 3);
+EXERCISE(ex01_status, "01",
+         "decode a child's wait status (exit code or signal)", 3);
 
 Test(ex01_status, basics_decodes_the_exit_code)
 {
@@ -355,11 +409,13 @@ Test(ex01_status, basics_decodes_the_exit_code)
         assert_clean_exit(&r, "fork basics");
         char want[64];
         snprintf(want, sizeof want, "-> exited with code %s ", codes[i]);
-        cr_assert(strstr(r.out, want),
-                  "a child that called _exit(%s) should be decoded as \"%s\".  The "
-                  "status waitpid() returns is not the exit code: use WIFEXITED() "
-                  "and WEXITSTATUS() (exercise 01.1, describe_status() in fork.c).\n%s",
-                  codes[i], want + 3, r.out);
+        cr_assert(
+            strstr(r.out, want),
+            "a child that called _exit(%s) should be decoded as \"%s\".  The "
+            "status waitpid() returns is not the exit code: use WIFEXITED() "
+            "and WEXITSTATUS() (exercise 01.1, describe_status() in "
+            "fork.c).\n%s",
+            codes[i], want + 3, r.out);
         cr_assert_eq(count_substr(r.out, "WRONG"), 0, "%s", r.out);
         run_free(&r);
     }
@@ -367,7 +423,11 @@ Test(ex01_status, basics_decodes_the_exit_code)
 
 Test(ex01_status, basics_decodes_the_signal_that_killed_the_child)
 {
-    const struct { const char *opt; int sig; const char *name; } sigs[] = {
+    const struct {
+        const char *opt;
+        int sig;
+        const char *name;
+    } sigs[] = {
         {"KILL", SIGKILL, "SIGKILL"}, {"TERM", SIGTERM, "SIGTERM"},
         {"INT", SIGINT, "SIGINT"},    {"HUP", SIGHUP, "SIGHUP"},
         {"USR1", SIGUSR1, "SIGUSR1"},
@@ -395,11 +455,12 @@ EXERCISE(ex01_reap, "01", "reap every child (no zombie left behind)", 4);
 static void assert_reaped(const run_result *r, const char *what)
 {
     cr_assert(!r->timed_out, "%s hung", what);
-    cr_assert_eq(r->leftover, 0,
-                 "%s left %d child(ren) unreaped: a child that has exited stays a "
-                 "zombie until its parent calls waitpid() for it.  Every fork() "
-                 "needs its waitpid() (exercise 01.2, reap() in spawn.c).",
-                 what, r->leftover);
+    cr_assert_eq(
+        r->leftover, 0,
+        "%s left %d child(ren) unreaped: a child that has exited stays a "
+        "zombie until its parent calls waitpid() for it.  Every fork() "
+        "needs its waitpid() (exercise 01.2, reap() in spawn.c).",
+        what, r->leftover);
 }
 
 Test(ex01_reap, spawn_reaps_every_forked_child)
@@ -425,10 +486,14 @@ Test(ex01_reap, an_interrupted_spawn_still_reaps_its_children)
     for (size_t i = 0; i < 2; i++) {
         run_result r = run_with(&(run_opts){
             .argv = (const char *const[]){"spawn", "-n", "1000000", NULL},
-            .timeout = 20, .signal_after_ms = 200, .signal = sigs[i]});
+            .timeout = 20,
+            .signal_after_ms = 200,
+            .signal = sigs[i]});
         assert_reaped(&r, "interrupted spawn");
-        cr_assert_eq(r.signal, sigs[i], "spawn should die of signal %d, got exit %d "
-                     "signal %d; stderr: %s", sigs[i], r.exit_code, r.signal, r.err);
+        cr_assert_eq(r.signal, sigs[i],
+                     "spawn should die of signal %d, got exit %d "
+                     "signal %d; stderr: %s",
+                     sigs[i], r.exit_code, r.signal, r.err);
         run_free(&r);
     }
 }
