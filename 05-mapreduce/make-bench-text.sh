@@ -2,9 +2,10 @@
 # make-bench-text.sh - the English text that lab 05's benchmarks count.
 #
 # Usage: sh 05-mapreduce/make-bench-text.sh [DIR]      (default: bench-data)
-# Makes DIR/english-50M.txt (a 50 MB text) and DIR/english-200M.txt (the same
-# text four times: 4x the input, exactly the same vocabulary).  Both stay out
-# of git (bench-data/ is in .gitignore).  Running it again reuses them.
+# Makes DIR/english-50M.txt (a 50 MB text), DIR/english-200M.txt (it four
+# times) and DIR/english-800M.txt (sixteen times): 4x the input, exactly
+# the same vocabulary.  They stay out of git (bench-data/ is in
+# .gitignore).  Running it again reuses them.  Needs ~1.1 GB of disk.
 #
 # Why generated: no Debian package ships 40 MB or more of public-domain
 # English prose, and the kit fetches nothing but Debian packages.  So the
@@ -19,7 +20,8 @@ dir=${1:-bench-data}
 dict=/usr/share/dict/words
 small=$dir/english-50M.txt
 big=$dir/english-200M.txt
-if [ -s "$small" ] && [ -s "$big" ]; then
+huge=$dir/english-800M.txt
+if [ -s "$small" ] && [ -s "$big" ] && [ -s "$huge" ]; then
     exit 0
 fi
 if [ ! -r "$dict" ]; then
@@ -28,10 +30,11 @@ if [ ! -r "$dict" ]; then
 fi
 mkdir -p "$dir"
 tmp=$small.tmp.$$
-trap 'rm -f "$tmp" "$big.tmp.$$"' EXIT INT TERM
+trap 'rm -f "$tmp" "$big.tmp.$$" "$huge.tmp.$$"' EXIT INT TERM
+if [ ! -s "$small" ]; then
 echo "make-bench-text: writing $small (Zipf-distributed words from $dict) ..." >&2
 awk -v target=52428800 -v seed=20240601 '
-    { w[++n] = $0 }
+    /^[A-Za-z]+$/ { w[++n] = $0 }  # ASCII words only: the coreutils oracle can check the answer
     END {
         srand(seed)
         for (i = n; i > 1; i--) {            # shuffle: rank is not alphabetical
@@ -61,6 +64,10 @@ awk -v target=52428800 -v seed=20240601 '
         print line
     }' "$dict" > "$tmp"
 mv "$tmp" "$small"
+fi
 echo "make-bench-text: writing $big (4 copies) ..." >&2
 cat "$small" "$small" "$small" "$small" > "$big.tmp.$$"
 mv "$big.tmp.$$" "$big"
+echo "make-bench-text: writing $huge (16 copies) ..." >&2
+cat "$big" "$big" "$big" "$big" > "$huge.tmp.$$"
+mv "$huge.tmp.$$" "$huge"
