@@ -48,7 +48,19 @@ step_expect() {
     else
         shown="$prog"; path="$prog"
     fi
-    printf '%s$ %s %s%s\n' "$C" "$shown" "$*" "$N"
+    # Show the command as it could be typed: quote words that need it, and
+    # print the binary folder as "." (sh -c "./fork buffer | cat").
+    args=
+    for a in "$@"; do
+        [ "$BIN_DIR" = . ] ||
+            a=$(printf '%s' "$a" | awk -v d="$BIN_DIR/" '{ while ((i = index($0, d)) > 0) $0 = substr($0, 1, i - 1) "./" substr($0, i + length(d)); print }')
+        a=$(printf '%s' "$a" | sed 's|"\./\([a-z_]*\)"|./\1|g')
+        case "$a" in
+        *[[:space:]\|\&\;\<\>\(\)\$\*\?]*|'') args="$args \"$a\"" ;;
+        *) args="$args $a" ;;
+        esac
+    done
+    printf '%s$ %s%s%s\n' "$C" "$shown" "$args" "$N"
     if command -v timeout >/dev/null 2>&1; then
         timeout -k 5 "$STEP_TIMEOUT" "$path" "$@" </dev/null
     else
