@@ -31,19 +31,22 @@
 
 static const char usage[] =
     "Usage: invindex [OPTIONS] FILE...\n"
-    "For every word of the FILEs print word<TAB>file,file,... (sorted by word;\n"
+    "For every word of the FILEs print word<TAB>file,file,... (sorted by "
+    "word;\n"
     "files in command-line order), computed with MapReduce.\n"
     "\n"
     "  -j, --jobs N          workers (default: online CPUs)\n"
     "  -r, --reducers R      reduce partitions (default: N)\n"
     "      --workers KIND    threads (default) or processes\n"
     "      --block-size SIZE split size, K/M/G suffixes\n"
-    "  -o, --output FILE     write FILE (a temp file renamed: never half-written)\n"
+    "  -o, --output FILE     write FILE (a temp file renamed: never "
+    "half-written)\n"
     "      --plan            print the plan and per-phase timings on stderr\n"
     "  -h, --help            this help\n"
     "\n"
     "Example:\n"
-    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h 05-mapreduce/mr.c | grep '^shuffle'\n";
+    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h 05-mapreduce/mr.c | "
+    "grep '^shuffle'\n";
 
 typedef struct {
     char *const *names; /* the files, by number */
@@ -152,8 +155,13 @@ int main(int argc, char *argv[])
         switch (c) {
         case 'j': jobs = (int)opt_int("--jobs", optarg, 1, 256); break;
         case 'r': reducers = (int)opt_int("--reducers", optarg, 1, 256); break;
-        case 'W': workers = opt_choice("--workers", optarg, kinds) ? MR_PROCESSES : MR_THREADS; break;
-        case 'b': block = opt_size("--block-size", optarg, 1, 1ULL << 30); break;
+        case 'W':
+            workers = opt_choice("--workers", optarg, kinds) ? MR_PROCESSES
+                                                             : MR_THREADS;
+            break;
+        case 'b':
+            block = opt_size("--block-size", optarg, 1, 1ULL << 30);
+            break;
         case 'o':
             if (!*optarg)
                 usage_error("--output: expected a file name, got ''");

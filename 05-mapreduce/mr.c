@@ -27,10 +27,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20)  /* bytes a map task reads per pread */
+#define CHUNK (1u << 20) /* bytes a map task reads per pread */
 #define PATHLEN 4096
-#define MAX_WORKERS 256   /* the CLI's --jobs limit */
-#define CRASH_EXIT 42     /* a worker "dying" with _exit */
+#define MAX_WORKERS 256 /* the CLI's --jobs limit */
+#define CRASH_EXIT 42   /* a worker "dying" with _exit */
 
 /* ---------------------------------------------------------------------
  * Growable byte buffers and the record formats inside them.
@@ -112,7 +112,8 @@ uint64_t mr_hash(const void *key, size_t len)
      * splitmix64): fast on short words, and every output bit depends on
      * every input bit, which both the tables and mr_partition rely on. */
     const unsigned char *p = key;
-    uint64_t h = 0x243F6A8885A308D3ULL ^ ((uint64_t)len * 0x9E3779B97F4A7C15ULL);
+    uint64_t h =
+        0x243F6A8885A308D3ULL ^ ((uint64_t)len * 0x9E3779B97F4A7C15ULL);
     while (len >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
@@ -243,7 +244,8 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
         if (s->klen == EMPTY)
             break;
         if (s->hash == h && s->klen == klen &&
-            same_key(klen <= INLINE_KEY ? s->inl : t->arena.p + s->koff, key, klen)) {
+            same_key(klen <= INLINE_KEY ? s->inl : t->arena.p + s->koff, key,
+                     klen)) {
             s->val = em->app->combine(s->val, value, em->app->arg);
             return;
         }
@@ -270,20 +272,20 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
 typedef struct {
     const mr_config *cfg;
     int nfiles;
-    int *fds;            /* open input files */
-    uint64_t *sizes;     /* their sizes when the job started */
-    const char **names;  /* for messages ("standard input" for "-") */
-    mr_split *splits;    /* M splits */
+    int *fds;           /* open input files */
+    uint64_t *sizes;    /* their sizes when the job started */
+    const char **names; /* for messages ("standard input" for "-") */
+    mr_split *splits;   /* M splits */
     int M, R;
     uint64_t block, total;
     /* threads mode: map outputs in memory, mapout[m * R + r] */
     buf_t *mapout;
-    buf_t *redout;       /* R reduce outputs (both modes, after reading) */
-    buf_t *trace;        /* --explain: M buffers of emitted pairs */
-    uint64_t *emitted;   /* per map task, from its accepted attempt */
+    buf_t *redout;     /* R reduce outputs (both modes, after reading) */
+    buf_t *trace;      /* --explain: M buffers of emitted pairs */
+    uint64_t *emitted; /* per map task, from its accepted attempt */
     double shuffle_s, reduce_s; /* CPU-ish seconds inside reduce tasks */
-    long failed;         /* failed attempts */
-    pthread_mutex_t lock; /* threads mode: guards the scheduler state */
+    long failed;                /* failed attempts */
+    pthread_mutex_t lock;       /* threads mode: guards the scheduler state */
 } job_t;
 
 /* ---------------------------------------------------------------------
@@ -293,11 +295,11 @@ typedef struct {
  * build without snprintf.
  * ------------------------------------------------------------------- */
 static struct {
-    pid_t coordinator;          /* cleanup runs only in this process */
-    char dir[PATHLEN];          /* "" when there is none */
+    pid_t coordinator;                /* cleanup runs only in this process */
+    char dir[PATHLEN];                /* "" when there is none */
     volatile pid_t pids[MAX_WORKERS]; /* live workers, 0 = none */
-    int M, R;                   /* names mr-<m>-<r>[.tmp] to remove */
-    char outfile[PATHLEN];      /* the app's temp output, "" if none */
+    int M, R;                         /* names mr-<m>-<r>[.tmp] to remove */
+    char outfile[PATHLEN];            /* the app's temp output, "" if none */
 } cl;
 
 static size_t cat(char *dst, size_t at, const char *s)
@@ -375,10 +377,7 @@ static void on_signal(int sig)
     raise(sig); /* die of the signal, so the shell sees why */
 }
 
-void mr_cleanup_add_file(const char *path)
-{
-    cat(cl.outfile, 0, path);
-}
+void mr_cleanup_add_file(const char *path) { cat(cl.outfile, 0, path); }
 
 void mr_cleanup_forget_file(void) { cl.outfile[0] = '\0'; }
 
@@ -487,8 +486,8 @@ static uint64_t splitmix(uint64_t x)
 
 typedef struct {
     bool dies;
-    double where;     /* 0..1: how far into the task */
-    bool by_signal;   /* processes: SIGKILL rather than _exit */
+    double where;   /* 0..1: how far into the task */
+    bool by_signal; /* processes: SIGKILL rather than _exit */
 } crash_t;
 
 static crash_t crash_plan(const job_t *J, int phase, int task, int attempt)
@@ -496,9 +495,9 @@ static crash_t crash_plan(const job_t *J, int phase, int task, int attempt)
     crash_t c = {false, 0, false};
     if (J->cfg->crash_rate <= 0)
         return c;
-    uint64_t x = splitmix(J->cfg->seed ^ splitmix(((uint64_t)phase << 56) ^
-                                                 ((uint64_t)task << 20) ^
-                                                 (uint64_t)attempt));
+    uint64_t x = splitmix(J->cfg->seed ^
+                          splitmix(((uint64_t)phase << 56) ^
+                                   ((uint64_t)task << 20) ^ (uint64_t)attempt));
     double u1 = (double)(x >> 11) / 9007199254740992.0;
     x = splitmix(x);
     c.dies = u1 < J->cfg->crash_rate;
@@ -524,7 +523,7 @@ static bool crash_now(const job_t *J, const crash_t *c)
  * ------------------------------------------------------------------- */
 typedef struct {
     mr_emitter em;
-    buf_t chunk;       /* pread buffer, grows only for a record > CHUNK */
+    buf_t chunk; /* pread buffer, grows only for a record > CHUNK */
 } worker_t;
 
 /* Where to cut buf[0..n) for map(): just after a separator near the end.
@@ -607,7 +606,8 @@ static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
             continue;
         unsigned r = mr_partition(sl->hash, R);
         if (r >= R)
-            die("mr_partition returned %u, but there are only %u partitions", r, R);
+            die("mr_partition returned %u, but there are only %u partitions", r,
+                R);
         pair_put(&out[r], t->arena.p + sl->koff, sl->klen, sl->val);
     }
     if (J->cfg->workers == MR_PROCESSES) {
@@ -755,7 +755,8 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
             for (uint32_t x = s->head; x != UINT32_MAX; x = nodes[x].next)
                 vals[n++] = nodes[x].val;
             text.b.len = 0;
-            uint64_t res = app->reduce(s->key, s->klen, vals, n, &text, app->arg);
+            uint64_t res =
+                app->reduce(s->key, s->klen, vals, n, &text, app->arg);
             if (text.b.len >= UINT32_MAX)
                 die("reduce: a result text is too long");
             uint32_t tl = (uint32_t)text.b.len;
@@ -801,13 +802,13 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
  * ------------------------------------------------------------------- */
 typedef struct {
     job_t *J;
-    int phase;       /* 0 map, 1 reduce */
+    int phase; /* 0 map, 1 reduce */
     int ntasks;
-    int *queue;      /* pending tasks: queue[qhead .. qhead+qlen) mod ntasks */
+    int *queue; /* pending tasks: queue[qhead .. qhead+qlen) mod ntasks */
     int qhead, qlen;
-    int *attempts;   /* attempts started per task */
-    int done;        /* tasks whose output was accepted */
-    int failed_task; /* >= 0: gave up on this task */
+    int *attempts;     /* attempts started per task */
+    int done;          /* tasks whose output was accepted */
+    int failed_task;   /* >= 0: gave up on this task */
     pthread_cond_t cv; /* threads: task queued, task done or job failed */
 } sched_t;
 
@@ -838,7 +839,8 @@ static void sched_failed(sched_t *s, int t, const char *how)
     if (s->J->cfg->verbose)
         warn_msg("%s task %d, attempt %d %s; %s", phase_name(s->phase), t,
                  s->attempts[t], how,
-                 s->attempts[t] < MR_MAX_ATTEMPTS ? "re-running it" : "giving up");
+                 s->attempts[t] < MR_MAX_ATTEMPTS ? "re-running it"
+                                                  : "giving up");
     if (s->attempts[t] >= MR_MAX_ATTEMPTS) {
         s->failed_task = t;
         return;
@@ -857,7 +859,8 @@ static void sched_done(sched_t *s)
 static void sched_check(sched_t *s)
 {
     if (s->failed_task >= 0)
-        die("%s task %d failed %d attempts in a row (--crash-rate %g); giving up",
+        die("%s task %d failed %d attempts in a row (--crash-rate %g); giving "
+            "up",
             phase_name(s->phase), s->failed_task, MR_MAX_ATTEMPTS,
             s->J->cfg->crash_rate);
 }
@@ -965,9 +968,9 @@ typedef struct {
 
 typedef struct {
     pid_t pid;
-    int to;    /* task pipe, write end (coordinator -> worker) */
-    int from;  /* result pipe, read end (worker -> coordinator) */
-    int task;  /* running task, -1 if idle */
+    int to;   /* task pipe, write end (coordinator -> worker) */
+    int from; /* result pipe, read end (worker -> coordinator) */
+    int task; /* running task, -1 if idle */
 } pworker;
 
 static bool read_full(int fd, void *p, size_t n)
@@ -1189,7 +1192,8 @@ static void open_inputs(job_t *J)
         if (S_ISDIR(st.st_mode))
             die("%s: is a directory", J->names[i]);
         if (!S_ISREG(st.st_mode))
-            die("%s: not a regular file (use standard input for pipes)", J->names[i]);
+            die("%s: not a regular file (use standard input for pipes)",
+                J->names[i]);
         J->sizes[i] = (uint64_t)st.st_size;
         J->total += J->sizes[i];
     }
@@ -1217,7 +1221,8 @@ static void plan_splits(job_t *J)
 {
     J->block = J->cfg->block_size ? J->cfg->block_size
                                   : mr_default_block(J->total, J->cfg->jobs);
-    if (J->cfg->explain && !J->cfg->block_size) /* three splits, as on the slide */
+    if (J->cfg->explain &&
+        !J->cfg->block_size) /* three splits, as on the slide */
         J->block = J->total > 3 ? (J->total + 2) / 3 : 1;
     size_t cap = 16;
     J->splits = xmalloc(cap * sizeof *J->splits);
@@ -1231,7 +1236,8 @@ static void plan_splits(job_t *J)
                 end = align_boundary(J, f, b);
             }
             if (J->M >= MR_MAX_SPLITS)
-                die("--block-size %llu makes more than %d splits: use a larger one",
+                die("--block-size %llu makes more than %d splits: use a larger "
+                    "one",
                     (unsigned long long)J->block, MR_MAX_SPLITS);
             if ((size_t)J->M == cap) {
                 cap *= 2;
@@ -1340,12 +1346,14 @@ static void explain_map(const job_t *J)
         printf("\"\n");
         free(p);
     }
-    printf("\n2. MAPPING: each map task emits a pair (key, value) per record\n");
+    printf(
+        "\n2. MAPPING: each map task emits a pair (key, value) per record\n");
     for (int m = 0; m < J->M; m++) {
         printf("   map %d:", m);
         show_pairs(f, &J->trace[m], 1, false);
     }
-    printf("\n3. COMBINING (in the mapper): equal keys of one task folded together\n");
+    printf("\n3. COMBINING (in the mapper): equal keys of one task folded "
+           "together\n");
     for (int m = 0; m < J->M; m++) {
         printf("   map %d:", m);
         show_pairs(f, &J->mapout[(size_t)m * (size_t)J->R], J->R, true);
@@ -1354,8 +1362,10 @@ static void explain_map(const job_t *J)
 
 static void explain_reduce(const job_t *J)
 {
-    printf("\n4. SHUFFLING: pair (k, v) goes to reducer mr_partition(hash(k), %d);\n"
-           "   each reducer groups its values by key, in map-task order\n", J->R);
+    printf("\n4. SHUFFLING: pair (k, v) goes to reducer mr_partition(hash(k), "
+           "%d);\n"
+           "   each reducer groups its values by key, in map-task order\n",
+           J->R);
     for (int r = 0; r < J->R; r++) {
         printf("   reducer %d:", r);
         /* Re-group from the map outputs, exactly as run_reduce did. */
@@ -1376,10 +1386,12 @@ static void explain_reduce(const job_t *J)
                 const char *k2;
                 uint32_t l2;
                 uint64_t v;
-                const buf_t *in = &J->mapout[(size_t)m * (size_t)J->R + (size_t)r];
+                const buf_t *in =
+                    &J->mapout[(size_t)m * (size_t)J->R + (size_t)r];
                 while (pair_next(in, &o2, &k2, &l2, &v))
                     if (l2 == klen && memcmp(k2, key, klen) == 0)
-                        printf("%s%llu", nv++ ? ", " : "", (unsigned long long)v);
+                        printf("%s%llu", nv++ ? ", " : "",
+                               (unsigned long long)v);
             }
             printf("]");
             off += 16 + (size_t)klen + tl;
@@ -1387,8 +1399,9 @@ static void explain_reduce(const job_t *J)
         }
         printf("%s\n", any ? "" : " (nothing: no key hashed here)");
     }
-    printf("\n5. REDUCING: each reducer folds every key's values into one result, "
-           "sorted by key\n");
+    printf(
+        "\n5. REDUCING: each reducer folds every key's values into one result, "
+        "sorted by key\n");
     for (int r = 0; r < J->R; r++) {
         printf("   reducer %d:", r);
         size_t off = 0;
@@ -1414,7 +1427,8 @@ static void explain_reduce(const job_t *J)
         }
         printf("\n");
     }
-    printf("\n6. FINAL RESULT: the %d sorted reducer outputs merged into one\n", J->R);
+    printf("\n6. FINAL RESULT: the %d sorted reducer outputs merged into one\n",
+           J->R);
 }
 
 /* ---------------------------------------------------------------------
@@ -1457,7 +1471,8 @@ static void merge(job_t *J, mr_result *res)
 {
     int R = J->R;
     mr_rec **runs = xcalloc((size_t)R, sizeof *runs);
-    size_t *len = xcalloc((size_t)R, sizeof *len), *pos = xcalloc((size_t)R, sizeof *pos);
+    size_t *len = xcalloc((size_t)R, sizeof *len),
+           *pos = xcalloc((size_t)R, sizeof *pos);
     size_t total = 0;
     for (int r = 0; r < R; r++) {
         parse_out(&J->redout[r], &runs[r], &len[r]);
@@ -1469,7 +1484,8 @@ static void merge(job_t *J, mr_result *res)
         int best = -1;
         for (int r = 0; r < R; r++)
             if (pos[r] < len[r] &&
-                (best < 0 || rec_cmp(&runs[r][pos[r]], &runs[best][pos[best]]) < 0))
+                (best < 0 ||
+                 rec_cmp(&runs[r][pos[r]], &runs[best][pos[best]]) < 0))
                 best = r;
         if (best < 0)
             break;
@@ -1521,7 +1537,8 @@ void mr_run(const mr_config *cfg, mr_result *res)
             spawn(&J, ws, i, nw);
         procs_phase(&J, ws, nw, 0, J.M);
     } else {
-        J.mapout = xcalloc((size_t)(J.M ? J.M : 1) * (size_t)J.R, sizeof *J.mapout);
+        J.mapout =
+            xcalloc((size_t)(J.M ? J.M : 1) * (size_t)J.R, sizeof *J.mapout);
         threads_phase(&J, 0, J.M);
     }
     check_sizes(&J);
@@ -1626,33 +1643,42 @@ bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
 void mr_print_plan(FILE *f, const mr_result *res)
 {
     double mb = (double)res->bytes / 1e6;
-    fprintf(f, "plan: %llu bytes (%.2f MB) in %d split%s of at most %llu bytes (HDFS "
-               "uses 128 MiB blocks),\n      boundaries moved to just after a separator; "
-               "%d map task%s -> %d reduce partition%s,\n      %d worker %s, "
-               "%ld failed attempt%s\n",
-            (unsigned long long)res->bytes, mb, res->map_tasks,
-            res->map_tasks == 1 ? "" : "s", (unsigned long long)res->block_size,
-            res->map_tasks, res->map_tasks == 1 ? "" : "s", res->reduce_tasks,
-            res->reduce_tasks == 1 ? "" : "s",
-            res->jobs, res->workers == MR_PROCESSES ? "processes" : "threads",
-            res->failed_attempts, res->failed_attempts == 1 ? "" : "s");
+    fprintf(
+        f,
+        "plan: %llu bytes (%.2f MB) in %d split%s of at most %llu bytes (HDFS "
+        "uses 128 MiB blocks),\n      boundaries moved to just after a "
+        "separator; "
+        "%d map task%s -> %d reduce partition%s,\n      %d worker %s, "
+        "%ld failed attempt%s\n",
+        (unsigned long long)res->bytes, mb, res->map_tasks,
+        res->map_tasks == 1 ? "" : "s", (unsigned long long)res->block_size,
+        res->map_tasks, res->map_tasks == 1 ? "" : "s", res->reduce_tasks,
+        res->reduce_tasks == 1 ? "" : "s", res->jobs,
+        res->workers == MR_PROCESSES ? "processes" : "threads",
+        res->failed_attempts, res->failed_attempts == 1 ? "" : "s");
     kit_table t;
     tbl_init(&t);
     tbl_col(&t, "phase", TBL_LEFT);
     tbl_col(&t, "seconds", TBL_RIGHT);
     tbl_col(&t, "share", TBL_RIGHT);
     tbl_col(&t, "what happened", TBL_LEFT);
-    const struct { const char *name; double s; const char *what; } ph[] = {
+    const struct {
+        const char *name;
+        double s;
+        const char *what;
+    } ph[] = {
         {"split", res->t_split, "open the inputs, cut them into blocks"},
         {"map", res->t_map, "map + combine every split, partition"},
-        {"shuffle", res->t_shuffle, "each reducer fetches + groups its partition"},
+        {"shuffle", res->t_shuffle,
+         "each reducer fetches + groups its partition"},
         {"reduce", res->t_reduce, "reduce every distinct key, sort the keys"},
         {"merge", res->t_merge, "merge the sorted runs, write the result"},
     };
     for (size_t i = 0; i < sizeof ph / sizeof ph[0]; i++) {
         tbl_cell(&t, "%s", ph[i].name);
         tbl_cell(&t, "%.3f", ph[i].s);
-        tbl_cell(&t, "%.0f%%", res->t_total > 0 ? 100 * ph[i].s / res->t_total : 0);
+        tbl_cell(&t, "%.0f%%",
+                 res->t_total > 0 ? 100 * ph[i].s / res->t_total : 0);
         tbl_cell(&t, "%s", ph[i].what);
     }
     tbl_cell(&t, "total");

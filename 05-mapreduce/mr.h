@@ -105,32 +105,32 @@ typedef struct {
     const mr_app *app;
     const char *const *files; /* "-" is standard input (read once, spooled) */
     int nfiles;
-    int jobs;                 /* workers, >= 1 */
-    int reducers;             /* R, >= 1 */
+    int jobs;     /* workers, >= 1 */
+    int reducers; /* R, >= 1 */
     enum mr_workers workers;
-    uint64_t block_size;      /* 0: the default (see mr_default_block) */
-    double crash_rate;        /* 0..1: probability that an attempt dies */
-    uint64_t seed;            /* for the crash decisions */
-    bool explain;             /* print every phase's data to stdout */
-    bool progress;            /* progress bar on stderr (TTY only) */
-    bool verbose;             /* say on stderr when an attempt fails */
+    uint64_t block_size; /* 0: the default (see mr_default_block) */
+    double crash_rate;   /* 0..1: probability that an attempt dies */
+    uint64_t seed;       /* for the crash decisions */
+    bool explain;        /* print every phase's data to stdout */
+    bool progress;       /* progress bar on stderr (TTY only) */
+    bool verbose;        /* say on stderr when an attempt fails */
 } mr_config;
 
 /* One key of the final result. */
 typedef struct {
-    const char *key;  /* not NUL-terminated */
+    const char *key; /* not NUL-terminated */
     uint32_t klen;
-    uint32_t tlen;    /* 0: print the value; else print text */
+    uint32_t tlen; /* 0: print the value; else print text */
     const char *text;
     uint64_t value;
 } mr_rec;
 
 typedef struct {
-    mr_rec *recs;       /* n records sorted by key (bytewise) */
+    mr_rec *recs; /* n records sorted by key (bytewise) */
     size_t n;
     /* what the job did, for --plan and --stats */
-    uint64_t bytes;     /* input bytes */
-    uint64_t emitted;   /* pairs emitted by map() (words, for word count) */
+    uint64_t bytes;   /* input bytes */
+    uint64_t emitted; /* pairs emitted by map() (words, for word count) */
     int map_tasks, reduce_tasks, jobs;
     uint64_t block_size;
     enum mr_workers workers;

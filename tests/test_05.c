@@ -27,17 +27,19 @@
 /* The issue's oracle, reformatted to word<TAB>count. */
 static char *oracle(const char *path)
 {
-    run_result r = RUN("/bin/sh", "-c",
-                       "LC_ALL=C tr -cs 'A-Za-z0-9' '\\n' < \"$1\" | tr 'A-Z' 'a-z' | "
-                       "grep -v '^$' | LC_ALL=C sort | uniq -c | "
-                       "awk '{ printf \"%s\\t%s\\n\", $2, $1 }'",
-                       "oracle", path);
+    run_result r =
+        RUN("/bin/sh", "-c",
+            "LC_ALL=C tr -cs 'A-Za-z0-9' '\\n' < \"$1\" | tr 'A-Z' 'a-z' | "
+            "grep -v '^$' | LC_ALL=C sort | uniq -c | "
+            "awk '{ printf \"%s\\t%s\\n\", $2, $1 }'",
+            "oracle", path);
     cr_assert_eq(r.exit_code, 0, "the oracle pipeline failed: %s", r.err);
     free(r.err);
     return r.out;
 }
 
-static char *fixture(const char *dir, const char *name, const char *data, size_t len)
+static char *fixture(const char *dir, const char *name, const char *data,
+                     size_t len)
 {
     char *p = path_join(dir, name);
     write_file(p, data, len);
@@ -51,7 +53,8 @@ static char *wc_ok(const char *const *argv)
     cr_assert(!r.timed_out, "wordcount hung");
     cr_assert_eq(r.exit_code, 0, "wordcount failed (exit %d, signal %d): %s",
                  r.exit_code, r.signal, r.err);
-    cr_assert_eq(r.leftover, 0, "wordcount left %d process(es) behind", r.leftover);
+    cr_assert_eq(r.leftover, 0, "wordcount left %d process(es) behind",
+                 r.leftover);
     free(r.err);
     return r.out;
 }
@@ -86,7 +89,10 @@ TestSuite(lab05_wordcount, .timeout = 120);
 Test(lab05_wordcount, ascii_output_equals_the_coreutils_pipeline)
 {
     char *dir = make_tmpdir();
-    struct { const char *name, *data; size_t len; } fx[] = {
+    struct {
+        const char *name, *data;
+        size_t len;
+    } fx[] = {
         {"mixed", ascii_text, sizeof ascii_text - 1},
         {"one-word", "word\n", 5},
         {"no-newline", "alpha beta alpha", 16},
@@ -98,8 +104,10 @@ Test(lab05_wordcount, ascii_output_equals_the_coreutils_pipeline)
         char *p = fixture(dir, fx[i].name, fx[i].data, fx[i].len);
         char *want = oracle(p);
         char *got = wc_ok((const char *const[]){"wordcount", p, NULL});
-        cr_assert_str_eq(got, want, "fixture '%s': wordcount differs from the coreutils "
-                         "pipeline\n--- got ---\n%s--- want ---\n%s", fx[i].name, got, want);
+        cr_assert_str_eq(got, want,
+                         "fixture '%s': wordcount differs from the coreutils "
+                         "pipeline\n--- got ---\n%s--- want ---\n%s",
+                         fx[i].name, got, want);
         free(got);
         free(want);
         free(p);
@@ -115,7 +123,8 @@ Test(lab05_wordcount, empty_input_gives_empty_output_and_exit_0)
     char *got = wc_ok((const char *const[]){"wordcount", p, NULL});
     cr_assert_str_eq(got, "");
     free(got);
-    got = wc_ok((const char *const[]){"wordcount", "--workers", "processes", p, NULL});
+    got = wc_ok(
+        (const char *const[]){"wordcount", "--workers", "processes", p, NULL});
     cr_assert_str_eq(got, "");
     free(got);
     run_result r = RUN("wordcount"); /* standard input: /dev/null */
@@ -149,10 +158,12 @@ Test(lab05_wordcount, cyrillic_is_counted_and_lowercased)
 
 Test(lab05_wordcount, mixed_scripts_follow_the_word_rule)
 {
-    run_result r = RUN_IN("Hello мир hello МИР café CAFÉ naïve 42 x_y\n", "wordcount");
+    run_result r =
+        RUN_IN("Hello мир hello МИР café CAFÉ naïve 42 x_y\n", "wordcount");
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
-    cr_assert_str_eq(r.out, "42\t1\ncafé\t2\nhello\t2\nnaïve\t1\nx\t1\ny\t1\nмир\t2\n",
-                     "'_' separates, É lowercases to é, bytewise order; got:\n%s", r.out);
+    cr_assert_str_eq(
+        r.out, "42\t1\ncafé\t2\nhello\t2\nnaïve\t1\nx\t1\ny\t1\nмир\t2\n",
+        "'_' separates, É lowercases to é, bytewise order; got:\n%s", r.out);
     run_free(&r);
 }
 
@@ -160,11 +171,16 @@ Test(lab05_wordcount, invalid_utf8_bytes_separate_words)
 {
     /* a stray byte, an overlong '/', a surrogate, a code point > U+10FFFF,
      * a truncated sequence at the very end */
-    static const char in[] = "ab\xff" "cd \xc0\xafxy \xed\xa0\x80z \xf4\x90\x80\x80w q\xd0";
-    run_result r = run_with(&(run_opts){.argv = (const char *const[]){"wordcount", NULL},
-                                        .in = in, .in_len = sizeof in - 1});
+    static const char in[] =
+        "ab\xff"
+        "cd \xc0\xafxy \xed\xa0\x80z \xf4\x90\x80\x80w q\xd0";
+    run_result r =
+        run_with(&(run_opts){.argv = (const char *const[]){"wordcount", NULL},
+                             .in = in,
+                             .in_len = sizeof in - 1});
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
-    cr_assert_str_eq(r.out, "ab\t1\ncd\t1\nq\t1\nw\t1\nxy\t1\nz\t1\n", "got:\n%s", r.out);
+    cr_assert_str_eq(r.out, "ab\t1\ncd\t1\nq\t1\nw\t1\nxy\t1\nz\t1\n",
+                     "got:\n%s", r.out);
     run_free(&r);
 }
 
@@ -173,11 +189,14 @@ Test(lab05_wordcount, binary_input_with_every_byte_is_exact)
     char all[512];
     for (int i = 0; i < 512; i++)
         all[i] = (char)(i % 256); /* every byte twice, in order */
-    run_result r = run_with(&(run_opts){.argv = (const char *const[]){"wordcount", NULL},
-                                        .in = all, .in_len = sizeof all});
+    run_result r =
+        run_with(&(run_opts){.argv = (const char *const[]){"wordcount", NULL},
+                             .in = all,
+                             .in_len = sizeof all});
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
     /* 0x80..0xff in ascending order never form a valid sequence */
-    cr_assert_str_eq(r.out, "0123456789\t2\nabcdefghijklmnopqrstuvwxyz\t4\n", "got:\n%s", r.out);
+    cr_assert_str_eq(r.out, "0123456789\t2\nabcdefghijklmnopqrstuvwxyz\t4\n",
+                     "got:\n%s", r.out);
     run_free(&r);
 }
 
@@ -189,15 +208,19 @@ Test(lab05_wordcount, words_across_tiny_blocks_are_never_cut_or_doubled)
     for (int bs = 1; bs <= 9; bs++) {
         char b[16];
         snprintf(b, sizeof b, "%d", bs);
-        char *got = wc_ok((const char *const[]){"wordcount", "--block-size", b, p, NULL});
-        cr_assert_str_eq(got, want, "--block-size %d: words were cut or doubled at block "
-                         "boundaries\n--- got ---\n%s", bs, got);
+        char *got = wc_ok(
+            (const char *const[]){"wordcount", "--block-size", b, p, NULL});
+        cr_assert_str_eq(got, want,
+                         "--block-size %d: words were cut or doubled at block "
+                         "boundaries\n--- got ---\n%s",
+                         bs, got);
         free(got);
     }
     /* Cyrillic across tiny blocks: boundaries must not fall inside a letter */
     const char *ru = "один два три два три три\n";
     char *q = fixture(dir, "ru", ru, strlen(ru));
-    char *got = wc_ok((const char *const[]){"wordcount", "--block-size", "3", q, NULL});
+    char *got =
+        wc_ok((const char *const[]){"wordcount", "--block-size", "3", q, NULL});
     cr_assert_str_eq(got, "два\t2\nодин\t1\nтри\t3\n");
     free(got);
     free(q);
@@ -209,7 +232,8 @@ Test(lab05_wordcount, words_across_tiny_blocks_are_never_cut_or_doubled)
 
 Test(lab05_wordcount, a_word_longer_than_a_block_is_one_word)
 {
-    size_t n = 3 * (1u << 20) + 5; /* longer than the map's 1 MiB read buffer too */
+    size_t n =
+        3 * (1u << 20) + 5; /* longer than the map's 1 MiB read buffer too */
     char *big = malloc(n + 16);
     cr_assert(big);
     memset(big, 'A', n);
@@ -222,11 +246,13 @@ Test(lab05_wordcount, a_word_longer_than_a_block_is_one_word)
     memset(exp + k, 'a', n);
     strcpy(exp + k + n, "\t1\nb\t1\n");
     for (int w = 0; w < 2; w++) {
-        char *got = wc_ok((const char *const[]){"wordcount", "--block-size", "16",
-                                                "--workers", w ? "processes" : "threads",
-                                                p, NULL});
-        cr_assert(strcmp(got, exp) == 0, "a %zu-byte word in 16-byte blocks must be "
-                  "counted once, whole (got %zu bytes of output)", n, strlen(got));
+        char *got = wc_ok((const char *const[]){
+            "wordcount", "--block-size", "16", "--workers",
+            w ? "processes" : "threads", p, NULL});
+        cr_assert(strcmp(got, exp) == 0,
+                  "a %zu-byte word in 16-byte blocks must be "
+                  "counted once, whole (got %zu bytes of output)",
+                  n, strlen(got));
         free(got);
     }
     free(exp);
@@ -258,32 +284,42 @@ Test(lab05_wordcount, top_k_orders_by_count_then_word)
     cr_assert_str_eq(r.out, "c\t3\nb\t2\nd\t2\n");
     run_free(&r);
     r = RUN_IN("x\n", "wordcount", "--top", "10");
-    cr_assert_str_eq(r.out, "x\t1\n", "--top larger than the vocabulary prints all");
+    cr_assert_str_eq(r.out, "x\t1\n",
+                     "--top larger than the vocabulary prints all");
     run_free(&r);
 }
 
 Test(lab05_wordcount, stats_report_exactly_the_issues_keys)
 {
-    run_result r = RUN_IN("a b a\nc\n", "wordcount", "--stats", "-", "-j", "2", "-r", "3");
+    run_result r =
+        RUN_IN("a b a\nc\n", "wordcount", "--stats", "-", "-j", "2", "-r", "3");
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
-    cr_assert(tj_valid(r.err), "--stats - must print one JSON object on stderr: %s", r.err);
+    cr_assert(tj_valid(r.err),
+              "--stats - must print one JSON object on stderr: %s", r.err);
     double v;
-    struct { const char *key; double want; } k[] = {
-        {"bytes", 8}, {"words", 4}, {"distinct", 3}, {"map_tasks", 1},
-        {"reduce_tasks", 3}, {"failed_attempts", 0},
+    struct {
+        const char *key;
+        double want;
+    } k[] = {
+        {"bytes", 8},     {"words", 4},        {"distinct", 3},
+        {"map_tasks", 1}, {"reduce_tasks", 3}, {"failed_attempts", 0},
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        cr_assert(tj_num(r.err, k[i].key, &v), "missing key %s in %s", k[i].key, r.err);
-        cr_assert_eq(v, k[i].want, "%s: want %g, got %g", k[i].key, k[i].want, v);
+        cr_assert(tj_num(r.err, k[i].key, &v), "missing key %s in %s", k[i].key,
+                  r.err);
+        cr_assert_eq(v, k[i].want, "%s: want %g, got %g", k[i].key, k[i].want,
+                     v);
     }
-    const char *phases[] = {"split", "map", "shuffle", "reduce", "merge", "total"};
+    const char *phases[] = {"split",  "map",   "shuffle",
+                            "reduce", "merge", "total"};
     for (size_t i = 0; i < 6; i++) {
         char path[64];
         snprintf(path, sizeof path, "seconds.%s", phases[i]);
         cr_assert(tj_num(r.err, path, &v) && v >= 0, "missing %s", path);
     }
     cr_assert_eq(tj_len(r.err, "seconds"), 6, "seconds has exactly six phases");
-    cr_assert_str_eq(r.out, "a\t2\nb\t1\nc\t1\n", "the result still goes to stdout");
+    cr_assert_str_eq(r.out, "a\t2\nb\t1\nc\t1\n",
+                     "the result still goes to stdout");
     run_free(&r);
 }
 
@@ -292,26 +328,38 @@ Test(lab05_wordcount, plan_shows_the_phases_and_hdfs_block_size)
     run_result r = RUN_IN("a b a\n", "wordcount", "--plan");
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
     cr_assert_str_eq(r.out, "a\t2\nb\t1\n");
-    const char *want[] = {"128 MiB", "split", "map", "shuffle", "reduce", "merge", "total"};
+    const char *want[] = {"128 MiB", "split", "map",  "shuffle",
+                          "reduce",  "merge", "total"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        cr_assert(strstr(r.err, want[i]), "--plan should mention '%s': %s", want[i], r.err);
+        cr_assert(strstr(r.err, want[i]), "--plan should mention '%s': %s",
+                  want[i], r.err);
     run_free(&r);
 }
 
 Test(lab05_wordcount, explain_prints_the_slides_phases)
 {
-    run_result r = RUN_IN("Deer Bear River\nCar Car River\nDeer Car Bear\n", "wordcount",
-                          "--explain", "-r", "2");
+    run_result r = RUN_IN("Deer Bear River\nCar Car River\nDeer Car Bear\n",
+                          "wordcount", "--explain", "-r", "2");
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
     const char *want[] = {
-        "SPLITTING", "\"Deer Bear River\\n\"", "\"Car Car River\\n\"", "\"Deer Car Bear\\n\"",
-        "MAPPING", "map 1: (car, 1) (car, 1) (river, 1)",
-        "COMBINING", "map 1: (car, 2) (river, 1)",
-        "SHUFFLING", "car [2, 1]", "REDUCING", "(car, 3)", "FINAL RESULT",
+        "SPLITTING",
+        "\"Deer Bear River\\n\"",
+        "\"Car Car River\\n\"",
+        "\"Deer Car Bear\\n\"",
+        "MAPPING",
+        "map 1: (car, 1) (car, 1) (river, 1)",
+        "COMBINING",
+        "map 1: (car, 2) (river, 1)",
+        "SHUFFLING",
+        "car [2, 1]",
+        "REDUCING",
+        "(car, 3)",
+        "FINAL RESULT",
         "bear\t2\ncar\t3\ndeer\t2\nriver\t2\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        cr_assert(strstr(r.out, want[i]), "--explain should show '%s':\n%s", want[i], r.out);
+        cr_assert(strstr(r.out, want[i]), "--explain should show '%s':\n%s",
+                  want[i], r.out);
     run_free(&r);
 }
 
@@ -350,20 +398,23 @@ Test(lab05_runtime, output_is_identical_for_every_jobs_reducers_and_worker_kind)
         for (int j = 1; j <= 8; j++) {
             char js[8];
             snprintf(js, sizeof js, "%d", j);
-            char *got = wc_ok((const char *const[]){"wordcount", "-j", js, "--workers",
-                                                    kinds[k], "--block-size", "4K", p, NULL});
-            cr_assert(strcmp(got, want) == 0, "-j %d --workers %s differs from the oracle",
-                      j, kinds[k]);
+            char *got = wc_ok(
+                (const char *const[]){"wordcount", "-j", js, "--workers",
+                                      kinds[k], "--block-size", "4K", p, NULL});
+            cr_assert(strcmp(got, want) == 0,
+                      "-j %d --workers %s differs from the oracle", j,
+                      kinds[k]);
             free(got);
         }
         for (int r = 1; r <= 7; r++) {
             char rs[8];
             snprintf(rs, sizeof rs, "%d", r);
-            char *got = wc_ok((const char *const[]){"wordcount", "-j", "3", "-r", rs,
-                                                    "--workers", kinds[k], "--block-size",
-                                                    "16K", p, NULL});
-            cr_assert(strcmp(got, want) == 0, "-r %d --workers %s differs from the oracle",
-                      r, kinds[k]);
+            char *got = wc_ok((const char *const[]){
+                "wordcount", "-j", "3", "-r", rs, "--workers", kinds[k],
+                "--block-size", "16K", p, NULL});
+            cr_assert(strcmp(got, want) == 0,
+                      "-r %d --workers %s differs from the oracle", r,
+                      kinds[k]);
             free(got);
         }
     }
@@ -391,26 +442,33 @@ Test(lab05_runtime, crashing_workers_change_nothing_in_either_kind)
         double failed[2];
         for (int k = 0; k < 2; k++) {
             run_result r = run_with(&(run_opts){
-                .argv = (const char *const[]){"wordcount", "--crash-rate", "0.3", "--seed",
-                                              seeds[s], "--workers", k ? "processes" : "threads",
-                                              "--block-size", "8K", "-j", "3", "--stats", "-",
-                                              p, NULL},
+                .argv =
+                    (const char *const[]){"wordcount", "--crash-rate", "0.3",
+                                          "--seed", seeds[s], "--workers",
+                                          k ? "processes" : "threads",
+                                          "--block-size", "8K", "-j", "3",
+                                          "--stats", "-", p, NULL},
                 .timeout = 60});
             cr_assert(!r.timed_out, "a crash run hung");
             cr_assert_eq(r.exit_code, 0, "seed %s, %s: exit %d: %s", seeds[s],
                          k ? "processes" : "threads", r.exit_code, r.err);
             cr_assert_eq(r.leftover, 0, "a crash run left a worker behind");
-            cr_assert(strcmp(r.out, want) == 0, "seed %s, --workers %s: the output differs "
-                      "from the fault-free run (a task counted twice or lost?)", seeds[s],
-                      k ? "processes" : "threads");
-            cr_assert(tj_num(r.err, "failed_attempts", &failed[k]), "no stats: %s", r.err);
+            cr_assert(strcmp(r.out, want) == 0,
+                      "seed %s, --workers %s: the output differs "
+                      "from the fault-free run (a task counted twice or lost?)",
+                      seeds[s], k ? "processes" : "threads");
+            cr_assert(tj_num(r.err, "failed_attempts", &failed[k]),
+                      "no stats: %s", r.err);
             run_free(&r);
         }
-        cr_assert_eq(failed[0], failed[1], "seed %s: the same attempts must fail in both "
-                     "kinds (%g vs %g)", seeds[s], failed[0], failed[1]);
+        cr_assert_eq(failed[0], failed[1],
+                     "seed %s: the same attempts must fail in both "
+                     "kinds (%g vs %g)",
+                     seeds[s], failed[0], failed[1]);
         total_failed += failed[0];
     }
-    cr_assert_gt(total_failed, 0, "--crash-rate 0.3 never made an attempt fail");
+    cr_assert_gt(total_failed, 0,
+                 "--crash-rate 0.3 never made an attempt fail");
     free(want);
     free(text);
     free(p);
@@ -424,12 +482,18 @@ Test(lab05_runtime, crash_rate_1_ends_with_an_error_not_a_hang)
     char *out = path_join(dir, "out.txt");
     for (int k = 0; k < 2; k++) {
         run_result r = run_with(&(run_opts){
-            .argv = (const char *const[]){"wordcount", "--crash-rate", "1", "--workers",
-                                          k ? "processes" : "threads", "-o", out, NULL},
-            .in = "some words here\n", .timeout = 30});
-        cr_assert(!r.timed_out, "--crash-rate 1 hung (%s)", k ? "processes" : "threads");
-        cr_assert_eq(r.exit_code, 1, "--crash-rate 1 must fail with exit 1: %s", r.err);
-        cr_assert(strstr(r.err, "giving up"), "the error should say why: %s", r.err);
+            .argv =
+                (const char *const[]){"wordcount", "--crash-rate", "1",
+                                      "--workers", k ? "processes" : "threads",
+                                      "-o", out, NULL},
+            .in = "some words here\n",
+            .timeout = 30});
+        cr_assert(!r.timed_out, "--crash-rate 1 hung (%s)",
+                  k ? "processes" : "threads");
+        cr_assert_eq(r.exit_code, 1, "--crash-rate 1 must fail with exit 1: %s",
+                     r.err);
+        cr_assert(strstr(r.err, "giving up"), "the error should say why: %s",
+                  r.err);
         cr_assert_eq(r.leftover, 0);
         cr_assert(dir_is_empty(dir), "a failed job left a file behind");
         run_free(&r);
@@ -456,12 +520,16 @@ static void interrupt_leaves_nothing(int sig)
     /* 4K blocks make ~1000 map tasks, each writing R files: long enough to
      * be interrupted in the middle */
     run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"wordcount", "--workers", "processes", "-j", "2",
-                                      "--block-size", "4K", p, NULL},
+        .argv = (const char *const[]){"wordcount", "--workers", "processes",
+                                      "-j", "2", "--block-size", "4K", p, NULL},
         .env = (const char *const[]){env, NULL},
-        .timeout = 60, .signal_after_ms = 300, .signal = sig});
+        .timeout = 60,
+        .signal_after_ms = 300,
+        .signal = sig});
     cr_assert(!r.timed_out, "the interrupted run hung");
-    cr_assert_eq(r.leftover, 0, "%d worker(s) outlived the interrupted coordinator", r.leftover);
+    cr_assert_eq(r.leftover, 0,
+                 "%d worker(s) outlived the interrupted coordinator",
+                 r.leftover);
     cr_assert(r.signal == sig || r.exit_code != 0 || r.out_len > 0,
               "it neither died of the signal nor finished");
     cr_assert(dir_is_empty(tmp), "the temp dir under TMPDIR was left behind");
@@ -478,7 +546,8 @@ Test(lab05_runtime, sigint_during_a_process_run_leaves_no_temp_dir_and_no_child)
     interrupt_leaves_nothing(SIGINT);
 }
 
-Test(lab05_runtime, sigterm_during_a_process_run_leaves_no_temp_dir_and_no_child)
+Test(lab05_runtime,
+     sigterm_during_a_process_run_leaves_no_temp_dir_and_no_child)
 {
     interrupt_leaves_nothing(SIGTERM);
 }
@@ -493,7 +562,8 @@ Test(lab05_errors, a_missing_file_or_a_directory_is_named_and_exits_1)
     char *ok = fixture(dir, "ok", "a b\n", 4);
     run_result r = RUN("wordcount", ok, missing);
     cr_assert_eq(r.exit_code, 1);
-    cr_assert(strstr(r.err, "no-such-file"), "the error must name the file: %s", r.err);
+    cr_assert(strstr(r.err, "no-such-file"), "the error must name the file: %s",
+              r.err);
     cr_assert_eq(r.out_len, 0, "no partial result on stdout");
     run_free(&r);
     r = RUN("wordcount", "--workers", "processes", dir);
@@ -519,7 +589,8 @@ Test(lab05_errors, output_file_is_never_left_half_written)
     /* an error: no output file at all, no temp file next to it */
     run_result r = RUN("wordcount", "-o", out, missing);
     cr_assert_eq(r.exit_code, 1);
-    cr_assert(dir_is_empty(dir), "an error left a file in the output's directory");
+    cr_assert(dir_is_empty(dir),
+              "an error left a file in the output's directory");
     run_free(&r);
     /* an error with an old output present: the old file is untouched */
     write_file(out, "old\t1\n", 6);
@@ -527,7 +598,8 @@ Test(lab05_errors, output_file_is_never_left_half_written)
     cr_assert_eq(r.exit_code, 1);
     size_t len;
     char *old = read_file(out, &len);
-    cr_assert_str_eq(old, "old\t1\n", "a failed run must not touch the old output");
+    cr_assert_str_eq(old, "old\t1\n",
+                     "a failed run must not touch the old output");
     free(old);
     run_free(&r);
     /* success: the whole file, nothing on stdout */
@@ -555,16 +627,23 @@ Test(lab05_errors, output_file_is_never_left_half_written)
 
 Test(lab05_errors, bad_arguments_exit_2_naming_the_option)
 {
-    struct { const char *opt, *val; } bad[] = {
-        {"--jobs", "abc"}, {"--jobs", "-1"}, {"--jobs", "0"}, {"--jobs", "99999999999999999999"},
-        {"--jobs", "1e3"}, {"--jobs", ""}, {"--jobs", "257"},
-        {"--reducers", "0"}, {"--reducers", "x"}, {"--reducers", "1000"},
-        {"--block-size", "0"}, {"--block-size", "-4K"}, {"--block-size", "2G"},
-        {"--block-size", "1e3"}, {"--block-size", ""},
-        {"--top", "0"}, {"--top", "-3"}, {"--top", "ten"},
-        {"--crash-rate", "1.5"}, {"--crash-rate", "-0.1"}, {"--crash-rate", "1e-1"},
-        {"--crash-rate", "nan"}, {"--seed", "-1"}, {"--seed", "99999999999999999999"},
-        {"--workers", "fibers"}, {"--workers", ""}, {"--stats", ""}, {"--output", ""},
+    struct {
+        const char *opt, *val;
+    } bad[] = {
+        {"--jobs", "abc"},        {"--jobs", "-1"},
+        {"--jobs", "0"},          {"--jobs", "99999999999999999999"},
+        {"--jobs", "1e3"},        {"--jobs", ""},
+        {"--jobs", "257"},        {"--reducers", "0"},
+        {"--reducers", "x"},      {"--reducers", "1000"},
+        {"--block-size", "0"},    {"--block-size", "-4K"},
+        {"--block-size", "2G"},   {"--block-size", "1e3"},
+        {"--block-size", ""},     {"--top", "0"},
+        {"--top", "-3"},          {"--top", "ten"},
+        {"--crash-rate", "1.5"},  {"--crash-rate", "-0.1"},
+        {"--crash-rate", "1e-1"}, {"--crash-rate", "nan"},
+        {"--seed", "-1"},         {"--seed", "99999999999999999999"},
+        {"--workers", "fibers"},  {"--workers", ""},
+        {"--stats", ""},          {"--output", ""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         run_result r = RUN("wordcount", bad[i].opt, bad[i].val);
@@ -613,18 +692,20 @@ Test(lab05_invindex, three_small_files_give_each_words_files_in_order)
     char *c = fixture(dir, "c.txt", "cherry apple elderberry\n", 24);
     char want[1024];
     snprintf(want, sizeof want,
-             "apple\t%s,%s\nbanana\t%s,%s\ncherry\t%s,%s\ndate\t%s\nelderberry\t%s\n",
+             "apple\t%s,%s\nbanana\t%s,%s\ncherry\t%s,%s\ndate\t%"
+             "s\nelderberry\t%s\n",
              a, c, a, b, a, c, b, c);
     const char *kinds[] = {"threads", "processes"};
     for (int k = 0; k < 2; k++)
         for (int bs = 0; bs < 2; bs++) {
             run_result r = run_with(&(run_opts){
-                .argv = (const char *const[]){"invindex", "--workers", kinds[k], "-r", "3",
-                                              "--block-size", bs ? "4" : "1M", a, b, c, NULL}});
+                .argv = (const char *const[]){"invindex", "--workers", kinds[k],
+                                              "-r", "3", "--block-size",
+                                              bs ? "4" : "1M", a, b, c, NULL}});
             cr_assert_eq(r.exit_code, 0, "%s", r.err);
             cr_assert_eq(r.leftover, 0);
-            cr_assert_str_eq(r.out, want, "--workers %s, block %s:\n%s", kinds[k],
-                             bs ? "4" : "1M", r.out);
+            cr_assert_str_eq(r.out, want, "--workers %s, block %s:\n%s",
+                             kinds[k], bs ? "4" : "1M", r.out);
             run_free(&r);
         }
     free(a);
@@ -647,7 +728,8 @@ Test(lab05_module, the_hash_is_deterministic_and_length_sensitive)
 
 Test(lab05_module, the_default_block_gives_a_few_splits_per_worker)
 {
-    cr_assert_eq(mr_default_block(1000, 2), 1u << 20, "small inputs: 1 MiB blocks");
+    cr_assert_eq(mr_default_block(1000, 2), 1u << 20,
+                 "small inputs: 1 MiB blocks");
     uint64_t b = mr_default_block(200000000, 2);
     uint64_t splits = (200000000 + b - 1) / b;
     cr_assert(splits >= 4 && splits <= 12, "200 MB on 2 workers: %llu splits",
@@ -655,7 +737,8 @@ Test(lab05_module, the_default_block_gives_a_few_splits_per_worker)
     uint64_t b4 = mr_default_block(800000000, 2);
     uint64_t splits4 = (800000000 + b4 - 1) / b4;
     cr_assert(splits4 >= splits - 1 && splits4 <= splits + 1,
-              "4x the input must make 4x larger blocks, not 4x the tasks (%llu vs %llu)",
+              "4x the input must make 4x larger blocks, not 4x the tasks (%llu "
+              "vs %llu)",
               (unsigned long long)splits4, (unsigned long long)splits);
 }
 
@@ -670,9 +753,12 @@ Test(ex05_partition, every_key_lands_in_a_valid_partition_always_the_same)
             int n = snprintf(k, sizeof k, "key%d", i);
             uint64_t h = mr_hash(k, (size_t)n);
             unsigned p = mr_partition(h, R);
-            cr_assert_lt(p, R, "mr_partition(hash of '%s', %u) = %u: it must be in 0..%u",
-                         k, R, p, R - 1);
-            cr_assert_eq(mr_partition(h, R), p, "the same key must always go to the "
+            cr_assert_lt(
+                p, R,
+                "mr_partition(hash of '%s', %u) = %u: it must be in 0..%u", k,
+                R, p, R - 1);
+            cr_assert_eq(mr_partition(h, R), p,
+                         "the same key must always go to the "
                          "same reducer, or its counts are split between two");
         }
 }
@@ -694,9 +780,12 @@ Test(ex05_partition, keys_are_spread_evenly_over_the_reducers)
         double mean = (double)N / R;
         for (unsigned p = 0; p < R; p++)
             cr_assert(count[p] > 0.8 * mean && count[p] < 1.2 * mean,
-                      "with %u reducers, reducer %u got %u of %d keys (expected about "
-                      "%.0f): an uneven partition makes one reduce task do the work of "
-                      "several -- use the hash's remainder modulo the number of reducers",
+                      "with %u reducers, reducer %u got %u of %d keys "
+                      "(expected about "
+                      "%.0f): an uneven partition makes one reduce task do the "
+                      "work of "
+                      "several -- use the hash's remainder modulo the number "
+                      "of reducers",
                       R, p, count[p], N, mean);
     }
 }
