@@ -69,8 +69,9 @@ struct run {
     atomic_int running;   /* threads past the gate and on a CPU */
     pthread_mutex_t lock; /* guards counter in mutex mode, the merge in local */
     /* The shared total of unsafe, mutex and local.  volatile only makes the
-     * compiler really load and store it on every iteration (otherwise -O2
-     * turns the loop into one "add N", and the race hides).  volatile is NOT
+     * compiler really load and store it on every iteration; otherwise -O2
+     * may load it once before the loop and count in a register, and the
+     * machine code no longer does what the source shows.  volatile is NOT
      * synchronisation: it orders nothing between threads and makes no step
      * atomic. */
     volatile long long counter;
@@ -204,12 +205,11 @@ static void *(*const counters[])(void *) = {
 
 /* ---- running, grading, reporting --------------------------------------- */
 
-/* Start `threads` threads of one mode, join them, read the counter. */
-static struct result run_mode(enum mode mode, int threads, long long iterations,
+/* One mode: start the threads, n increments each, join them, read the total. */
+static struct result run_mode(enum mode mode, int threads, long long n,
                               bool yield)
 {
-    struct run r = {.threads = threads, .iterations = iterations};
-    r.yield = yield;
+    struct run r = {.threads = threads, .iterations = n, .yield = yield};
     atomic_init(&r.running, 0);
     atomic_init(&r.atomic_counter, 0);
     gate_init(&r.gate, threads);
@@ -225,7 +225,7 @@ static struct result run_mode(enum mode mode, int threads, long long iterations,
 
     struct result res = {
         .mode = mode,
-        .expected = (long long)threads * iterations,
+        .expected = (long long)threads * n,
         .got = mode == MODE_ATOMIC ? atomic_load(&r.atomic_counter) : r.counter,
         .seconds = seconds,
     };
@@ -359,9 +359,9 @@ static const char usage[] =
     "  -h, --help             this help\n"
     "\n"
     "examples:\n"
-    "  ./race                      all four modes, 2 threads\n"
-    "  ./race -m unsafe -t 8       the race alone, 8 threads\n"
-    "  taskset -c 0 ./race --yield one CPU, and updates are still lost\n"
+    "  ./race                        all four modes, 2 threads\n"
+    "  ./race -m unsafe -t 8         the race alone, 8 threads\n"
+    "  taskset -c 0 ./race --yield   one CPU: updates are still lost\n"
     "\n"
     "exit status: 0 every fix exact, 1 a fix miscounted, 2 bad usage\n";
 
@@ -405,7 +405,7 @@ int main(int argc, char *argv[])
     if (iterations == 0)
         iterations = yield ? DEFAULT_YIELD_ITERATIONS : DEFAULT_ITERATIONS;
 
-    struct result res[MODE_ALL];
+    struct result res[MODE_ALL]; /* one per mode that runs */
     int n = 0;
     for (enum mode m = MODE_UNSAFE; m < MODE_ALL; m++)
         if (mode == MODE_ALL || mode == m)
