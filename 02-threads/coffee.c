@@ -46,7 +46,8 @@
 static const char usage[] =
     "usage: coffee [-q N] [-c N] [--ms MS] [--json]\n"
     "\n"
-    "N queues of customers, one thread per queue, each coffee a slice of CPU work.\n"
+    "N queues of customers, one thread per queue, each coffee a slice of CPU "
+    "work.\n"
     "Run 1: the process pinned to one CPU (one coffee machine: concurrency).\n"
     "Run 2: the process on two CPUs (two machines: parallelism).\n"
     "A timeline per thread shows when it was really running.\n"
@@ -72,15 +73,15 @@ struct interval {
  * the run lasts; read by main after the join. */
 struct queue {
     int id;
-    int customers;          /* customers to serve, <= 26 */
-    double work_s;          /* CPU seconds per customer */
-    kit_gate *gate;         /* start together */
-    double t0;              /* run start on kit_now()'s clock, set before the gate */
-    struct interval *iv;    /* when this thread was seen running, in time order */
-    size_t niv, cap;        /* used and allocated intervals */
-    double served[26][2];   /* per customer: first and last sample time */
-    double cpu_s;           /* this thread's CPU time for the whole run */
-    uint64_t sink;          /* keeps the work from being optimised away */
+    int customers;  /* customers to serve, <= 26 */
+    double work_s;  /* CPU seconds per customer */
+    kit_gate *gate; /* start together */
+    double t0;      /* run start on kit_now()'s clock, set before the gate */
+    struct interval *iv;  /* when this thread was seen running, in time order */
+    size_t niv, cap;      /* used and allocated intervals */
+    double served[26][2]; /* per customer: first and last sample time */
+    double cpu_s;         /* this thread's CPU time for the whole run */
+    uint64_t sink;        /* keeps the work from being optimised away */
 };
 
 static void add_interval(struct queue *q, double t, int customer)
@@ -119,7 +120,8 @@ static void *serve_queue(void *p)
             now = kit_now() - q->t0;
             struct interval *last = &q->iv[q->niv - 1];
             if (now - last->end > GAP_S)
-                add_interval(q, now, c); /* we were off the CPU: a new stretch */
+                add_interval(q, now,
+                             c); /* we were off the CPU: a new stretch */
             else
                 last->end = now;
         } while (kit_thread_cpu_seconds() < until);
@@ -187,8 +189,11 @@ static struct run run_queues(int nq, int customers, double work_s)
     pthread_t *t = xcalloc((size_t)nq, sizeof *t);
     double t0 = kit_now();
     for (int i = 0; i < nq; i++) {
-        r.q[i] = (struct queue){.id = i, .customers = customers, .work_s = work_s,
-                                .gate = &gate, .t0 = t0};
+        r.q[i] = (struct queue){.id = i,
+                                .customers = customers,
+                                .work_s = work_s,
+                                .gate = &gate,
+                                .t0 = t0};
         xpthread_create(&t[i], serve_queue, &r.q[i]);
     }
     gate_wait(&gate);
@@ -227,7 +232,8 @@ static struct run run_queues(int nq, int customers, double work_s)
 
 /* Seconds queue q was running within [a, b), and the customer it spent
  * most of that time on. */
-static double running_in(const struct queue *q, double a, double b, int *customer)
+static double running_in(const struct queue *q, double a, double b,
+                         int *customer)
 {
     double total = 0, best = 0;
     *customer = -1;
@@ -344,8 +350,10 @@ int main(int argc, char *argv[])
     int available = CPU_COUNT(&allowed);
     for (int want = 1; want <= 2; want++) {
         if (want > available) {
-            fprintf(stderr, "coffee: only one CPU is available to this process: there is no "
-                            "second coffee machine, so the parallel run is skipped\n");
+            fprintf(stderr,
+                    "coffee: only one CPU is available to this process: there "
+                    "is no "
+                    "second coffee machine, so the parallel run is skipped\n");
             break;
         }
         char list[64];
@@ -355,16 +363,19 @@ int main(int argc, char *argv[])
         memcpy(runs[nruns].cpu_list, list, sizeof list);
         nruns++;
     }
-    if (sched_setaffinity(0, sizeof allowed, &allowed) != 0) /* as we found it */
+    if (sched_setaffinity(0, sizeof allowed, &allowed) !=
+        0) /* as we found it */
         die_errno("sched_setaffinity");
 #else
-    fprintf(stderr, "coffee: pinning to one CPU needs sched_setaffinity (Linux only): "
-                    "the one-machine run is skipped; try it on Linux\n");
+    fprintf(stderr,
+            "coffee: pinning to one CPU needs sched_setaffinity (Linux only): "
+            "the one-machine run is skipped; try it on Linux\n");
     {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         runs[0] = run_queues(nq, customers, work_s);
         runs[0].cpus = n >= 1 ? (int)n : 1;
-        snprintf(runs[0].cpu_list, sizeof runs[0].cpu_list, "any of %d", runs[0].cpus);
+        snprintf(runs[0].cpu_list, sizeof runs[0].cpu_list, "any of %d",
+                 runs[0].cpus);
         nruns = 1;
     }
 #endif
@@ -419,37 +430,52 @@ int main(int argc, char *argv[])
                 span = runs[r].seconds;
         /* Zoom on ~25 ms: several scheduler time slices, one per few columns. */
         double window = 0.025;
-        printf("%d queue%s (one thread each), %d customer%s per queue, %lld ms of CPU per coffee\n",
-               nq, nq == 1 ? "" : "s", customers, customers == 1 ? "" : "s", ms);
-        printf("Timelines: when each thread saw itself running; A, B, C... = its customers,\n"
-               "capital = ran for most of that column, small = only part of it.\n");
+        printf("%d queue%s (one thread each), %d customer%s per queue, %lld ms "
+               "of CPU per coffee\n",
+               nq, nq == 1 ? "" : "s", customers, customers == 1 ? "" : "s",
+               ms);
+        printf("Timelines: when each thread saw itself running; A, B, C... = "
+               "its customers,\n"
+               "capital = ran for most of that column, small = only part of "
+               "it.\n");
         for (int r = 0; r < nruns; r++) {
-            const char *bold = kit_color(stdout, "bold"), *off = kit_color(stdout, "reset");
-            printf("\n%sRun %d: %d queue%s, %s (CPU %s): %s%s\n", bold, r + 1, nq,
-                   nq == 1 ? "" : "s",
-                   runs[r].cpus == 1 ? "one coffee machine" : "two coffee machines",
-                   runs[r].cpu_list, runs[r].cpus == 1 ? "concurrency" : "parallelism", off);
-            printf("  total %.3f s; two or more threads running at once %.0f%% of the time: ",
+            const char *bold = kit_color(stdout, "bold"),
+                       *off = kit_color(stdout, "reset");
+            printf("\n%sRun %d: %d queue%s, %s (CPU %s): %s%s\n", bold, r + 1,
+                   nq, nq == 1 ? "" : "s",
+                   runs[r].cpus == 1 ? "one coffee machine"
+                                     : "two coffee machines",
+                   runs[r].cpu_list,
+                   runs[r].cpus == 1 ? "concurrency" : "parallelism", off);
+            printf("  total %.3f s; two or more threads running at once %.0f%% "
+                   "of the time: ",
                    runs[r].seconds, runs[r].parallel * 100);
             if (runs[r].cpus == 1)
-                printf("%s\n", runs[r].parallel < 0.1 ? "OK, they take turns"
-                                                       : "UNEXPECTED on one CPU");
+                printf("%s\n", runs[r].parallel < 0.1
+                                   ? "OK, they take turns"
+                                   : "UNEXPECTED on one CPU");
             else if (nq < 2)
                 printf("OK, one queue cannot overlap with itself\n");
             else
-                printf("%s\n", runs[r].parallel > 0.5
-                                    ? "OK, they overlap"
-                                    : "LITTLE OVERLAP (other programs busy on the CPUs?)");
-            printf("  whole run (one column = %.1f ms, both runs on the same scale):\n",
+                printf(
+                    "%s\n",
+                    runs[r].parallel > 0.5
+                        ? "OK, they overlap"
+                        : "LITTLE OVERLAP (other programs busy on the CPUs?)");
+            printf("  whole run (one column = %.1f ms, both runs on the same "
+                   "scale):\n",
                    span * 1000 / cols);
             draw_whole(&runs[r], nq, span, cols);
-            printf("  first %.0f ms magnified (one column = %.2f ms; #: running, .: not):\n",
+            printf("  first %.0f ms magnified (one column = %.2f ms; #: "
+                   "running, .: not):\n",
                    window * 1000, window * 1000 / cols);
             draw_zoom(&runs[r], nq, window, cols);
         }
         if (nruns == 2)
-            printf("\nNotice: one machine: %.2f s, the threads take turns (concurrency);\n"
-                   "        two machines: %.2f s, they run at the same time (parallelism).\n",
+            printf("\nNotice: one machine: %.2f s, the threads take turns "
+                   "(concurrency);\n"
+                   "        two machines: %.2f s, they run at the same time "
+                   "(parallelism).\n",
                    runs[0].seconds, runs[1].seconds);
     }
     for (int r = 0; r < nruns; r++) {

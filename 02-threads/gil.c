@@ -43,7 +43,8 @@ static const char usage[] =
     "usage: gil [-t T] [--switch-ms MS] [--cpu-ms MS] [--json]\n"
     "\n"
     "Four runs of T threads against one thread doing the same work: CPU-bound\n"
-    "and I/O-bound, each with and without an emulated global interpreter lock.\n"
+    "and I/O-bound, each with and without an emulated global interpreter "
+    "lock.\n"
     "\n"
     "  -t, --threads T     threads, 1..16 (default 2)\n"
     "  -s, --switch-ms MS  switch interval, 0.1..100 ms (default 5, like\n"
@@ -61,16 +62,16 @@ static const double IO_WAIT_MS = 2.0;
 /* ---- the interpreter lock ------------------------------------------------- */
 
 struct gil {
-    bool enabled;              /* false: every operation is a no-op (python3.13t) */
-    double interval_ms;        /* how long a waiter waits before asking */
-    pthread_mutex_t m;         /* guards the fields below, except drop_request */
-    pthread_cond_t released;   /* signalled when locked becomes false */
-    pthread_cond_t switched;   /* broadcast when a thread takes the GIL */
-    bool locked;               /* some thread holds the GIL */
-    int holder;                /* id of the thread that took it last, -1 at first */
-    unsigned long takes;       /* times it was taken; a waiter compares to see progress */
-    unsigned long handovers;   /* takes by a different thread than the last holder */
-    atomic_bool drop_request;  /* "please hand over": set by a waiter that timed
+    bool enabled;       /* false: every operation is a no-op (python3.13t) */
+    double interval_ms; /* how long a waiter waits before asking */
+    pthread_mutex_t m;  /* guards the fields below, except drop_request */
+    pthread_cond_t released;  /* signalled when locked becomes false */
+    pthread_cond_t switched;  /* broadcast when a thread takes the GIL */
+    bool locked;              /* some thread holds the GIL */
+    int holder;               /* who took it last; -1 at first */
+    unsigned long takes;      /* times taken: a waiter checks for progress */
+    unsigned long handovers;  /* takes by another thread than the last holder */
+    atomic_bool drop_request; /* "please hand over": set by a waiter that timed
                                   out, read by the holder between bytecodes
                                   without the mutex (CPython's eval breaker) */
 };
@@ -154,8 +155,7 @@ struct stats {
 static void raise_max(atomic_int *max, int v)
 {
     int m = atomic_load(max);
-    while (v > m && !atomic_compare_exchange_weak(max, &m, v)) {
-    }
+    while (v > m && !atomic_compare_exchange_weak(max, &m, v)) {}
 }
 
 static long chunks_per_ms = 1; /* calibrated once in main() */
@@ -183,7 +183,8 @@ static uint64_t run_bytecode(struct stats *st, uint64_t x)
  * and queue up again. */
 static void eval_breaker(struct gil *g, int id)
 {
-    if (g->enabled && atomic_load_explicit(&g->drop_request, memory_order_relaxed)) {
+    if (g->enabled &&
+        atomic_load_explicit(&g->drop_request, memory_order_relaxed)) {
         gil_release(g, id);
         gil_acquire(g, id);
     }
@@ -217,7 +218,7 @@ struct runner {
     struct stats *st;
     kit_gate *gate;
     int id;
-    int jobs;        /* jobs this thread runs back to back */
+    int jobs; /* jobs this thread runs back to back */
     enum work work;
     long cpu_chunks; /* bytecodes per CPU-bound job */
     uint64_t result; /* out: keeps the work from being optimised away */
@@ -253,7 +254,6 @@ static void *interpreter_thread(void *p)
 struct run {
     enum work work;
     bool gil;
-    int threads;
     double seconds, cpu_util; /* cpu_util: CPU seconds / wall seconds */
     int max_running, max_waiting;
     unsigned long handovers;
@@ -275,8 +275,13 @@ static struct run run_once(enum work work, bool with_gil, int threads, int jobs,
     pthread_t *t = xcalloc((size_t)threads, sizeof *t);
     struct runner *r = xcalloc((size_t)threads, sizeof *r);
     for (int i = 0; i < threads; i++) {
-        r[i] = (struct runner){.g = &g, .st = &st, .gate = &gate, .id = i, .jobs = jobs,
-                               .work = work, .cpu_chunks = cpu_chunks};
+        r[i] = (struct runner){.g = &g,
+                               .st = &st,
+                               .gate = &gate,
+                               .id = i,
+                               .jobs = jobs,
+                               .work = work,
+                               .cpu_chunks = cpu_chunks};
         xpthread_create(&t[i], interpreter_thread, &r[i]);
     }
     double cpu0 = kit_cpu_seconds(), t0 = kit_now();
@@ -284,7 +289,9 @@ static struct run run_once(enum work work, bool with_gil, int threads, int jobs,
     for (int i = 0; i < threads; i++)
         xpthread_join(t[i]);
     double wall = kit_now() - t0, cpu = kit_cpu_seconds() - cpu0;
-    struct run res = {.work = work, .gil = with_gil, .threads = threads, .seconds = wall,
+    struct run res = {.work = work,
+                      .gil = with_gil,
+                      .seconds = wall,
                       .cpu_util = wall > 0 ? cpu / wall : 0,
                       .max_running = atomic_load(&st.max_running),
                       .max_waiting = atomic_load(&st.max_waiting),
@@ -331,7 +338,9 @@ int main(int argc, char *argv[])
     while ((c = getopt_long(argc, argv, ":t:s:c:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't': threads = (int)opt_int("--threads", optarg, 1, 16); break;
-        case 's': switch_ms = opt_double("--switch-ms", optarg, 0.1, 100); break;
+        case 's':
+            switch_ms = opt_double("--switch-ms", optarg, 0.1, 100);
+            break;
         case 'c': cpu_ms = opt_int("--cpu-ms", optarg, 10, 5000); break;
         case OPT_JSON: json = true; break;
         case 'h': kit_help(usage);
@@ -350,14 +359,19 @@ int main(int argc, char *argv[])
     struct run runs[4];
     int nr = 0;
     for (int w = CPU; w <= IO; w++) {
-        base[w] = run_once((enum work)w, true, 1, threads, switch_ms, cpu_chunks);
-        runs[nr++] = run_once((enum work)w, true, threads, 1, switch_ms, cpu_chunks);
-        runs[nr++] = run_once((enum work)w, false, threads, 1, switch_ms, cpu_chunks);
+        base[w] =
+            run_once((enum work)w, true, 1, threads, switch_ms, cpu_chunks);
+        runs[nr++] =
+            run_once((enum work)w, true, threads, 1, switch_ms, cpu_chunks);
+        runs[nr++] =
+            run_once((enum work)w, false, threads, 1, switch_ms, cpu_chunks);
     }
 
     double speedup[4], expect[4];
     for (int i = 0; i < 4; i++) {
-        speedup[i] = runs[i].seconds > 0 ? base[runs[i].work].seconds / runs[i].seconds : 0;
+        speedup[i] = runs[i].seconds > 0
+                         ? base[runs[i].work].seconds / runs[i].seconds
+                         : 0;
         if (runs[i].work == CPU)
             expect[i] = runs[i].gil ? 1.0 : (threads < cpus ? threads : cpus);
         else
@@ -391,9 +405,10 @@ int main(int argc, char *argv[])
         return 0;
     }
 
-    printf("%d thread%s against 1 thread doing the same %d job%s; switch interval %g ms; %d CPU%s\n\n",
-           threads, threads == 1 ? "" : "s", threads, threads == 1 ? "" : "s", switch_ms, cpus,
-           cpus == 1 ? "" : "s");
+    printf("%d thread%s against 1 thread doing the same %d job%s; switch "
+           "interval %g ms; %d CPU%s\n\n",
+           threads, threads == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
+           switch_ms, cpus, cpus == 1 ? "" : "s");
     kit_table tb;
     tbl_init(&tb);
     tbl_col(&tb, "work", TBL_LEFT);
@@ -418,7 +433,8 @@ int main(int argc, char *argv[])
         tbl_cell(&tb, "baseline: all %d jobs in turn", threads);
         for (int i = 2 * w; i < 2 * w + 2; i++) {
             /* Generous bands: this is a noisy measurement, not a test. */
-            bool ok = expect[i] <= 1.0 ? speedup[i] < 1.4 : speedup[i] >= 0.7 * expect[i];
+            bool ok = expect[i] <= 1.0 ? speedup[i] < 1.4
+                                       : speedup[i] >= 0.7 * expect[i];
             all_ok = all_ok && ok;
             tbl_cell(&tb, "%s", w == CPU ? "cpu" : "io");
             tbl_cell(&tb, "%s", runs[i].gil ? "on" : "off");
@@ -431,7 +447,8 @@ int main(int argc, char *argv[])
             if (!ok)
                 tbl_cell(&tb, "UNEXPECTED (busy machine? run again)");
             else if (w == CPU && runs[i].gil)
-                tbl_cell(&tb, "OK: threads take turns (%lu handovers)", runs[i].handovers);
+                tbl_cell(&tb, "OK: threads take turns (%lu handovers)",
+                         runs[i].handovers);
             else if (w == CPU)
                 tbl_cell(&tb, "OK: threads run in parallel");
             else if (runs[i].gil)
@@ -441,14 +458,19 @@ int main(int argc, char *argv[])
         }
     }
     tbl_print(&tb, stdout);
-    printf("\n(time: wall clock; CPU use: CPU time / wall time, 100%% = one core busy;\n"
-           " at once: most threads ever seen running bytecode at the same moment)\n");
-    printf("\nNotice: CPU-bound + GIL %.2fx, without %.2fx: the GIL lets one thread run "
-           "Python at a time;\n        I/O-bound + GIL %.2fx: waiting needs no GIL, so "
+    printf("\n(time: wall clock; CPU use: CPU time / wall time, 100%% = one "
+           "core busy;\n"
+           " at once: most threads ever seen running bytecode at the same "
+           "moment)\n");
+    printf("\nNotice: CPU-bound + GIL %.2fx, without %.2fx: the GIL lets one "
+           "thread run "
+           "Python at a time;\n        I/O-bound + GIL %.2fx: waiting needs no "
+           "GIL, so "
            "threads still help with I/O.\n",
            speedup[0], speedup[1], speedup[2]);
     if (!all_ok)
-        printf("%sSome speedups were off: other programs are probably using the CPUs.%s\n",
+        printf("%sSome speedups were off: other programs are probably using "
+               "the CPUs.%s\n",
                kit_color(stdout, "yellow"), kit_color(stdout, "reset"));
     return 0;
 }

@@ -37,19 +37,25 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: parallel [-j N] [--backend threads|processes] [-v] [--tasks N] [--size X] [--json]\n"
+    "usage: parallel [-j N] [--backend threads|processes] [-v] [--tasks N] "
+    "[--size X] [--json]\n"
     "\n"
     "Map count_primes(x) over --tasks inputs with N workers, like joblib's\n"
     "Parallel(n_jobs=N)(delayed(count_primes)(x) for x in xs); compare with a\n"
     "plain loop (n_jobs=1): speedup, and whether the results are the same.\n"
     "\n"
-    "  -j, --jobs N        workers: -1 = every CPU (joblib's n_jobs=-1), or 1..256 (default 2)\n"
-    "  -b, --backend B     threads or processes (forked workers, pipes) (default threads)\n"
+    "  -j, --jobs N        workers: -1 = every CPU (joblib's n_jobs=-1), or "
+    "1..256 (default 2)\n"
+    "  -b, --backend B     threads or processes (forked workers, pipes) "
+    "(default threads)\n"
     "  -v, --verbose       joblib-style progress lines on stderr\n"
     "  -n, --tasks N       number of inputs, 0..100000 (default 16)\n"
-    "  -s, --size X        largest input, 1..5000000; inputs go down from X (default 500000)\n"
-    "      --fail-task K   (processes) task K makes its worker fail, to see it reported\n"
-    "      --fail-how H    exit or crash (default exit): _exit(3) or a segfault\n"
+    "  -s, --size X        largest input, 1..5000000; inputs go down from X "
+    "(default 500000)\n"
+    "      --fail-task K   (processes) task K makes its worker fail, to see it "
+    "reported\n"
+    "      --fail-how H    exit or crash (default exit): _exit(3) or a "
+    "segfault\n"
     "      --json          one JSON object on stdout instead of the report\n"
     "  -h, --help          this text\n"
     "\n"
@@ -69,7 +75,7 @@ static long long count_primes(long long x, void *arg)
     const struct task_ctx *ctx = arg;
     if (ctx->armed && x == ctx->fail_x) {
         if (ctx->fail_how == 0)
-            _exit(3); /* like a task calling sys.exit(3) */
+            _exit(3);             /* like a task calling sys.exit(3) */
         signal(SIGSEGV, SIG_DFL); /* a plain crash, even under a sanitizer */
         raise(SIGSEGV);
     }
@@ -116,12 +122,16 @@ int main(int argc, char *argv[])
             long long v;
             /* joblib's convention: -1 is "all CPUs"; 0 means nothing. */
             if (kit_parse_ll(optarg, -1, 256, &v) != KIT_PARSE_OK || v == 0)
-                usage_error("--jobs: expected -1 (all CPUs) or an integer in 1..256, got '%s'",
+                usage_error("--jobs: expected -1 (all CPUs) or an integer in "
+                            "1..256, got '%s'",
                             optarg);
             n_jobs = (int)v;
             break;
         }
-        case 'b': backend = (enum pool_backend)opt_choice("--backend", optarg, backends); break;
+        case 'b':
+            backend =
+                (enum pool_backend)opt_choice("--backend", optarg, backends);
+            break;
         case 'v': verbose = true; break;
         case 'n': tasks = opt_int("--tasks", optarg, 0, 100000); break;
         case 's': size = opt_int("--size", optarg, 1, 5000000); break;
@@ -171,8 +181,10 @@ int main(int argc, char *argv[])
     ctx.armed = fail_task >= 0;
     pool_error err;
     double t = kit_now();
-    if (pool_map(count_primes, &ctx, in, got, n,
-                 &(pool_cfg){.jobs = jobs, .backend = backend, .verbose = verbose}, &err) != 0)
+    if (pool_map(
+            count_primes, &ctx, in, got, n,
+            &(pool_cfg){.jobs = jobs, .backend = backend, .verbose = verbose},
+            &err) != 0)
         die("%s", err.msg);
     double t_par = kit_now() - t;
 
@@ -208,10 +220,12 @@ int main(int argc, char *argv[])
         json_finish(&j);
     } else {
         int cpus = pool_cpus();
-        printf("Parallel(n_jobs=%d, backend=\"%s\")(delayed(count_primes)(x) for x in xs)\n",
+        printf("Parallel(n_jobs=%d, backend=\"%s\")(delayed(count_primes)(x) "
+               "for x in xs)\n",
                n_jobs, pool_backend_name(backend));
         if (n > 0)
-            printf("xs: %zu inputs, %lld down to %lld (largest first)\n\n", n, in[0], in[n - 1]);
+            printf("xs: %zu inputs, %lld down to %lld (largest first)\n\n", n,
+                   in[0], in[n - 1]);
         else
             printf("xs: empty: nothing to do\n\n");
         kit_table tb;
@@ -233,29 +247,34 @@ int main(int argc, char *argv[])
         int ideal = jobs < cpus ? jobs : cpus;
         if ((size_t)ideal > n)
             ideal = n ? (int)n : 1;
-        tbl_cell(&tb, "up to ~%d.00x (%d worker%s, %d CPU%s)", ideal, jobs, jobs == 1 ? "" : "s",
-                 cpus, cpus == 1 ? "" : "s");
+        tbl_cell(&tb, "up to ~%d.00x (%d worker%s, %d CPU%s)", ideal, jobs,
+                 jobs == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
         tbl_print(&tb, stdout);
-        printf("\nresults: %zu of %zu equal to the sequential loop's, in input order: %s%s%s\n",
-               same, n, kit_color(stdout, ok ? "green" : "red"), ok ? "OK" : "WRONG",
-               kit_color(stdout, "reset"));
+        printf("\nresults: %zu of %zu equal to the sequential loop's, in input "
+               "order: %s%s%s\n",
+               same, n, kit_color(stdout, ok ? "green" : "red"),
+               ok ? "OK" : "WRONG", kit_color(stdout, "reset"));
         if (n > 0)
             printf("  count_primes(%lld) = %lld%s\n", in[0], got[0],
                    n > 1 ? ", ..." : "");
         if (!ok)
-            printf("  first difference: task %zu, count_primes(%lld) should be %lld, got %lld\n",
+            printf("  first difference: task %zu, count_primes(%lld) should be "
+                   "%lld, got %lld\n"
+                   "\nNotice: the pool returned the right numbers in the wrong "
+                   "places: "
+                   "results must go back in input order.\n",
                    first_bad, in[first_bad], want[first_bad], got[first_bad]);
-        if (!ok)
-            printf("\nNotice: the pool returned the right numbers in the wrong places: "
-                   "results must go back in input order.\n");
         else if (ideal >= 2 && speedup < 0.7 * ideal)
-            printf("\nNotice: same answers, same order, but little speedup this time: "
+            printf("\nNotice: same answers, same order, but little speedup "
+                   "this time: "
                    "other programs busy on the CPUs? (see top)\n");
         else if (ideal >= 2)
-            printf("\nNotice: same answers, same order, less time: the workers ran on "
+            printf("\nNotice: same answers, same order, less time: the workers "
+                   "ran on "
                    "separate cores at once.\n");
         else
-            printf("\nNotice: same answers, same order; one worker (or one CPU) cannot be "
+            printf("\nNotice: same answers, same order; one worker (or one "
+                   "CPU) cannot be "
                    "faster than the loop.\n");
     }
     free(in);

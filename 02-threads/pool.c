@@ -50,7 +50,8 @@ const char *pool_backend_name(enum pool_backend b)
  * A result arrives for task `index`; it is the `seq`-th result to arrive
  * (0, 1, 2, ... in completion order).  Put it where the caller expects it.
  */
-static void store_result(long long *out, size_t index, long long value, size_t seq)
+static void store_result(long long *out, size_t index, long long value,
+                         size_t seq)
 {
 #ifndef HANDOUT
     (void)seq; /* arrival order does not matter: the index says where it goes */
@@ -70,23 +71,26 @@ static void progress(const pool_cfg *cfg, size_t done, size_t n, double t0)
         return;
     double el = kit_now() - t0;
     if (done == n)
-        fprintf(stderr, "[Parallel(n_jobs=%d)]: Done %zu out of %zu | elapsed: %.1fs finished\n",
+        fprintf(stderr,
+                "[Parallel(n_jobs=%d)]: Done %zu out of %zu | elapsed: %.1fs "
+                "finished\n",
                 cfg->jobs, done, n, el);
     else if ((done & (done - 1)) == 0)
-        fprintf(stderr, "[Parallel(n_jobs=%d)]: Done %zu tasks | elapsed: %.1fs\n",
+        fprintf(stderr,
+                "[Parallel(n_jobs=%d)]: Done %zu tasks | elapsed: %.1fs\n",
                 cfg->jobs, done, el);
 }
 
 /* ---- threads backend ------------------------------------------------------ */
 
 struct tpool {
-    pthread_mutex_t m;     /* guards next and done */
-    size_t next;           /* tasks [0, next) have been handed out */
-    size_t done;           /* results stored so far; == n when finished */
-    pool_fn *fn;           /* read-only after start: */
+    pthread_mutex_t m; /* guards next and done */
+    size_t next;       /* tasks [0, next) have been handed out */
+    size_t done;       /* results stored so far; == n when finished */
+    pool_fn *fn;       /* read-only after start: */
     void *arg;
     const long long *in;
-    long long *out;        /* out[i] written once, by the worker that ran task i */
+    long long *out; /* out[i] written once, by the worker that ran task i */
     size_t n;
     const pool_cfg *cfg;
     double t0;
@@ -114,11 +118,16 @@ static void *thread_worker(void *p)
     }
 }
 
-static int map_threads(pool_fn *fn, void *arg, const long long *in, long long *out,
-                       size_t n, const pool_cfg *cfg)
+static int map_threads(pool_fn *fn, void *arg, const long long *in,
+                       long long *out, size_t n, const pool_cfg *cfg)
 {
-    struct tpool tp = {.fn = fn, .arg = arg, .in = in, .out = out, .n = n,
-                       .cfg = cfg, .t0 = kit_now()};
+    struct tpool tp = {.fn = fn,
+                       .arg = arg,
+                       .in = in,
+                       .out = out,
+                       .n = n,
+                       .cfg = cfg,
+                       .t0 = kit_now()};
     xmutex_init(&tp.m);
     size_t nt = (size_t)cfg->jobs < n ? (size_t)cfg->jobs : n;
     pthread_t *t = xcalloc(nt, sizeof *t);
@@ -133,8 +142,14 @@ static int map_threads(pool_fn *fn, void *arg, const long long *in, long long *o
 
 /* ---- processes backend ---------------------------------------------------- */
 
-struct task_msg { uint64_t index; long long x; };        /* parent -> worker */
-struct result_msg { uint64_t index; long long value; };  /* worker -> parent */
+struct task_msg {
+    uint64_t index;
+    long long x;
+}; /* parent -> worker */
+struct result_msg {
+    uint64_t index;
+    long long value;
+}; /* worker -> parent */
 
 struct worker {
     pid_t pid;     /* > 0 until reaped, then 0 */
@@ -215,7 +230,8 @@ static void describe_status(char *buf, size_t len, int status)
 
 /* The worker's whole life: tasks in, results out, until the task pipe
  * reaches EOF (the parent has no more work for it). */
-static _Noreturn void worker_loop(int task_fd, int result_fd, pool_fn *fn, void *arg)
+static _Noreturn void worker_loop(int task_fd, int result_fd, pool_fn *fn,
+                                  void *arg)
 {
     struct task_msg t;
     ssize_t r;
@@ -277,7 +293,8 @@ static void signals_take(struct saved_signals *s, sigset_t *wait_mask)
     sa.sa_handler = on_signal; /* no SA_RESTART: pselect must return EINTR */
     sigemptyset(&sa.sa_mask);
     caught_signal = 0;
-    if (sigaction(SIGINT, &sa, &s->intr) != 0 || sigaction(SIGTERM, &sa, &s->term) != 0)
+    if (sigaction(SIGINT, &sa, &s->intr) != 0 ||
+        sigaction(SIGTERM, &sa, &s->term) != 0)
         die_errno("sigaction");
     sa.sa_handler = SIG_IGN;
     if (sigaction(SIGPIPE, &sa, &s->pipe) != 0)
@@ -286,7 +303,8 @@ static void signals_take(struct saved_signals *s, sigset_t *wait_mask)
 
 static void signals_restore(const struct saved_signals *s)
 {
-    if (sigaction(SIGINT, &s->intr, NULL) != 0 || sigaction(SIGTERM, &s->term, NULL) != 0 ||
+    if (sigaction(SIGINT, &s->intr, NULL) != 0 ||
+        sigaction(SIGTERM, &s->term, NULL) != 0 ||
         sigaction(SIGPIPE, &s->pipe, NULL) != 0)
         die_errno("sigaction");
     int rc = pthread_sigmask(SIG_SETMASK, &s->mask, NULL);
@@ -294,13 +312,15 @@ static void signals_restore(const struct saved_signals *s)
         die_code(rc, "pthread_sigmask");
 }
 
-static int map_processes(pool_fn *fn, void *arg, const long long *in, long long *out,
-                         size_t n, const pool_cfg *cfg, pool_error *err)
+static int map_processes(pool_fn *fn, void *arg, const long long *in,
+                         long long *out, size_t n, const pool_cfg *cfg,
+                         pool_error *err)
 {
     size_t nw = (size_t)cfg->jobs < n ? (size_t)cfg->jobs : n;
     struct worker *ws = xcalloc(nw, sizeof *ws);
     for (size_t k = 0; k < nw; k++)
-        ws[k] = (struct worker){.pid = 0, .task_fd = -1, .result_fd = -1, .busy = -1};
+        ws[k] = (struct worker){
+            .pid = 0, .task_fd = -1, .result_fd = -1, .busy = -1};
 
     struct saved_signals saved;
     sigset_t wait_mask;
@@ -314,12 +334,18 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in, long long 
             die_errno("pipe");
         if (pipe(rp) != 0)
             die_errno("pipe");
-        fflush(NULL); /* or the child would inherit, and later flush, our buffers */
+        if (rp[0] >= FD_SETSIZE) /* pselect() cannot watch it */
+            die("pool: too many open files for pselect (fd %d)", rp[0]);
+        fflush(
+            NULL); /* or the child would inherit, and later flush, our buffers */
         pid_t pid = fork();
         if (pid < 0) {
             snprintf(err->msg, sizeof err->msg, "fork: %s", strerror(errno));
             err->task = -1;
-            close(tp[0]); close(tp[1]); close(rp[0]); close(rp[1]);
+            close(tp[0]);
+            close(tp[1]);
+            close(rp[0]);
+            close(rp[1]);
             goto fail;
         }
         if (pid == 0) {
@@ -328,10 +354,15 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in, long long 
              * workers' ends matters: while any process holds a write end
              * open, its reader never sees EOF, so a worker keeping its
              * siblings' task pipes open would stop them from ever exiting. */
-            signal(SIGINT, SIG_DFL);
-            signal(SIGTERM, SIG_DFL);
-            sigaction(SIGPIPE, &saved.pipe, NULL);
-            pthread_sigmask(SIG_SETMASK, &saved.mask, NULL);
+            struct sigaction dfl;
+            memset(&dfl, 0, sizeof dfl);
+            dfl.sa_handler = SIG_DFL;
+            sigemptyset(&dfl.sa_mask);
+            if (sigaction(SIGINT, &dfl, NULL) != 0 ||
+                sigaction(SIGTERM, &dfl, NULL) != 0 ||
+                sigaction(SIGPIPE, &saved.pipe, NULL) != 0 ||
+                pthread_sigmask(SIG_SETMASK, &saved.mask, NULL) != 0)
+                _exit(1); /* its EOF tells the parent */
             for (size_t j = 0; j < k; j++) {
                 close(ws[j].task_fd);
                 close(ws[j].result_fd);
@@ -341,18 +372,23 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in, long long 
             worker_loop(tp[0], rp[1], fn, arg);
         }
         close(tp[0]); /* the worker reads tasks */
-        close(rp[1]); /* the worker writes results: our copy would hide its EOF */
-        ws[k] = (struct worker){.pid = pid, .task_fd = tp[1], .result_fd = rp[0], .busy = -1};
+        close(
+            rp[1]); /* the worker writes results: our copy would hide its EOF */
+        ws[k] = (struct worker){
+            .pid = pid, .task_fd = tp[1], .result_fd = rp[0], .busy = -1};
     }
 
     if (cfg->verbose)
-        fprintf(stderr, "[Parallel(n_jobs=%d)]: Using backend MultiprocessingBackend "
-                        "with %zu concurrent workers.\n", cfg->jobs, nw);
+        fprintf(stderr,
+                "[Parallel(n_jobs=%d)]: Using backend MultiprocessingBackend "
+                "with %zu concurrent workers.\n",
+                cfg->jobs, nw);
 
     size_t next = 0, done = 0;
     for (size_t k = 0; k < nw; k++) /* one task each to start with */
         if (!send_task(&ws[k], next++, in)) {
-            snprintf(err->msg, sizeof err->msg, "task %zu (input %lld): cannot send it to worker %ld: %s",
+            snprintf(err->msg, sizeof err->msg,
+                     "task %zu (input %lld): cannot send it to worker %ld: %s",
                      next - 1, in[next - 1], (long)ws[k].pid, strerror(errno));
             err->task = (long)(next - 1);
             goto fail;
@@ -382,25 +418,30 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in, long long 
             struct result_msg res;
             ssize_t r = read_full(w->result_fd, &res, sizeof res);
             if (r == 0 && w->busy < 0 && w->task_fd < 0) {
-                close_fd(&w->result_fd); /* done: we closed its task pipe, it exited */
+                close_fd(
+                    &w->result_fd); /* done: we closed its task pipe, it exited */
                 continue;
             }
-            if (r != (ssize_t)sizeof res || w->busy < 0 || res.index != (uint64_t)w->busy) {
+            if (r != (ssize_t)sizeof res || w->busy < 0 ||
+                res.index != (uint64_t)w->busy) {
                 /* EOF (or garbage) instead of the result we are owed. */
                 char how[128];
                 long pid = (long)w->pid;
                 close_fd(&w->result_fd);
                 close_fd(&w->task_fd);
-                kill(w->pid, SIGKILL); /* in case it is alive but talking nonsense */
+                kill(w->pid,
+                     SIGKILL); /* in case it is alive but talking nonsense */
                 describe_status(how, sizeof how, reap(w));
                 if (w->busy >= 0) {
                     err->task = w->busy;
                     snprintf(err->msg, sizeof err->msg,
-                             "task %ld (input %lld): worker %ld %s before sending its result",
+                             "task %ld (input %lld): worker %ld %s before "
+                             "sending its result",
                              w->busy, in[w->busy], pid, how);
                 } else {
                     err->task = -1;
-                    snprintf(err->msg, sizeof err->msg, "worker %ld %s while idle", pid, how);
+                    snprintf(err->msg, sizeof err->msg,
+                             "worker %ld %s while idle", pid, how);
                 }
                 goto fail;
             }
@@ -414,7 +455,8 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in, long long 
                     continue;
                 }
             } else {
-                close_fd(&w->task_fd); /* EOF on its task pipe: "no more work, exit" */
+                close_fd(
+                    &w->task_fd); /* EOF on its task pipe: "no more work, exit" */
             }
         }
     }
@@ -430,7 +472,8 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in, long long 
             char how[128];
             describe_status(how, sizeof how, st);
             err->task = -1;
-            snprintf(err->msg, sizeof err->msg, "a worker %s after its last task", how);
+            snprintf(err->msg, sizeof err->msg,
+                     "a worker %s after its last task", how);
             rc = -1;
         }
     }
@@ -447,8 +490,8 @@ fail:
         if (sig) {
             /* Clean now; die of the signal as the caller expected to. */
             err->task = -1;
-            snprintf(err->msg, sizeof err->msg, "interrupted by signal %d (%s)", sig,
-                     strsignal(sig));
+            snprintf(err->msg, sizeof err->msg, "interrupted by signal %d (%s)",
+                     sig, strsignal(sig));
             raise(sig);
         }
     }
@@ -461,7 +504,8 @@ int pool_map(pool_fn *fn, void *arg, const long long *in, long long *out,
     err->task = -1;
     err->msg[0] = '\0';
     if (cfg->jobs < 1) {
-        snprintf(err->msg, sizeof err->msg, "jobs must be >= 1, got %d", cfg->jobs);
+        snprintf(err->msg, sizeof err->msg, "jobs must be >= 1, got %d",
+                 cfg->jobs);
         return -1;
     }
     if (n == 0)
@@ -469,8 +513,9 @@ int pool_map(pool_fn *fn, void *arg, const long long *in, long long *out,
     if (cfg->backend == POOL_PROCESSES)
         return map_processes(fn, arg, in, out, n, cfg, err);
     if (cfg->verbose)
-        fprintf(stderr, "[Parallel(n_jobs=%d)]: Using backend ThreadingBackend "
-                        "with %d concurrent workers.\n", cfg->jobs,
-                (size_t)cfg->jobs < n ? cfg->jobs : (int)n);
+        fprintf(stderr,
+                "[Parallel(n_jobs=%d)]: Using backend ThreadingBackend "
+                "with %d concurrent workers.\n",
+                cfg->jobs, (size_t)cfg->jobs < n ? cfg->jobs : (int)n);
     return map_threads(fn, arg, in, out, n, cfg);
 }

@@ -39,12 +39,12 @@ typedef long long pool_fn(long long x, void *arg);
 typedef struct {
     int jobs;                  /* workers, >= 1; pool_jobs(-1) = all CPUs */
     enum pool_backend backend; /* threads or forked processes */
-    bool verbose;              /* joblib-style "[Parallel(n_jobs=2)]: Done ..." on stderr */
+    bool verbose;              /* joblib-style progress lines on stderr */
 } pool_cfg;
 
 typedef struct {
-    long task;     /* index of the failed task, or -1 if no task is to blame */
-    char msg[256]; /* one line, names the task: "task 3 (input 12): worker ..." */
+    long task;     /* index of the failed task; -1 if none is to blame */
+    char msg[256]; /* one line naming the task: "task 3 (input 12): ..." */
 } pool_error;
 
 /* joblib's n_jobs: -1 means every online CPU, n >= 1 means n. */

@@ -37,7 +37,8 @@ static const char usage[] =
     "back a result through pthread_join, each with its own stack.\n"
     "\n"
     "  -t, --threads N   threads in the second part, 1..64 (default 4)\n"
-    "      --json        {\"before\":V0,\"thread_after\":V1,\"main_after\":V2} (the global)\n"
+    "      --json        {\"before\":V0,\"thread_after\":V1,\"main_after\":V2} "
+    "(the global)\n"
     "  -h, --help        this text\n"
     "\n"
     "example: threads -t 8\n";
@@ -46,9 +47,9 @@ static int global_value = 100; /* in the data segment: one copy per process */
 
 /* Part 1: what the changing thread is given (pointers into main's memory). */
 struct change_arg {
-    int *heap_value;    /* malloc'd by main */
-    int *stack_value;   /* a local variable of main, on main's stack */
-    int seen[3];        /* out: global, heap, stack as the thread saw them after writing */
+    int *heap_value;  /* malloc'd by main */
+    int *stack_value; /* a local variable of main, on main's stack */
+    int seen[3];      /* out: global, heap, stack as the thread saw them */
 };
 
 static void *change_everything(void *p)
@@ -65,9 +66,9 @@ static void *change_everything(void *p)
 
 /* Part 2: one argument in, one malloc'd result out. */
 struct result {
-    long input;        /* the argument it was given */
-    long square;       /* the work: input * input */
-    uintptr_t local;   /* address of one of its own local variables */
+    long input;      /* the argument it was given */
+    long square;     /* the work: input * input */
+    uintptr_t local; /* address of one of its own local variables */
 };
 
 static void *square_it(void *p)
@@ -108,7 +109,8 @@ int main(int argc, char *argv[])
     *heap_value = 200;
     int stack_value = 300;
     int before[3] = {global_value, *heap_value, stack_value};
-    struct change_arg ca = {.heap_value = heap_value, .stack_value = &stack_value};
+    struct change_arg ca = {.heap_value = heap_value,
+                            .stack_value = &stack_value};
     pthread_t t;
     xpthread_create(&t, change_everything, &ca);
     xpthread_join(t); /* after the join, the thread's writes are visible here */
@@ -117,7 +119,7 @@ int main(int argc, char *argv[])
     /* ---- part 2: arguments in, results out, one stack each ---- */
     long *inputs = xcalloc((size_t)nthreads, sizeof *inputs);
     pthread_t *tids = xcalloc((size_t)nthreads, sizeof *tids);
-    struct result **res = xcalloc((size_t)nthreads, sizeof *res);
+    struct result **res = xcalloc((size_t)nthreads, sizeof(struct result *));
     for (int i = 0; i < nthreads; i++) {
         inputs[i] = i + 1;
         xpthread_create(&tids[i], square_it, &inputs[i]);
@@ -131,8 +133,8 @@ int main(int argc, char *argv[])
         for (int k = 0; k < i; k++)
             stacks_distinct = stacks_distinct && res[k]->local != res[i]->local;
     }
-    bool shared = after[0] == ca.seen[0] && after[1] == ca.seen[1] && after[2] == ca.seen[2] &&
-                  after[0] != before[0];
+    bool shared = after[0] == ca.seen[0] && after[1] == ca.seen[1] &&
+                  after[2] == ca.seen[2] && after[0] != before[0];
 
     if (json) {
         json_w j;
@@ -147,9 +149,11 @@ int main(int argc, char *argv[])
         json_end(&j);
         json_finish(&j);
     } else {
-        const char *ok = kit_color(stdout, "green"), *bad = kit_color(stdout, "red"),
+        const char *ok = kit_color(stdout, "green"),
+                   *bad = kit_color(stdout, "red"),
                    *off = kit_color(stdout, "reset");
-        printf("Part 1: a thread adds 1 to three variables; main looks after pthread_join\n\n");
+        printf("Part 1: a thread adds 1 to three variables; main looks after "
+               "pthread_join\n\n");
         static const char *const names[] = {"global", "heap", "stack (main's)"};
         const void *addrs[] = {&global_value, heap_value, &stack_value};
         kit_table tb;
@@ -166,15 +170,20 @@ int main(int argc, char *argv[])
             tbl_cell(&tb, "%d", before[v]);
             tbl_cell(&tb, "%d", ca.seen[v]);
             tbl_cell(&tb, "%d", after[v]);
-            tbl_cell(&tb, "%s", after[v] == ca.seen[v] ? "SHARED: main sees the change"
-                                                        : "NOT SHARED (unexpected)");
+            tbl_cell(&tb, "%s",
+                     after[v] == ca.seen[v] ? "SHARED: main sees the change"
+                                            : "NOT SHARED (unexpected)");
         }
         tbl_print(&tb, stdout);
-        printf("\n(`./fork memory` does the same in a child process: there the parent "
-               "still sees %d.)\n", before[0]);
+        printf("\n(`./fork memory` does the same in a child process: there the "
+               "parent "
+               "still sees %d.)\n",
+               before[0]);
 
-        printf("\nPart 2: %d thread%s: argument in via pthread_create, result out via "
-               "pthread_join\n\n", nthreads, nthreads == 1 ? "" : "s");
+        printf("\nPart 2: %d thread%s: argument in via pthread_create, result "
+               "out via "
+               "pthread_join\n\n",
+               nthreads, nthreads == 1 ? "" : "s");
         tbl_init(&tb);
         tbl_col(&tb, "thread", TBL_RIGHT);
         tbl_col(&tb, "argument", TBL_RIGHT);
@@ -190,19 +199,25 @@ int main(int argc, char *argv[])
                 tbl_cell(&tb, "-");
             else
                 tbl_cell(&tb, "%+.1f MiB",
-                         ((double)res[i]->local - (double)res[i - 1]->local) / (1024.0 * 1024.0));
+                         ((double)res[i]->local - (double)res[i - 1]->local) /
+                             (1024.0 * 1024.0));
         }
         tbl_print(&tb, stdout);
         if (nthreads > 32)
             printf("(%d more rows not shown)\n", nthreads - 32);
-        printf("(main's own stack variable is at %p, in yet another stack)\n", (void *)&stack_value);
+        printf("(main's own stack variable is at %p, in yet another stack)\n",
+               (void *)&stack_value);
         printf("\nresults: %s%s%s   stacks: %s%s%s\n", results_ok ? ok : bad,
-               results_ok ? "OK (each result is its argument squared)" : "WRONG",
+               results_ok ? "OK (each result is its argument squared)"
+                          : "WRONG",
                off, stacks_distinct ? ok : bad,
-               stacks_distinct ? "OK (every thread has its own)" : "SAME ADDRESS (unexpected)",
+               stacks_distinct ? "OK (every thread has its own)"
+                               : "SAME ADDRESS (unexpected)",
                off);
-        printf("\nNotice: threads share globals and the heap (and can reach each other's "
-               "stacks through pointers),\n        but each runs on a stack of its own.\n");
+        printf("\nNotice: threads share globals and the heap (and can reach "
+               "each other's "
+               "stacks through pointers),\n        but each runs on a stack of "
+               "its own.\n");
     }
     for (int i = 0; i < nthreads; i++)
         free(res[i]);

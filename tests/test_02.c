@@ -39,8 +39,8 @@ static double num(const char *doc, const char *path)
 static void assert_json_ok(const run_result *r, const char *what)
 {
     cr_assert(!r->timed_out, "%s hung", what);
-    cr_assert_eq(r->exit_code, 0, "%s: status %d (signal %d); stderr: %s", what, r->exit_code,
-                 r->signal, r->err);
+    cr_assert_eq(r->exit_code, 0, "%s: status %d (signal %d); stderr: %s", what,
+                 r->exit_code, r->signal, r->err);
     cr_assert(tj_valid(r->out), "%s: not one JSON document: %s", what, r->out);
 }
 
@@ -93,8 +93,11 @@ Test(lab02_threads, main_sees_the_change_a_thread_made)
     assert_json_ok(&r, "threads --json");
     double before = num(r.out, "before"), t = num(r.out, "thread_after"),
            m = num(r.out, "main_after");
-    cr_assert_neq(before, t, "the thread should have changed the global: %s", r.out);
-    cr_assert_eq(t, m, "main must see the thread's write (one address space): %s", r.out);
+    cr_assert_neq(before, t, "the thread should have changed the global: %s",
+                  r.out);
+    cr_assert_eq(t, m,
+                 "main must see the thread's write (one address space): %s",
+                 r.out);
     run_free(&r);
 }
 
@@ -104,7 +107,8 @@ Test(lab02_threads, results_come_back_through_join_from_distinct_stacks)
     assert_json_ok(&r, "threads -t 16 --json");
     bool ok = false;
     cr_assert(tj_bool(r.out, "results_ok", &ok) && ok, "results_ok: %s", r.out);
-    cr_assert(tj_bool(r.out, "stacks_distinct", &ok) && ok, "stacks_distinct: %s", r.out);
+    cr_assert(tj_bool(r.out, "stacks_distinct", &ok) && ok,
+              "stacks_distinct: %s", r.out);
     cr_assert_eq(num(r.out, "threads"), 16);
     run_free(&r);
 }
@@ -113,14 +117,17 @@ Test(lab02_threads, table_says_shared_for_all_three_variables)
 {
     run_result r = RUN("threads");
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
-    cr_assert_eq(count_substr(r.out, "SHARED: main sees the change"), 3, "output: %s", r.out);
-    cr_assert(strstr(r.out, "OK (every thread has its own)"), "output: %s", r.out);
+    cr_assert_eq(count_substr(r.out, "SHARED: main sees the change"), 3,
+                 "output: %s", r.out);
+    cr_assert(strstr(r.out, "OK (every thread has its own)"), "output: %s",
+              r.out);
     run_free(&r);
 }
 
 Test(lab02_threads, bad_arguments_exit_2_naming_the_option)
 {
-    const char *bad[] = {"0", "65", "-1", "abc", "1e3", "", "99999999999999999999"};
+    const char *bad[] = {
+        "0", "65", "-1", "abc", "1e3", "", "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         run_result r = RUN("threads", "--threads", bad[i]);
         assert_usage_error(&r, "--threads");
@@ -166,7 +173,8 @@ Test(lab02_gil, json_has_four_runs_in_order_with_positive_speedups)
 
 Test(lab02_gil, with_the_gil_at_most_one_thread_runs_bytecode_at_a_time)
 {
-    run_result r = RUN("gil", "-t", "4", "--cpu-ms", "30", "--switch-ms", "1", "--json");
+    run_result r =
+        RUN("gil", "-t", "4", "--cpu-ms", "30", "--switch-ms", "1", "--json");
     assert_json_ok(&r, "gil -t 4 --json");
     for (int i = 0; i < 4; i++) {
         char path[64];
@@ -175,10 +183,12 @@ Test(lab02_gil, with_the_gil_at_most_one_thread_runs_bytecode_at_a_time)
         cr_assert(tj_bool(r.out, path, &g));
         snprintf(path, sizeof path, "runs.%d.max_running", i);
         double at_once = num(r.out, path);
-        cr_assert_geq(at_once, 1, "run %d ran no bytecode at all: %s", i, r.out);
+        cr_assert_geq(at_once, 1, "run %d ran no bytecode at all: %s", i,
+                      r.out);
         if (g)
             cr_assert_eq(at_once, 1,
-                         "run %d: %g threads ran bytecode at the same moment while the GIL "
+                         "run %d: %g threads ran bytecode at the same moment "
+                         "while the GIL "
                          "was on: the lock does not exclude",
                          i, at_once);
     }
@@ -193,7 +203,8 @@ Test(lab02_gil, the_lock_changes_hands_while_cpu_bound_threads_compete)
     assert_json_ok(&r, "gil --json");
     cr_assert_geq(num(r.out, "runs.0.handovers"), 1,
                   "cpu + GIL: the second thread never got the lock: %s", r.out);
-    cr_assert_eq(num(r.out, "runs.1.handovers"), 0, "no GIL, no handovers: %s", r.out);
+    cr_assert_eq(num(r.out, "runs.1.handovers"), 0, "no GIL, no handovers: %s",
+                 r.out);
     run_free(&r);
 }
 
@@ -202,7 +213,8 @@ Test(lab02_gil, table_shows_the_four_runs_and_the_baselines)
     run_result r = RUN("gil", "--cpu-ms", "20");
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     cr_assert_eq(count_substr(r.out, "baseline"), 2, "output: %s", r.out);
-    cr_assert(strstr(r.out, "speedup") && strstr(r.out, "CPU use"), "output: %s", r.out);
+    cr_assert(strstr(r.out, "speedup") && strstr(r.out, "CPU use"),
+              "output: %s", r.out);
     cr_assert(strstr(r.out, "Notice:"), "output: %s", r.out);
     run_free(&r);
 }
@@ -263,22 +275,29 @@ Test(lab02_coffee, json_runs_are_consistent_and_timelines_cover_every_customer)
             snprintf(p, sizeof p, "runs.%d.threads.%d.busy_seconds", i, t);
             double busy = num(r.out, p);
             snprintf(p, sizeof p, "runs.%d.threads.%d.intervals", i, t);
-            cr_assert_geq(num(r.out, p), 1, "run %d thread %d has an empty timeline", i, t);
-            cr_assert(0 <= first && first < last && last <= secs + 1e-9,
-                      "run %d thread %d: timeline [%g, %g] outside the run [0, %g]", i, t,
-                      first, last, secs);
+            cr_assert_geq(num(r.out, p), 1,
+                          "run %d thread %d has an empty timeline", i, t);
+            cr_assert(
+                0 <= first && first < last && last <= secs + 1e-9,
+                "run %d thread %d: timeline [%g, %g] outside the run [0, %g]",
+                i, t, first, last, secs);
             cr_assert(busy > 0 && busy <= last - first + 1e-9,
-                      "run %d thread %d: busy %g s in a span of %g s", i, t, busy, last - first);
+                      "run %d thread %d: busy %g s in a span of %g s", i, t,
+                      busy, last - first);
             snprintf(p, sizeof p, "runs.%d.threads.%d.customers", i, t);
-            cr_assert_eq(tj_len(r.out, p), 3, "every customer served: %s", r.out);
+            cr_assert_eq(tj_len(r.out, p), 3, "every customer served: %s",
+                         r.out);
             double prev_end = first;
             for (int c = 0; c < 3; c++) {
-                snprintf(p, sizeof p, "runs.%d.threads.%d.customers.%d.0", i, t, c);
+                snprintf(p, sizeof p, "runs.%d.threads.%d.customers.%d.0", i, t,
+                         c);
                 double s = num(r.out, p);
-                snprintf(p, sizeof p, "runs.%d.threads.%d.customers.%d.1", i, t, c);
+                snprintf(p, sizeof p, "runs.%d.threads.%d.customers.%d.1", i, t,
+                         c);
                 double e = num(r.out, p);
                 cr_assert(prev_end <= s && s <= e && e <= last + 1e-9,
-                          "run %d thread %d customer %c [%g, %g] is not inside the thread's "
+                          "run %d thread %d customer %c [%g, %g] is not inside "
+                          "the thread's "
                           "timeline after the previous customer (%g)",
                           i, t, 'A' + c, s, e, prev_end);
                 prev_end = e;
@@ -303,15 +322,20 @@ Test(lab02_coffee, on_one_cpu_two_threads_are_never_seen_running_at_once)
 Test(lab02_coffee, timelines_fit_the_terminal_width)
 {
     const char *const env[] = {"COLUMNS=50", NULL};
-    run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"coffee", "--ms", "5", NULL}, .env = env, .timeout = 30});
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){"coffee", "--ms", "5", NULL},
+                    .env = env,
+                    .timeout = 30});
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     size_t rows = 0;
-    for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(r.out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, "  queue ", 8) != 0)
             continue;
         rows++;
-        cr_assert_leq(strlen(line), 50, "timeline wider than COLUMNS=50: '%s'", line);
+        cr_assert_leq(strlen(line), 50, "timeline wider than COLUMNS=50: '%s'",
+                      line);
     }
     cr_assert_geq(rows, 4, "expected a timeline per queue and view");
     run_free(&r);
@@ -340,7 +364,8 @@ Test(lab02_coffee, bad_arguments_exit_2_naming_the_option)
 
 TestSuite(lab02_parallel, .timeout = 90);
 
-Test(lab02_parallel, every_task_result_comes_back_exactly_once_for_both_backends)
+Test(lab02_parallel,
+     every_task_result_comes_back_exactly_once_for_both_backends)
 {
     enum { N = 24 };
     long long in[N], want[N], got[N];
@@ -353,13 +378,16 @@ Test(lab02_parallel, every_task_result_comes_back_exactly_once_for_both_backends
         for (int jobs = 1; jobs <= 8; jobs++) {
             memset(got, 0, sizeof got);
             pool_error err;
-            pool_cfg cfg = {.jobs = jobs, .backend = b ? POOL_PROCESSES : POOL_THREADS};
+            pool_cfg cfg = {.jobs = jobs,
+                            .backend = b ? POOL_PROCESSES : POOL_THREADS};
             cr_assert_eq(pool_map(spin_square, NULL, in, got, N, &cfg, &err), 0,
-                         "%s, %d jobs: %s", pool_backend_name(cfg.backend), jobs, err.msg);
+                         "%s, %d jobs: %s", pool_backend_name(cfg.backend),
+                         jobs, err.msg);
             qsort(got, N, sizeof got[0], cmp_ll);
             for (int i = 0; i < N; i++)
                 cr_assert_eq(got[i], want[i],
-                             "%s, %d jobs: the results are not the tasks' results, each once",
+                             "%s, %d jobs: the results are not the tasks' "
+                             "results, each once",
                              pool_backend_name(cfg.backend), jobs);
             assert_no_children();
         }
@@ -369,11 +397,14 @@ Test(lab02_parallel, an_empty_task_list_is_fine)
 {
     pool_error err;
     for (int b = 0; b < 2; b++) {
-        pool_cfg cfg = {.jobs = 4, .backend = b ? POOL_PROCESSES : POOL_THREADS};
-        cr_assert_eq(pool_map(spin_square, NULL, NULL, NULL, 0, &cfg, &err), 0, "%s", err.msg);
+        pool_cfg cfg = {.jobs = 4,
+                        .backend = b ? POOL_PROCESSES : POOL_THREADS};
+        cr_assert_eq(pool_map(spin_square, NULL, NULL, NULL, 0, &cfg, &err), 0,
+                     "%s", err.msg);
     }
     assert_no_children();
-    run_result r = RUN("parallel", "--tasks", "0", "--backend", "processes", "--json");
+    run_result r =
+        RUN("parallel", "--tasks", "0", "--backend", "processes", "--json");
     assert_json_ok(&r, "parallel --tasks 0");
     cr_assert_eq(num(r.out, "tasks"), 0);
     bool ok = false;
@@ -382,7 +413,8 @@ Test(lab02_parallel, an_empty_task_list_is_fine)
     run_free(&r);
 }
 
-Test(lab02_parallel, a_worker_that_exits_or_crashes_fails_the_map_naming_its_task)
+Test(lab02_parallel,
+     a_worker_that_exits_or_crashes_fails_the_map_naming_its_task)
 {
     long long in[20], out[20];
     for (int i = 0; i < 20; i++)
@@ -390,10 +422,12 @@ Test(lab02_parallel, a_worker_that_exits_or_crashes_fails_the_map_naming_its_tas
     for (int jobs = 1; jobs <= 4; jobs += 3) {
         pool_error err;
         pool_cfg cfg = {.jobs = jobs, .backend = POOL_PROCESSES};
-        cr_assert_eq(pool_map(fail_on_13, NULL, in, out, 20, &cfg, &err), -1,
-                     "task 13 exits its worker: the map must fail, not drop it");
+        cr_assert_eq(
+            pool_map(fail_on_13, NULL, in, out, 20, &cfg, &err), -1,
+            "task 13 exits its worker: the map must fail, not drop it");
         cr_assert_eq(err.task, 13, "the error must name task 13: %s", err.msg);
-        cr_assert(strstr(err.msg, "task 13") && strstr(err.msg, "status 5"), "%s", err.msg);
+        cr_assert(strstr(err.msg, "task 13") && strstr(err.msg, "status 5"),
+                  "%s", err.msg);
         assert_no_children();
     }
     long long in2[3] = {1, 14, 2};
@@ -401,7 +435,8 @@ Test(lab02_parallel, a_worker_that_exits_or_crashes_fails_the_map_naming_its_tas
     pool_cfg cfg = {.jobs = 3, .backend = POOL_PROCESSES};
     cr_assert_eq(pool_map(fail_on_13, NULL, in2, out, 3, &cfg, &err), -1);
     cr_assert_eq(err.task, 1, "%s", err.msg);
-    cr_assert(strstr(err.msg, "signal 11"), "a segfault should be named: %s", err.msg);
+    cr_assert(strstr(err.msg, "signal 11"), "a segfault should be named: %s",
+              err.msg);
     assert_no_children();
 }
 
@@ -410,23 +445,27 @@ Test(lab02_parallel, the_program_reports_a_failed_task_and_exits_1)
     static const char *const how[] = {"exit", "crash"};
     static const char *const says[] = {"status 3", "signal 11"};
     for (int h = 0; h < 2; h++) {
-        run_result r = RUN("parallel", "--backend", "processes", "-j", "2", "--tasks", "6",
-                           "--size", "3000", "--fail-task", "4", "--fail-how", how[h], "--json");
+        run_result r = RUN("parallel", "--backend", "processes", "-j", "2",
+                           "--tasks", "6", "--size", "3000", "--fail-task", "4",
+                           "--fail-how", how[h], "--json");
         cr_assert(!r.timed_out, "parallel hung after a worker failed");
-        cr_assert_eq(r.exit_code, 1, "--fail-how %s: status %d, stderr: %s", how[h],
-                     r.exit_code, r.err);
-        cr_assert(strstr(r.err, "task 4") && strstr(r.err, says[h]),
-                  "--fail-how %s: the message should name task 4 and say '%s': %s", how[h],
-                  says[h], r.err);
+        cr_assert_eq(r.exit_code, 1, "--fail-how %s: status %d, stderr: %s",
+                     how[h], r.exit_code, r.err);
+        cr_assert(
+            strstr(r.err, "task 4") && strstr(r.err, says[h]),
+            "--fail-how %s: the message should name task 4 and say '%s': %s",
+            how[h], says[h], r.err);
         cr_assert_eq(r.out_len, 0, "no JSON after a failure: %s", r.out);
         cr_assert_eq(r.leftover, 0, "workers left behind");
         run_free(&r);
     }
 }
 
-Test(lab02_parallel, json_has_the_documented_keys_and_jobs_minus_1_means_all_cpus)
+Test(lab02_parallel,
+     json_has_the_documented_keys_and_jobs_minus_1_means_all_cpus)
 {
-    run_result r = RUN("parallel", "-j", "-1", "--tasks", "8", "--size", "20000", "--json");
+    run_result r = RUN("parallel", "-j", "-1", "--tasks", "8", "--size",
+                       "20000", "--json");
     cr_assert(!r.timed_out);
     cr_assert(tj_valid(r.out), "not JSON: %s (stderr %s)", r.out, r.err);
     cr_assert_eq(num(r.out, "jobs"), (double)sysconf(_SC_NPROCESSORS_ONLN));
@@ -443,11 +482,14 @@ Test(lab02_parallel, json_has_the_documented_keys_and_jobs_minus_1_means_all_cpu
 
 Test(lab02_parallel, verbose_prints_joblib_style_progress_on_stderr)
 {
-    run_result r = RUN("parallel", "-j", "1", "-v", "--tasks", "8", "--size", "8000",
-                       "--backend", "processes");
+    run_result r = RUN("parallel", "-j", "1", "-v", "--tasks", "8", "--size",
+                       "8000", "--backend", "processes");
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
-    cr_assert(strstr(r.err, "[Parallel(n_jobs=1)]: Done 1 tasks | elapsed: "), "%s", r.err);
-    cr_assert(strstr(r.err, "[Parallel(n_jobs=1)]: Done 8 out of 8 | elapsed: "), "%s", r.err);
+    cr_assert(strstr(r.err, "[Parallel(n_jobs=1)]: Done 1 tasks | elapsed: "),
+              "%s", r.err);
+    cr_assert(
+        strstr(r.err, "[Parallel(n_jobs=1)]: Done 8 out of 8 | elapsed: "),
+        "%s", r.err);
     cr_assert(strstr(r.err, "finished"), "%s", r.err);
     cr_assert(strstr(r.out, "OK"), "%s", r.out);
     cr_assert_eq(r.leftover, 0);
@@ -459,20 +501,26 @@ Test(lab02_parallel, sigint_or_sigterm_kills_and_reaps_every_worker)
     static const int sigs[] = {SIGINT, SIGTERM};
     for (int i = 0; i < 2; i++) {
         run_result r = run_with(&(run_opts){
-            .argv = (const char *const[]){"parallel", "--backend", "processes", "-j", "4",
-                                          "--tasks", "8", "--size", "5000000", NULL},
-            .timeout = 30, .signal_after_ms = 500, .signal = sigs[i]});
+            .argv = (const char *const[]){"parallel", "--backend", "processes",
+                                          "-j", "4", "--tasks", "8", "--size",
+                                          "5000000", NULL},
+            .timeout = 30,
+            .signal_after_ms = 500,
+            .signal = sigs[i]});
         cr_assert(!r.timed_out, "parallel did not exit on signal %d", sigs[i]);
-        cr_assert_eq(r.signal, sigs[i], "it should die of signal %d, got exit %d signal %d",
+        cr_assert_eq(r.signal, sigs[i],
+                     "it should die of signal %d, got exit %d signal %d",
                      sigs[i], r.exit_code, r.signal);
-        cr_assert_eq(r.leftover, 0, "workers left behind after signal %d", sigs[i]);
+        cr_assert_eq(r.leftover, 0, "workers left behind after signal %d",
+                     sigs[i]);
         run_free(&r);
     }
 }
 
 Test(lab02_parallel, bad_arguments_exit_2_naming_the_option)
 {
-    const char *bad_j[] = {"0", "-2", "257", "abc", "1e3", "", "99999999999999999999"};
+    const char *bad_j[] = {
+        "0", "-2", "257", "abc", "1e3", "", "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad_j / sizeof bad_j[0]; i++) {
         run_result r = RUN("parallel", "--jobs", bad_j[i]);
         assert_usage_error(&r, "--jobs");
@@ -487,7 +535,8 @@ Test(lab02_parallel, bad_arguments_exit_2_naming_the_option)
         {{"--size", "0"}, "--size"},
         {{"--fail-task", "16", "--backend", "processes"}, "--fail-task"},
         {{"--fail-task", "1"}, "--fail-task"},
-        {{"--fail-task", "1", "--backend", "processes", "--fail-how", "melt"}, "--fail-how"},
+        {{"--fail-task", "1", "--backend", "processes", "--fail-how", "melt"},
+         "--fail-how"},
         {{"--fail-how", "exit"}, "--fail-how"},
         {{"--tasks"}, "--tasks"},
         {{"--nope"}, "--nope"},
@@ -505,9 +554,11 @@ Test(lab02_parallel, bad_arguments_exit_2_naming_the_option)
 
 /* ---- exercise 02.1: results in input order (pool.c, store_result) --------------- */
 
-EXERCISE(ex02_pool_order, "02", "the parallel map returns results in input order", 4);
+EXERCISE(ex02_pool_order, "02",
+         "the parallel map returns results in input order", 4);
 
-Test(ex02_pool_order, results_are_in_input_order_for_both_backends_and_1_to_8_jobs)
+Test(ex02_pool_order,
+     results_are_in_input_order_for_both_backends_and_1_to_8_jobs)
 {
     /* Task 0 is by far the longest: with 2+ workers it finishes last, so
      * storing results in arrival order would put them in the wrong places. */
@@ -521,14 +572,19 @@ Test(ex02_pool_order, results_are_in_input_order_for_both_backends_and_1_to_8_jo
     for (int b = 0; b < 2; b++)
         for (int jobs = 1; jobs <= 8; jobs++) {
             pool_error err;
-            pool_cfg cfg = {.jobs = jobs, .backend = b ? POOL_PROCESSES : POOL_THREADS};
-            cr_assert_eq(pool_map(spin_square, NULL, in, got, N, &cfg, &err), 0, "%s", err.msg);
+            pool_cfg cfg = {.jobs = jobs,
+                            .backend = b ? POOL_PROCESSES : POOL_THREADS};
+            cr_assert_eq(pool_map(spin_square, NULL, in, got, N, &cfg, &err), 0,
+                         "%s", err.msg);
             for (int i = 0; i < N; i++)
                 cr_assert_eq(got[i], want[i],
-                             "%s backend, %d jobs: out[%d] is %lld, should be f(in[%d]) = %lld. "
-                             "Results arrive in completion order; each carries its task's "
+                             "%s backend, %d jobs: out[%d] is %lld, should be "
+                             "f(in[%d]) = %lld. "
+                             "Results arrive in completion order; each carries "
+                             "its task's "
                              "index: store it there (store_result in pool.c).",
-                             pool_backend_name(cfg.backend), jobs, i, got[i], i, want[i]);
+                             pool_backend_name(cfg.backend), jobs, i, got[i], i,
+                             want[i]);
         }
 }
 
@@ -537,32 +593,40 @@ Test(ex02_pool_order, more_jobs_than_tasks_still_gives_every_result_in_place)
     long long in[3] = {20000, 1, 2}, got[3] = {0, 0, 0};
     for (int b = 0; b < 2; b++) {
         pool_error err;
-        pool_cfg cfg = {.jobs = 8, .backend = b ? POOL_PROCESSES : POOL_THREADS};
-        cr_assert_eq(pool_map(spin_square, NULL, in, got, 3, &cfg, &err), 0, "%s", err.msg);
+        pool_cfg cfg = {.jobs = 8,
+                        .backend = b ? POOL_PROCESSES : POOL_THREADS};
+        cr_assert_eq(pool_map(spin_square, NULL, in, got, 3, &cfg, &err), 0,
+                     "%s", err.msg);
         for (int i = 0; i < 3; i++)
-            cr_assert_eq(got[i], in[i] * in[i] + 1, "%s backend, 8 jobs, 3 tasks: out[%d]",
+            cr_assert_eq(got[i], in[i] * in[i] + 1,
+                         "%s backend, 8 jobs, 3 tasks: out[%d]",
                          pool_backend_name(cfg.backend), i);
         assert_no_children();
     }
 }
 
-Test(ex02_pool_order, the_program_checks_its_results_against_the_sequential_loop)
+Test(ex02_pool_order,
+     the_program_checks_its_results_against_the_sequential_loop)
 {
     static const char *const backends[] = {"threads", "processes"};
     for (int b = 0; b < 2; b++)
         for (int j = 1; j <= 8; j *= 2) {
             char js[8];
             snprintf(js, sizeof js, "%d", j);
-            run_result r = RUN("parallel", "-j", js, "--backend", backends[b], "--tasks", "10",
-                               "--size", "30000", "--json");
+            run_result r = RUN("parallel", "-j", js, "--backend", backends[b],
+                               "--tasks", "10", "--size", "30000", "--json");
             cr_assert(!r.timed_out, "parallel hung");
-            cr_assert(tj_valid(r.out), "not JSON: %s (stderr: %s)", r.out, r.err);
+            cr_assert(tj_valid(r.out), "not JSON: %s (stderr: %s)", r.out,
+                      r.err);
             bool ok = false;
             cr_assert(tj_bool(r.out, "ok", &ok) && ok,
-                      "-j %d --backend %s: results differ from the sequential loop's (%s): "
-                      "the pool must return f(xs[i]) at index i (store_result in pool.c)",
+                      "-j %d --backend %s: results differ from the sequential "
+                      "loop's (%s): "
+                      "the pool must return f(xs[i]) at index i (store_result "
+                      "in pool.c)",
                       j, backends[b], r.out);
-            cr_assert_eq(r.exit_code, 0, "ok is true, so the status should be 0: %d",
+            cr_assert_eq(r.exit_code, 0,
+                         "ok is true, so the status should be 0: %d",
                          r.exit_code);
             cr_assert_eq(r.leftover, 0);
             run_free(&r);
@@ -577,11 +641,12 @@ Test(ex02_gil_io, io_bound_threads_wait_at_the_same_time_even_with_the_gil)
 {
     run_result r = RUN("gil", "-t", "4", "--cpu-ms", "10", "--json");
     assert_json_ok(&r, "gil -t 4 --json");
-    cr_assert_geq(num(r.out, "runs.2.max_waiting"), 2,
-                  "io + GIL: never more than one thread waiting at once, so the waits "
-                  "happened one after another. A thread about to block needs no "
-                  "interpreter: release the GIL before the sleep and take it back after "
-                  "(blocking_io in gil.c), as Py_BEGIN/END_ALLOW_THREADS do.");
+    cr_assert_geq(
+        num(r.out, "runs.2.max_waiting"), 2,
+        "io + GIL: never more than one thread waiting at once, so the waits "
+        "happened one after another. A thread about to block needs no "
+        "interpreter: release the GIL before the sleep and take it back after "
+        "(blocking_io in gil.c), as Py_BEGIN/END_ALLOW_THREADS do.");
     cr_assert_leq(num(r.out, "runs.2.max_running"), 1,
                   "but bytecode must still run one thread at a time");
     run_free(&r);
