@@ -197,6 +197,8 @@ static void transfer_trylock(struct teller *t)
             break;
         give(t->from);
         t->backoffs++;
+        /* Up to four pauses: time for the other teller, who may hold its
+         * first lock right now, to finish its transfer. */
         kit_sleep_ms((t->bank->pause_ms + 0.1) * 4 * random01(&t->seed));
     }
     move_money(t);
