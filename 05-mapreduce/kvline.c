@@ -81,3 +81,12 @@ size_t kvline_format_u64(uint64_t v, char buf[20])
         buf[i] = tmp[n - 1 - i];
     return n;
 }
+
+bool kvline_write(FILE *f, const char *key, size_t key_len, uint64_t v)
+{
+    char tail[1 + 20 + 1];
+    tail[0] = '\t';
+    size_t n = 1 + kvline_format_u64(v, tail + 1);
+    tail[n++] = '\n';
+    return fwrite(key, 1, key_len, f) == key_len && fwrite(tail, 1, n, f) == n;
+}

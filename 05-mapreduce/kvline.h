@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum kvline_status {
     KVLINE_OK = 0,
@@ -57,5 +58,10 @@ bool kvline_add(uint64_t *sum, uint64_t v);
  * The inverse of the value parser: used to print totals and by the
  * round-trip fuzzer. */
 size_t kvline_format_u64(uint64_t v, char buf[20]);
+
+/* Write "key<TAB>v\n" to f with fwrite (a key may hold NUL bytes or be
+ * longer than INT_MAX, so no printf).  false if a write failed (errno set
+ * by stdio). */
+bool kvline_write(FILE *f, const char *key, size_t key_len, uint64_t v);
 
 #endif

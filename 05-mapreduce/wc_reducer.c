@@ -57,14 +57,18 @@ typedef struct {
  * so a binary line cannot mess up the terminal. */
 static const char *show(const char *s, size_t n, char out[SHOW_MAX + 4])
 {
-    size_t k = n < SHOW_MAX ? n : SHOW_MAX;
-    for (size_t i = 0; i < k; i++) {
-        unsigned char b = (unsigned char)s[i];
-        out[i] = (b < 0x20 || b == 0x7f) ? '?' : (char)b;
+    size_t k = 0;
+    for (; k < n && k < SHOW_MAX; k++) {
+        unsigned char b = (unsigned char)s[k];
+        if (b < 0x20 || b == 0x7f)
+            out[k] = '?';
+        else
+            out[k] = s[k];
     }
-    if (k < n) {
-        memcpy(out + k, "...", 3);
-        k += 3;
+    if (n > SHOW_MAX) {
+        out[k++] = '.';
+        out[k++] = '.';
+        out[k++] = '.';
     }
     out[k] = '\0';
     return out;
@@ -72,12 +76,8 @@ static const char *show(const char *s, size_t n, char out[SHOW_MAX + 4])
 
 static void emit(const char *key, size_t len, uint64_t total)
 {
-    char num[20];
-    size_t k = kvline_format_u64(total, num);
-    fwrite(key, 1, len, stdout);
-    putchar('\t');
-    fwrite(num, 1, k, stdout);
-    putchar('\n');
+    if (!kvline_write(stdout, key, len, total))
+        die_errno("write stdout");
 }
 
 /* Byte order, as `LC_ALL=C sort` and Hadoop's Text keys compare. */
@@ -92,7 +92,7 @@ static int key_cmp(const reducer *r, const kvline *kv)
 
 static void remember_key(reducer *r, const kvline *kv)
 {
-    if (kv->key_len > r->key_cap) {
+    if (kv->key_len > r->key_cap || r->key == NULL) {
         r->key_cap = kv->key_len;
         r->key = xrealloc(r->key, r->key_cap);
     }

@@ -265,8 +265,12 @@ static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
      * U+2C65, 3 bytes), so reserve room as we go. */
     size_t out = 0;
     for (size_t i = 0; i < len;) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t k = words_utf8_decode(w + i, len - i, &cp);
+        if (k == 0) { /* cannot happen (see above); never loop forever */
+            i++;
+            continue;
+        }
         scratch_reserve(s, out + 4);
         out += words_utf8_encode(lookup(cp) & CP_MASK, s->p + out);
         i += k;

@@ -58,7 +58,7 @@ static void assert_words(const char *in, size_t n, const char *want)
                      in, got, want);
     free(got);
 }
-#define ASSERT_WORDS(lit, want) assert_words(lit, sizeof lit - 1, want)
+#define ASSERT_WORDS(lit, want) assert_words((lit), sizeof(lit) - 1, (want))
 
 /* Run a command line through /bin/sh with stdin (may hold NUL bytes). */
 static run_result sh_in(const char *in, size_t len, const char *cmd)
@@ -134,7 +134,10 @@ Test(lab05_words, every_ascii_byte_agrees_with_the_tr_pipeline)
     for (size_t i = 0; i < N; i++) {
         x = x * 1103515245u + 12345u;
         unsigned v = (x >> 16) & 0xff;
-        buf[i] = v < 128 ? (char)v : "aZ9q"[v & 3];
+        if (v < 128)
+            buf[i] = (char)v;
+        else
+            buf[i] = "aZ9q"[v & 3];
     }
     char *got = words_of(buf, N, NULL);
     run_result r =
@@ -263,8 +266,11 @@ Test(lab05_words, lowercasing_may_change_the_length_of_a_word)
     ASSERT_WORDS("\xc4\xb0stanbul", "istanbul\n");
     char in[400 + 1], want[600 + 2];
     for (int i = 0; i < 200; i++) {
-        memcpy(in + 2 * i, "\xc8\xba", 2);
-        memcpy(want + 3 * i, "\xe2\xb1\xa5", 3);
+        in[2 * i] = '\xc8'; /* U+023A */
+        in[2 * i + 1] = '\xba';
+        want[3 * i] = '\xe2'; /* U+2C65 */
+        want[3 * i + 1] = '\xb1';
+        want[3 * i + 2] = '\xa5';
     }
     want[600] = '\n';
     want[601] = '\0';
@@ -279,7 +285,7 @@ Test(lab05_words, a_very_long_word_is_one_word)
     for (size_t i = 0; i < a; i++)
         buf[i] = (i & 1) ? 'B' : 'a';
     for (size_t i = 0; i < c; i += 2)
-        memcpy(buf + a + i, "\xd0\x96", 2); /* Ж */
+        buf[a + i] = '\xd0', buf[a + i + 1] = '\x96'; /* Ж */
     buf[a + c] = ' ';
     size_t count = 0;
     char *got = words_of(buf, a + c + 1, &count);
