@@ -112,8 +112,8 @@ static void gil_acquire(struct gil *g, int id)
             atomic_store(&g->drop_request, true);
     }
     g->locked = true;
-    if (g->holder != id)
-        g->handovers++;
+    if (g->holder != id && g->holder != -1)
+        g->handovers++; /* changed hands (the very first take is not one) */
     g->holder = id;
     g->takes++;
     atomic_store(&g->drop_request, false); /* whoever asked: it is served */
