@@ -372,8 +372,9 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
             worker_loop(tp[0], rp[1], fn, arg);
         }
         close(tp[0]); /* the worker reads tasks */
-        close(
-            rp[1]); /* the worker writes results: our copy would hide its EOF */
+        /* The worker writes results; our own copy of the write end would
+         * hide its EOF, and a crash would go unnoticed forever. */
+        close(rp[1]);
         ws[k] = (struct worker){
             .pid = pid, .task_fd = tp[1], .result_fd = rp[0], .busy = -1};
     }
