@@ -119,9 +119,8 @@ static void *serve_queue(void *p)
             x = work_slice(x);
             now = kit_now() - q->t0;
             struct interval *last = &q->iv[q->niv - 1];
-            if (now - last->end > GAP_S)
-                add_interval(q, now,
-                             c); /* we were off the CPU: a new stretch */
+            if (now - last->end > GAP_S) /* we were off the CPU: */
+                add_interval(q, now, c); /* a new stretch begins */
             else
                 last->end = now;
         } while (kit_thread_cpu_seconds() < until);

@@ -336,8 +336,8 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
             die_errno("pipe");
         if (rp[0] >= FD_SETSIZE) /* pselect() cannot watch it */
             die("pool: too many open files for pselect (fd %d)", rp[0]);
-        fflush(
-            NULL); /* or the child would inherit, and later flush, our buffers */
+        /* or the child would inherit, and later flush, our buffers */
+        fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
             snprintf(err->msg, sizeof err->msg, "fork: %s", strerror(errno));
@@ -350,10 +350,10 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
         }
         if (pid == 0) {
             /* The child: default signal actions (Ctrl-C kills a worker
-             * outright), and only its own two pipe ends.  Closing the other
-             * workers' ends matters: while any process holds a write end
-             * open, its reader never sees EOF, so a worker keeping its
-             * siblings' task pipes open would stop them from ever exiting. */
+             * outright), and only its own two pipe ends.  A reader sees EOF
+             * only once EVERY copy of a pipe's write end is closed: a worker
+             * keeping its older siblings' task-pipe write ends would keep
+             * them waiting for work after the parent is done with them. */
             struct sigaction dfl;
             memset(&dfl, 0, sizeof dfl);
             dfl.sa_handler = SIG_DFL;
@@ -419,8 +419,8 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
             struct result_msg res;
             ssize_t r = read_full(w->result_fd, &res, sizeof res);
             if (r == 0 && w->busy < 0 && w->task_fd < 0) {
-                close_fd(
-                    &w->result_fd); /* done: we closed its task pipe, it exited */
+                /* done: we closed its task pipe, so it exited */
+                close_fd(&w->result_fd);
                 continue;
             }
             if (r != (ssize_t)sizeof res || w->busy < 0 ||
@@ -430,8 +430,8 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
                 long pid = (long)w->pid;
                 close_fd(&w->result_fd);
                 close_fd(&w->task_fd);
-                kill(w->pid,
-                     SIGKILL); /* in case it is alive but talking nonsense */
+                /* in case it is alive but talking nonsense */
+                kill(w->pid, SIGKILL);
                 describe_status(how, sizeof how, reap(w));
                 if (w->busy >= 0) {
                     err->task = w->busy;
@@ -456,8 +456,8 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
                     continue;
                 }
             } else {
-                close_fd(
-                    &w->task_fd); /* EOF on its task pipe: "no more work, exit" */
+                /* EOF on its task pipe: "no more work, exit" */
+                close_fd(&w->task_fd);
             }
         }
     }
