@@ -124,8 +124,8 @@ static void gil_acquire(struct gil *g, int id)
 /*
  * drop_gil().  A plain unlock is not enough: the thread that drops the lock
  * is running, the waiter has to be woken up first, so the dropper would
- * usually take the lock straight back and starve the waiter (Beazley's
- * "convoy" of 2009).  So when the drop was requested, wait until another
+ * usually take the lock straight back and starve the waiter (what David
+ * Beazley measured with Python 2's GIL in 2009).  So when the drop was requested, wait until another
  * thread has really taken it (CPython's FORCE_SWITCHING).
  */
 static void gil_release(struct gil *g, int id)
