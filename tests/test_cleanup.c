@@ -42,8 +42,9 @@ typedef struct {
 static const cleanup_row programs[] = {
     {"fork",      {"zombie", "--seconds", "30", NULL}},
     {"parallel",  {"--backend", "processes", "-j", "2", "--tasks", "100000", NULL}},
-    {"mpqueue",   {"-p", "2", "-c", "2", "-n", "50000000", NULL}},
-    {"shm",       {"-p", "2", "-n", "1000000000", NULL}},
+    {"mpqueue",   {"-p", "2", "-c", "2", "-n", "10000000", NULL}},
+    {"mpqueue",   {"--transport", "mq", "-p", "2", "-c", "2", "-n", "10000000", NULL}},
+    {"shm",       {"-p", "2", "-n", "100000000", NULL}},
     {"wordcount", {"--workers", "processes", "-j", "2", "--block-size", "64K", BIG_INPUT, NULL}},
     {"server",    {"--clients", "8", "--requests", "10000", NULL}},
 };
