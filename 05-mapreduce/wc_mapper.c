@@ -18,8 +18,10 @@
  * shrinks what the shuffle must move (try --max-distinct 0 for the textbook
  * version and compare `| wc -l`).  To keep memory bounded whatever the
  * input, the table is flushed (printed and emptied) whenever it holds
- * --max-distinct words or 16 MiB of them; the reducer adds the partial
- * counts up, so the answer is the same.
+ * --max-distinct words or 16 MiB of them (a single word longer than that
+ * is printed at once with count 1); the reducer adds the partial counts
+ * up, so the answer is the same.  Memory: the table, one read chunk and
+ * the longest word -- not the input.
  *
  * What you will observe: one line per distinct word, in no particular
  * order (hash order: sorting is the shuffle's job, not the mapper's).
