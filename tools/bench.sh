@@ -13,7 +13,8 @@ printf 'make bench on %s, %s CPUs, %s\n' "$(uname -sm)" \
 for dir in 0[1-9]-*/; do
     n=${dir%%-*}
     [ -n "${LAB:-}" ] && [ "$LAB" != "$n" ] && continue
-    for f in "$dir"bench*.steps; do
+    # bench.steps first (it opens the lab), then any bench-*.steps
+    for f in "$dir"bench.steps "$dir"bench-*.steps; do
         [ -f "$f" ] && . "./$f"
     done
 done

@@ -79,7 +79,8 @@ printf '%sMultiprocessing, in C: the lecture, live%s\n' "$B" "$N"
 for dir in 0[1-9]-*/; do
     n=${dir%%-*}
     [ -n "${LAB:-}" ] && [ "$LAB" != "$n" ] && continue
-    for f in "$dir"demo*.steps; do
+    # demo.steps first (it opens the lab), then any demo-*.steps
+    for f in "$dir"demo.steps "$dir"demo-*.steps; do
         [ -f "$f" ] && . "./$f"
     done
 done
