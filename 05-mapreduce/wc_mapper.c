@@ -30,7 +30,7 @@
  * Exit:    0 on success, 1 on a read or write error, 2 on bad usage.
  *
  * See also: wc_reducer.c (the other half), words.h (the word rule),
- * wordcount.c (the same job on this lab's own runtime), README-streaming.md;
+ * wordcount.c (the same job on this lab's own runtime), README.md (Hadoop Streaming);
  * the Hadoop Streaming guide: hadoop.apache.org/docs/stable/
  *   hadoop-streaming/HadoopStreaming.html
  */

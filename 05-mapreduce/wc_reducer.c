@@ -24,7 +24,7 @@
  * Exit:    0 on success, 1 on bad input or an I/O error, 2 on bad usage.
  *
  * See also: wc_mapper.c (the other half), kvline.h (the line format),
- * README-streaming.md; the MapReduce paper (Dean & Ghemawat, OSDI 2004),
+ * README.md (Hadoop Streaming); the MapReduce paper (Dean & Ghemawat, OSDI 2004),
  * section 2: reduce(key, list of values).
  */
 #include "cli.h"
