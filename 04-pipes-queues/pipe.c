@@ -75,6 +75,8 @@ typedef struct {
 
 static volatile sig_atomic_t stop_signal; /* set by the handler, read by the loops */
 static pid_t child_pid = -1;              /* the child to kill and reap, or -1 */
+static pthread_t writer_tid;              /* the parent's sending thread ... */
+static bool writer_running;               /* ... while it has not been joined */
 
 static void on_stop(int sig) { stop_signal = sig; }
 
@@ -264,6 +266,8 @@ static _Noreturn void watchdog_fired(const config *cfg, const char *transport,
             ;
         child_pid = -1;
     }
+    if (writer_running) /* done, or its write() fails with EPIPE now */
+        xpthread_join(writer_tid);
     exit(EXIT_WATCHDOG);
 }
 
@@ -340,10 +344,10 @@ static run_result run_one(const config *cfg, enum mode m)
     }
 
     writer_arg wa = {.fd = to_child[1], .socket = sock, .cfg = cfg};
-    pthread_t wt;
     /* The writer thread must not take Ctrl-C: the main thread handles it. */
     block_stop_signals(&old);
-    xpthread_create(&wt, writer, &wa);
+    xpthread_create(&writer_tid, writer, &wa);
+    writer_running = true;
     restore_signals(&old);
 
     double t0 = kit_now();
@@ -369,7 +373,8 @@ static run_result run_one(const config *cfg, enum mode m)
     free(rec);
     free(want);
 
-    xpthread_join(wt);
+    xpthread_join(writer_tid);
+    writer_running = false;
     if (!wa.ok)
         die("%s: sending failed", res.name);
     xclose(in);

@@ -33,20 +33,8 @@
 
 static void *item(uintptr_t v) { return (void *)v; }
 
-/* Wait (politely) until the queue's counters show `n` blocked puts or gets,
- * or `done` is set; the suite timeout is the upper bound. */
-static void await_waits(bq *q, bool puts, unsigned long long n, atomic_bool *done)
-{
-    for (;;) {
-        unsigned long long pw, gw;
-        bq_stats(q, &pw, &gw);
-        if ((puts ? pw : gw) >= n || (done && atomic_load(done)))
-            return;
-        kit_sleep_ms(1);
-    }
-}
-
-typedef struct {
+typedef struct call call;
+struct call {
     bq *q;
     uintptr_t value;     /* what to put */
     void *got;           /* what a get returned */
@@ -54,7 +42,26 @@ typedef struct {
     double cpu;          /* this thread's CPU seconds inside the call */
     atomic_bool done;
     double timeout_ms;   /* for the timed variants */
-} call;
+};
+
+static bool call_done(call *c) { return atomic_load(&c->done); }
+
+/* Wait (politely) until the queue's counters show `n` blocked puts or gets,
+ * or until one of the calls has returned (a stub or a bug that does not
+ * block); the suite timeout is the upper bound. */
+static void await_waits(bq *q, bool puts, unsigned long long n, call *calls, int ncalls)
+{
+    for (;;) {
+        unsigned long long pw, gw;
+        bq_stats(q, &pw, &gw);
+        if ((puts ? pw : gw) >= n)
+            return;
+        for (int i = 0; i < ncalls; i++)
+            if (call_done(&calls[i]))
+                return;
+        kit_sleep_ms(1);
+    }
+}
 
 static void *do_put(void *p)
 {
@@ -320,7 +327,7 @@ Test(lab04_bq, a_timed_get_is_woken_by_a_put_long_before_its_timeout)
     bq_init(&q, 1);
     call c = {.q = &q, .timeout_ms = 60000};
     pthread_t t = start(do_get_timed, &c);
-    await_waits(&q, false, 1, &c.done);
+    await_waits(&q, false, 1, &c, 1);
     cr_assert_eq(bq_try_put(&q, item(7)), BQ_OK);
     join(t); /* a missed wakeup would hang here until the suite times out */
     cr_assert_eq(c.status, BQ_OK);
@@ -358,7 +365,7 @@ Test(lab04_bq, close_wakes_every_timed_waiter_with_closed_not_timeout)
         g[i] = (call){.q = &q, .timeout_ms = 60000};
         t[i] = start(do_get_timed, &g[i]);
     }
-    await_waits(&q, false, N, NULL);
+    await_waits(&q, false, N, g, N);
     bq_close(&q);
     for (int i = 0; i < N; i++) {
         join(t[i]);
@@ -415,7 +422,7 @@ Test(ex04_bq_put, put_on_a_full_queue_blocks_until_a_slot_frees)
     cr_assert_eq(bq_put(&q, item(1)), BQ_OK, "bq_put on an empty queue must return BQ_OK");
     call c = {.q = &q, .value = 2};
     pthread_t t = start(do_put, &c);
-    await_waits(&q, true, 1, &c.done);
+    await_waits(&q, true, 1, &c, 1);
     bool returned_early = atomic_load(&c.done);
     void *it;
     cr_assert_eq(bq_try_get(&q, &it), BQ_OK);
@@ -434,7 +441,7 @@ Test(ex04_bq_put, put_wakes_a_getter_that_waits_on_an_empty_queue)
     bq_init(&q, 4);
     call c = {.q = &q, .timeout_ms = 60000};
     pthread_t t = start(do_get_timed, &c);
-    await_waits(&q, false, 1, &c.done);
+    await_waits(&q, false, 1, &c, 1);
     bq_status s = bq_put(&q, item(9));
     if (s != BQ_OK)
         bq_close(&q); /* let the getter go before failing */
@@ -458,7 +465,7 @@ Test(ex04_bq_put, close_wakes_every_blocked_putter_and_later_puts_fail)
         c[i] = (call){.q = &q, .value = (uintptr_t)(i + 2)};
         t[i] = start(do_put, &c[i]);
     }
-    await_waits(&q, true, N, NULL);
+    await_waits(&q, true, N, c, N);
     bq_close(&q);
     for (int i = 0; i < N; i++) {
         join(t[i]);
@@ -477,7 +484,7 @@ Test(ex04_bq_put, a_blocked_put_sleeps_instead_of_burning_cpu)
     cr_assert_eq(bq_put(&q, item(1)), BQ_OK, "bq_put on an empty queue must return BQ_OK");
     call c = {.q = &q, .value = 2};
     pthread_t t = start(do_put, &c);
-    await_waits(&q, true, 1, &c.done);
+    await_waits(&q, true, 1, &c, 1);
     kit_sleep_ms(300); /* a busy loop would burn CPU all this time */
     void *it;
     cr_assert_eq(bq_try_get(&q, &it), BQ_OK);
@@ -520,7 +527,7 @@ Test(ex04_bq_get, get_on_an_empty_queue_blocks_until_an_item_arrives)
     bq_init(&q, 2);
     call c = {.q = &q};
     pthread_t t = start(do_get, &c);
-    await_waits(&q, false, 1, &c.done);
+    await_waits(&q, false, 1, &c, 1);
     bool returned_early = atomic_load(&c.done);
     cr_assert_eq(bq_try_put(&q, item(5)), BQ_OK);
     if (returned_early)
@@ -540,7 +547,7 @@ Test(ex04_bq_get, get_wakes_a_putter_that_waits_on_a_full_queue)
     cr_assert_eq(bq_try_put(&q, item(1)), BQ_OK);
     call c = {.q = &q, .value = 2, .timeout_ms = 60000};
     pthread_t t = start(do_put_timed, &c);
-    await_waits(&q, true, 1, &c.done);
+    await_waits(&q, true, 1, &c, 1);
     void *it = NULL;
     bq_status s = bq_get(&q, &it);
     if (s != BQ_OK)
@@ -564,7 +571,7 @@ Test(ex04_bq_get, close_wakes_every_blocked_getter_and_they_drain_first)
         c[i] = (call){.q = &q};
         t[i] = start(do_get, &c[i]);
     }
-    await_waits(&q, false, N, NULL);
+    await_waits(&q, false, N, c, N);
     cr_assert_eq(bq_try_put(&q, item(1)), BQ_OK);
     cr_assert_eq(bq_try_put(&q, item(2)), BQ_OK);
     bq_close(&q);
@@ -602,7 +609,7 @@ Test(ex04_bq_get, a_blocked_get_sleeps_instead_of_burning_cpu)
     bq_init(&q, 1);
     call c = {.q = &q};
     pthread_t t = start(do_get, &c);
-    await_waits(&q, false, 1, &c.done);
+    await_waits(&q, false, 1, &c, 1);
     kit_sleep_ms(300);
     cr_assert_eq(bq_try_put(&q, item(3)), BQ_OK);
     if (atomic_load(&c.done))
