@@ -38,6 +38,16 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The pool runs on bq.c; in the student handout bq_put/bq_get are
+ * exercises 04.1/04.2 (graded by their own suites), and until they are done
+ * the server refuses pool mode with this message.  Skip, and say why. */
+static void skip_if_bq_unfinished(const char *err)
+{
+    if (strstr(err, "finish TODO 04.1/04.2"))
+        cr_skip_test("pool mode runs on your bq.c: finish exercises 04.1 and "
+                     "04.2 (bq_put, bq_get) first");
+}
+
 static double num(const char *doc, const char *path)
 {
     double d = -1;
@@ -72,6 +82,7 @@ Test(lab04_server, every_mode_answers_every_request_with_more_clients_than_worke
     run_result r = RUN("server", "--json", "--work-ms", "5", "--clients", "6",
                        "--requests", "4", "--workers", "2");
     cr_assert(!r.timed_out, "server hung; stderr: %s", r.err);
+    skip_if_bq_unfinished(r.err);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr: %s", r.exit_code, r.err);
     cr_assert(tj_valid(r.out), "not one JSON object: %s", r.out);
     cr_assert_eq(num(r.out, "work_ms"), 5);
@@ -91,6 +102,7 @@ Test(lab04_server, each_mode_alone_runs_just_that_mode)
     for (int m = 0; m < 3; m++) {
         run_result r = RUN("server", "--json", "--mode", MODES[m], "--work-ms",
                            "2", "--clients", "3", "--requests", "3");
+        skip_if_bq_unfinished(r.err);
         cr_assert_eq(r.exit_code, 0, "%s: exit %d; stderr: %s", MODES[m],
                      r.exit_code, r.err);
         cr_assert_eq(tj_len(r.out, "runs"), 1, "%s", r.out);
@@ -106,6 +118,7 @@ Test(lab04_server, a_pool_of_one_worker_and_a_queue_of_one_still_serves_everyone
     run_result r = RUN("server", "--json", "--mode", "pool", "--workers", "1",
                        "--queue", "1", "--work-ms", "1", "--clients", "8",
                        "--requests", "3");
+    skip_if_bq_unfinished(r.err);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr: %s", r.exit_code, r.err);
     assert_run_complete(r.out, 0, "pool", 24);
     run_free(&r);
@@ -115,6 +128,7 @@ Test(lab04_server, zero_work_still_checks_every_answer)
 {
     run_result r = RUN("server", "--json", "--work-ms", "0", "--clients", "4",
                        "--requests", "10");
+    skip_if_bq_unfinished(r.err);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr: %s", r.exit_code, r.err);
     for (int i = 0; i < 3; i++)
         assert_run_complete(r.out, i, MODES[i], 40);
@@ -130,6 +144,7 @@ Test(lab04_server, silent_garbage_and_half_clients_are_cut_off_without_stalling_
                            "--work-ms", "2", "--clients", "4", "--requests", "3",
                            "--workers", "2");
         cr_assert(!r.timed_out, "%s: hung; stderr: %s", kinds[k], r.err);
+        skip_if_bq_unfinished(r.err);
         cr_assert_eq(r.exit_code, 0, "%s: exit %d; stderr: %s", kinds[k],
                      r.exit_code, r.err);
         cr_assert_eq(tj_len(r.out, "runs"), 3);
@@ -152,6 +167,7 @@ Test(lab04_server, the_table_grades_itself)
     run_result r = RUN("server", "--work-ms", "2", "--clients", "3",
                        "--requests", "2", "--misbehave", "idle",
                        "--bad-clients", "1", "--timeout-ms", "100");
+    skip_if_bq_unfinished(r.err);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr: %s", r.exit_code, r.err);
     for (int i = 0; i < 3; i++)
         cr_assert(strstr(r.out, MODES[i]), "no row for %s: %s", MODES[i], r.out);
@@ -229,6 +245,7 @@ static int spawn_server(int *out_fd, const char *const *args)
     cr_assert(spawned >= 0);
     if (spawned == 0) {
         dup2(p[1], 1);
+        dup2(p[1], 2);
         close(p[0]); /* the child only writes */
         close(p[1]);
         execv(bin_path("server"), (char *const *)argv);
@@ -237,6 +254,7 @@ static int spawn_server(int *out_fd, const char *const *args)
     close(p[1]); /* we only read: EOF when the server exits */
     char line[256];
     read_until(p[0], line, sizeof line, 15, true);
+    skip_if_bq_unfinished(line);
     const char *at = strstr(line, "listening on 127.0.0.1:");
     cr_assert(at, "--serve must print where it listens, got: '%s'", line);
     int port = (int)strtol(at + strlen("listening on 127.0.0.1:"), NULL, 10);
@@ -297,10 +315,14 @@ static int run_client(const char *const *argv, char *out, size_t cap)
     out[len] = '\0';
     close(p[0]);
     int st;
-    if (waitpid(pid, &st, WNOHANG) == 0) { /* still running after 30 s */
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        cr_assert_fail("the load generator hung; output: %s", out);
+    while (waitpid(pid, &st, WNOHANG) == 0) { /* EOF comes just before exit */
+        if (now_s() > end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            cr_assert_fail("the load generator hung; output: %s", out);
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     cr_assert(WIFEXITED(st), "the load generator died; output: %s", out);
     return WEXITSTATUS(st);
