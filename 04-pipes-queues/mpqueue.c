@@ -434,24 +434,28 @@ static int open_fds(void)
     return n;
 }
 
-static _Noreturn void deadlock(const config *c, const char *what, bool drained)
+static _Noreturn void deadlock(const config *c, bool drained)
 {
     kill_and_reap_all();
     if (!c->json) {
-        printf("\n%sDEADLOCK%s: %s for %.1f s.\n", kit_color(stdout, "red"),
-               kit_color(stdout, "reset"), what, c->watchdog_ms / 1000);
         if (!drained)
-            printf("The parent waited for its children before reading their results.\n"
+            printf("\n%sDEADLOCK%s: for %.1f s no child has exited, and the parent reads\n"
+                   "nothing until they all have.\n"
+                   "The parent waited for its children before reading their results.\n"
                    "The result pipe holds only 64 KiB (Linux): once it is full the\n"
                    "consumers block in write(), so they stop taking items, so the\n"
                    "producers block too - and the parent waits for all of them forever.\n"
                    "Python's docs: \"make sure that all items which have been put on the\n"
                    "queue will eventually be removed before the process is joined.\"\n"
-                   "Fix: drain the queue first, then join (run without --join-first).\n");
+                   "Fix: drain the queue first, then join (run without --join-first).\n",
+                   kit_color(stdout, "red"), kit_color(stdout, "reset"), c->watchdog_ms / 1000);
+        else
+            printf("\n%sSTALL%s: for %.1f s no result arrived and no child exited.\n",
+                   kit_color(stdout, "red"), kit_color(stdout, "reset"), c->watchdog_ms / 1000);
         fflush(stdout);
     }
-    warn_msg("watchdog: %s for %.1f s; children killed and reaped, exit %d", what,
-             c->watchdog_ms / 1000, EXIT_WATCHDOG);
+    warn_msg("watchdog: %s, nothing moved for %.1f s; children killed and reaped, exit %d",
+             drained ? "stall" : "deadlock", c->watchdog_ms / 1000, EXIT_WATCHDOG);
     exit(EXIT_WATCHDOG);
 }
 
@@ -686,10 +690,7 @@ int main(int argc, char **argv)
         if (progress)
             last_progress = kit_now();
         else if ((kit_now() - last_progress) * 1000 >= cfg.watchdog_ms)
-            deadlock(&cfg,
-                     drain ? "no result and no child exiting"
-                           : "the parent waited for children that never exit",
-                     drain);
+            deadlock(&cfg, drain);
     }
     double secs = kit_now() - t0;
     (void)pills;

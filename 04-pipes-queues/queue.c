@@ -15,10 +15,14 @@
  *   A tiny capacity (-k 1) makes them sleep all the time; a big one rarely.
  *   With --spin the threads poll (bq_try_put/bq_try_get in a loop) instead
  *   of sleeping on a condition variable: same answer, but look at the CPU
- *   time - waiting has become work.
+ *   time - waiting has become work.  It shows best when consumers wait a
+ *   lot: --produce-us 500 makes the producers slow; with condition
+ *   variables the waiting consumers use almost no CPU, spinning ones burn
+ *   a core each.  (When nobody waits long, spinning can even be faster:
+ *   that is why spinlocks exist.)
  *
  * Usage
- *   ./queue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--spin] [--json]
+ *   ./queue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--produce-us US] [--spin] [--json]
  *
  * See also
  *   bq.h (the queue), mpqueue.c (the same with processes and a pipe),
@@ -36,6 +40,7 @@
 #include "xpthread.h"
 
 #include <inttypes.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +55,7 @@
  * through the queue as the pointer value id + 1 (never dereferenced). */
 typedef struct {
     long long producers, consumers, capacity, items;
+    long long produce_us; /* a producer "works" this long per item (sleeps) */
     bool spin, json;
 } config;
 
@@ -77,15 +83,23 @@ static void *producer(void *arg)
     gate_wait(w->gate);
     for (long long id = w->id; id < c->items; id += c->producers) {
         void *item = (void *)(uintptr_t)(id + 1);
+        if (c->produce_us > 0) /* a slow producer: consumers mostly wait */
+            kit_sleep_ms((double)c->produce_us / 1000.0);
         bq_status s;
         if (!c->spin) {
             s = bq_put(w->q, item); /* sleeps while the queue is full */
         } else {
             /* Busy-waiting: ask again and again until there is room.  The
-             * answer is the same; the CPU time is not. */
+             * answer is the same; the CPU time is not.  sched_yield() lets
+             * a thread that shares our core run between two polls; without
+             * it, with more threads than cores, a spinner can sit on the
+             * very core the thread it waits for needs (try removing it:
+             * runs get slower by orders of magnitude, and erratic). */
             unsigned long long tries = 0;
-            while ((s = bq_try_put(w->q, item)) == BQ_FULL)
+            while ((s = bq_try_put(w->q, item)) == BQ_FULL) {
                 tries++;
+                sched_yield();
+            }
             w->spins += tries;
             w->waits += tries > 0;
         }
@@ -107,8 +121,10 @@ static void *consumer(void *arg)
             s = bq_get(w->q, &item); /* sleeps while the queue is empty */
         } else {
             unsigned long long tries = 0;
-            while ((s = bq_try_get(w->q, &item)) == BQ_EMPTY)
+            while ((s = bq_try_get(w->q, &item)) == BQ_EMPTY) {
                 tries++;
+                sched_yield(); /* see producer() */
+            }
             w->spins += tries;
             w->waits += tries > 0;
         }
@@ -131,7 +147,7 @@ static void *consumer(void *arg)
 }
 
 static const char usage[] =
-    "usage: queue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--spin] [--json]\n"
+    "usage: queue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--produce-us US] [--spin] [--json]\n"
     "P producer threads and C consumer threads pass N items through a bounded\n"
     "blocking queue of capacity K, then every item is checked off: exactly once?\n"
     "\n"
@@ -139,20 +155,24 @@ static const char usage[] =
     "  -c, --consumers C   consumer threads, 1..64 (default 2)\n"
     "  -k, --capacity K    queue capacity, 1..1048576 (default 16)\n"
     "  -n, --items N       items in total, 1..50000000 (default 200000)\n"
+    "      --produce-us US slow producers: each sleeps US microseconds per item,\n"
+    "                      0..100000 (default 0), so consumers spend their time waiting\n"
     "      --spin          busy-wait (try_put/try_get in a loop) instead of sleeping\n"
     "      --json          one JSON object on stdout instead of the report\n"
     "  -h, --help          this help\n"
     "\n"
-    "example: ./queue -p 4 -c 4 -k 8 -n 1000000\n";
+    "example: ./queue -p 4 -c 4 -k 8 -n 1000000\n"
+    "         ./queue -p 1 -c 2 -n 2000 --produce-us 500 --spin\n";
 
 static void parse(int argc, char **argv, config *c)
 {
-    enum { OPT_SPIN = 256, OPT_JSON };
+    enum { OPT_SPIN = 256, OPT_JSON, OPT_PRODUCE };
     static const struct option longopts[] = {
         {"producers", required_argument, NULL, 'p'},
         {"consumers", required_argument, NULL, 'c'},
         {"capacity", required_argument, NULL, 'k'},
         {"items", required_argument, NULL, 'n'},
+        {"produce-us", required_argument, NULL, OPT_PRODUCE},
         {"spin", no_argument, NULL, OPT_SPIN},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
@@ -166,6 +186,7 @@ static void parse(int argc, char **argv, config *c)
         case 'c': c->consumers = opt_int("--consumers", optarg, 1, MAX_THREADS); break;
         case 'k': c->capacity = opt_int("--capacity", optarg, 1, MAX_CAPACITY); break;
         case 'n': c->items = opt_int("--items", optarg, 1, MAX_ITEMS); break;
+        case OPT_PRODUCE: c->produce_us = opt_int("--produce-us", optarg, 0, 100000); break;
         case OPT_SPIN: c->spin = true; break;
         case OPT_JSON: c->json = true; break;
         case 'h': kit_help(usage);
@@ -304,7 +325,10 @@ int main(int argc, char **argv)
         else
             printf("%sFAILED: not exactly once%s\n", kit_color(stdout, "red"),
                    kit_color(stdout, "reset"));
-        printf("throughput: %.2f M items/s (%.3f s)\n", rate / 1e6, secs);
+        if (rate >= 1e6)
+            printf("throughput: %.2f M items/s (%.3f s)\n", rate / 1e6, secs);
+        else
+            printf("throughput: %.0f items/s (%.3f s)\n", rate, secs);
         printf("waits: producers found the queue full %llu times, consumers found it "
                "empty %llu times\n", put_waits, get_waits);
         printf("CPU: %.3f s for %.3f s of wall time (%.1f cores busy)\n", cpu, secs,
