@@ -1,5 +1,5 @@
 /*
- * server.c - request -> processing -> response: sequential, thread-per-request, pool
+ * server.c - request -> processing -> response, served three ways
  *
  * The lecture's third reason for concurrency.  A tiny TCP server on loopback
  * answers requests that each spend --work-ms waiting on "slow I/O" (a sleep
@@ -25,10 +25,13 @@
  * The protocol: one request per connection (like HTTP/1.0), so "per request"
  * and "per connection" are the same thing here.
  *     client: DOUBLE 21\n       server: 42\n
- *     client: INFO\n            server: mode pool workers 4 work_ms 20 timeout_ms 1000\n
+ *     client: INFO\n            server: mode pool workers 4 work_ms 20.000
+ *                                       timeout_ms 1000\n   (what it is)
  *     anything else             server: ERR bad request\n   (then it closes)
  *     nothing for --timeout-ms  server: ERR timeout\n
- * Try it by hand: ./server --serve --port 5000 & printf 'DOUBLE 21\n' | nc 127.0.0.1 5000
+ * Try it by hand:
+ *     ./server --serve --port 5000 &
+ *     printf 'DOUBLE 21\n' | nc 127.0.0.1 5000
  *
  * Bounded everywhere: a request line is at most 63 bytes; every socket has
  * a deadline (poll for reading, SO_SNDTIMEO for writing); at most 256
@@ -71,20 +74,21 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#ifndef MSG_NOSIGNAL /* e.g. macOS: ignoring SIGPIPE (in main) is then what protects us */
+/* macOS has no MSG_NOSIGNAL: there, ignoring SIGPIPE (in main) protects us. */
+#ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
 #endif
 
 enum mode { M_SEQUENTIAL, M_THREAD, M_POOL, M_ALL };
-static const char *const mode_names[] = {"sequential", "thread-per-request", "pool",
-                                         "all", NULL};
+static const char *const mode_names[] = {"sequential", "thread-per-request",
+                                         "pool", "all", NULL};
 
 enum bad_kind { BAD_IDLE, BAD_GARBAGE, BAD_HALF, BAD_ALL, BAD_NONE };
 static const char *const bad_names[] = {"idle", "garbage", "half", "all", NULL};
 
-#define MAX_LINE 64          /* a request line (with its '\n') must fit */
+#define MAX_LINE 64 /* a request line (with its '\n') must fit */
 #define MAX_CLIENTS 256
-#define MAX_REQUESTS 10000   /* per client */
+#define MAX_REQUESTS 10000 /* per client */
 #define MAX_WORKERS 256
 #define MAX_BAD 64
 #define TPR_MAX_THREADS 256  /* thread-per-request: handlers alive at once */
@@ -116,7 +120,8 @@ static enum rl read_line(int fd, char *buf, size_t cap, double deadline)
         if (r == 0)
             return RL_TIMEOUT;
         ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 &&
+            (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (n < 0)
             return RL_ERR; /* ECONNRESET and friends: the peer is gone */
@@ -151,7 +156,10 @@ static bool send_all(int fd, const char *s, size_t len)
     return true;
 }
 
-static bool send_str(int fd, const char *s) { return send_all(fd, s, strlen(s)); }
+static bool send_str(int fd, const char *s)
+{
+    return send_all(fd, s, strlen(s));
+}
 
 /* Every socket gets a deadline: reads go through poll (read_line), but a
  * send to a peer that stopped reading would block forever without this. */
@@ -180,7 +188,8 @@ static void xclose(int fd)
 }
 
 /* connect(2) with a deadline: non-blocking connect, then poll for it. */
-static int connect_to(const struct sockaddr *sa, socklen_t salen, double deadline)
+static int connect_to(const struct sockaddr *sa, socklen_t salen,
+                      double deadline)
 {
     int fd = socket(sa->sa_family, SOCK_STREAM, 0);
     if (fd < 0)
@@ -233,21 +242,21 @@ static bool parse_request(const char *line, long long *n)
 /* ---- the server ------------------------------------------------------- */
 
 typedef struct {
-    int lfd;                /* listening socket on 127.0.0.1; main owns it */
-    enum mode mode;         /* sequential, thread or pool: never M_ALL */
-    int workers;            /* pool threads (mode pool) */
-    double work_ms;         /* the simulated slow I/O of every request */
-    double timeout_ms;      /* bound on reading a request and on each send */
-    int stop_pipe[2];       /* srv_stop writes a byte: the acceptor wakes, leaves */
+    int lfd;           /* listening socket on 127.0.0.1; main owns it */
+    enum mode mode;    /* sequential, thread or pool: never M_ALL */
+    int workers;       /* pool threads (mode pool) */
+    double work_ms;    /* the simulated slow I/O of every request */
+    double timeout_ms; /* bound on reading a request and on each send */
+    int stop_pipe[2];  /* srv_stop writes a byte: the acceptor wakes, leaves */
     pthread_t acceptor;
-    pthread_t *pool;        /* [workers] (mode pool) */
-    bq q;                   /* accepted connections waiting for a worker (pool) */
-    pthread_mutex_t m;      /* guards the five fields below */
-    pthread_cond_t idle;    /* signalled whenever active drops */
-    bool stopping;          /* srv_stop has begun: a closed queue is expected */
-    int active;             /* thread-per-request handlers alive, <= TPR_MAX_THREADS */
-    long answered;          /* DOUBLE requests answered */
-    long cut_off;           /* connections refused: garbage, timeout, half request */
+    pthread_t *pool;     /* [workers] (mode pool) */
+    bq q;                /* accepted connections waiting for a worker (pool) */
+    pthread_mutex_t m;   /* guards the five fields below */
+    pthread_cond_t idle; /* signalled whenever active drops */
+    bool stopping;       /* srv_stop has begun: a closed queue is expected */
+    int active;    /* thread-per-request handlers alive, <= TPR_MAX_THREADS */
+    long answered; /* DOUBLE requests answered */
+    long cut_off;  /* connections refused: garbage, timeout, half request */
 } server;
 
 static void count(server *s, bool answered)
@@ -272,13 +281,16 @@ static void serve_conn(server *s, int fd)
         count(s, false);
         return;
     }
-    enum rl r = read_line(fd, line, sizeof line, kit_now() + s->timeout_ms / 1000.0);
+    enum rl r =
+        read_line(fd, line, sizeof line, kit_now() + s->timeout_ms / 1000.0);
     if (r == RL_OK && parse_request(line, &n)) {
-        kit_sleep_ms(s->work_ms); /* the slow I/O: a database, a disk, a service */
+        /* The "processing": slow I/O, such as a database, a disk, a service. */
+        kit_sleep_ms(s->work_ms);
         snprintf(out, sizeof out, "%lld\n", 2 * n);
         answered = send_str(fd, out);
     } else if (r == RL_OK && strcmp(line, "INFO") == 0) {
-        snprintf(out, sizeof out, "mode %s workers %d work_ms %.3f timeout_ms %.0f\n",
+        snprintf(out, sizeof out,
+                 "mode %s workers %d work_ms %.3f timeout_ms %.0f\n",
                  mode_names[s->mode], s->mode == M_POOL ? s->workers : 0,
                  s->work_ms, s->timeout_ms);
         send_str(fd, out);
@@ -364,7 +376,8 @@ static void *worker_main(void *arg)
      * Anything else is a broken queue; say so rather than serve nobody. */
     if (!stopping)
         die("pool worker: bq_get returned %s on an open queue: is bq_get "
-            "finished (TODO 04.2 in bq.c)?", bq_status_name(st));
+            "finished (TODO 04.2 in bq.c)?",
+            bq_status_name(st));
     return NULL;
 }
 
@@ -410,7 +423,7 @@ static void *acceptor_main(void *arg)
             serve_conn(s, fd); /* nobody else is accepted meanwhile */
             break;
         case M_THREAD:
-            spawn_handler(s, fd);
+            spawn_handler(s, fd); /* a thread per connection */
             break;
         case M_POOL: {
             int *item = xmalloc(sizeof *item);
@@ -418,20 +431,21 @@ static void *acceptor_main(void *arg)
             /* Blocks while the queue is full: backpressure.  Workers free a
              * slot within work + 2 timeouts, so this cannot hang. */
             bq_status st = bq_put(&s->q, item);
-            if (st != BQ_OK) /* only srv_stop closes it, after this thread ends */
-                die("pool acceptor: bq_put returned %s on an open queue: is bq_put "
-                    "finished (TODO 04.1 in bq.c)?", bq_status_name(st));
+            /* Only srv_stop closes the queue, after this thread has ended. */
+            if (st != BQ_OK)
+                die("pool acceptor: bq_put returned %s on an open queue: "
+                    "is bq_put finished (TODO 04.1 in bq.c)?",
+                    bq_status_name(st));
             break;
         }
-        case M_ALL:
-            break;
+        case M_ALL: /* never a server's mode */ break;
         }
     }
     return NULL;
 }
 
-static void srv_start(server *s, int lfd, enum mode mode, int workers, int capacity,
-                      double work_ms, double timeout_ms)
+static void srv_start(server *s, int lfd, enum mode mode, int workers,
+                      int capacity, double work_ms, double timeout_ms)
 {
     memset(s, 0, sizeof *s);
     s->lfd = lfd;
@@ -487,13 +501,15 @@ static void srv_stop(server *s)
     xmutex_destroy(&s->m);
 }
 
-/* A listening socket on 127.0.0.1 only: nothing off this machine can reach it. */
+/* A listening socket on 127.0.0.1 only: nothing off this machine reaches it. */
 static int listen_loopback(int port, int *bound)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         die_errno("socket");
-    int one = 1; /* restart on the same --port while old connections linger in TIME_WAIT */
+    /* So that --serve can restart on the same --port while connections of
+     * the previous run linger in TIME_WAIT. */
+    int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
         die_errno("setsockopt SO_REUSEADDR");
     struct sockaddr_in a;
@@ -519,21 +535,21 @@ static int listen_loopback(int port, int *bound)
 typedef struct {
     struct sockaddr_storage addr; /* where the server listens */
     socklen_t addrlen;
-    int requests;                 /* per good client */
-    double wait_ms;               /* a client gives up on one request after this */
+    int requests;   /* per good client */
+    double wait_ms; /* a client gives up on one request after this */
 } target;
 
 typedef struct {
     const target *t;
     int id;
-    enum bad_kind bad;   /* BAD_NONE: a well-behaved client */
-    kit_gate *gate;      /* all clients start together */
-    double *lat_ms;      /* this client's slots: lat_ms[0 .. ok) */
-    int ok;              /* answers received and correct */
-    int failed;          /* requests that got no answer or a wrong one */
-    bool cut_off;        /* bad client: the server refused or closed it in time */
-    double done_at;      /* kit_now() when this client finished */
-    char err[128];       /* the first failure, for the report */
+    enum bad_kind bad; /* BAD_NONE: a well-behaved client */
+    kit_gate *gate;    /* all clients start together */
+    double *lat_ms;    /* this client's slots: lat_ms[0 .. ok) */
+    int ok;            /* answers received and correct */
+    int failed;        /* requests that got no answer or a wrong one */
+    bool cut_off;      /* bad client: the server refused or closed it in time */
+    double done_at;    /* kit_now() when this client finished */
+    char err[128];     /* the first failure, for the report */
 } client;
 
 static void client_fail(client *c, const char *what, int err)
@@ -548,9 +564,11 @@ static void good_client(client *c)
 {
     const target *t = c->t;
     for (int i = 0; i < t->requests; i++) {
-        long long n = (long long)c->id * t->requests + i; /* unique per request */
+        long long n =
+            (long long)c->id * t->requests + i; /* unique per request */
         double t0 = kit_now(), deadline = t0 + t->wait_ms / 1000.0;
-        int fd = connect_to((const struct sockaddr *)&t->addr, t->addrlen, deadline);
+        int fd =
+            connect_to((const struct sockaddr *)&t->addr, t->addrlen, deadline);
         if (fd < 0) {
             client_fail(c, "connect", errno);
             continue;
@@ -562,7 +580,8 @@ static void good_client(client *c)
             client_fail(c, "send", errno);
         else if (read_line(fd, buf, sizeof buf, deadline) != RL_OK)
             client_fail(c, "no answer before the deadline", 0);
-        else if (kit_parse_ll(buf, 0, 2 * N_LIMIT, &got) != KIT_PARSE_OK || got != 2 * n)
+        else if (kit_parse_ll(buf, 0, 2 * N_LIMIT, &got) != KIT_PARSE_OK ||
+                 got != 2 * n)
             client_fail(c, "wrong answer", 0);
         else
             c->lat_ms[c->ok++] = (kit_now() - t0) * 1000.0;
@@ -576,21 +595,24 @@ static void bad_client(client *c)
 {
     const target *t = c->t;
     double deadline = kit_now() + t->wait_ms / 1000.0;
-    int fd = connect_to((const struct sockaddr *)&t->addr, t->addrlen, deadline);
+    int fd =
+        connect_to((const struct sockaddr *)&t->addr, t->addrlen, deadline);
     if (fd < 0) {
-        snprintf(c->err, sizeof c->err, "bad client: connect: %s", strerror(errno));
+        snprintf(c->err, sizeof c->err, "bad client: connect: %s",
+                 strerror(errno));
         return;
     }
     if (set_timeouts(fd, t->wait_ms)) {
         if (c->bad == BAD_GARBAGE)
-            send_str(fd, "GET / HTTP/1.0\r\n\r\n"); /* someone else's protocol */
+            send_str(fd,
+                     "GET / HTTP/1.0\r\n\r\n"); /* someone else's protocol */
         else if (c->bad == BAD_HALF)
             send_str(fd, "DOUBLE 12"); /* ...and never the '\n' */
         /* BAD_IDLE: connects and says nothing at all */
         char buf[MAX_LINE];
         enum rl r = read_line(fd, buf, sizeof buf, deadline);
-        c->cut_off = (r == RL_OK && strncmp(buf, "ERR", 3) == 0) || r == RL_EOF ||
-                     r == RL_ERR;
+        c->cut_off = (r == RL_OK && strncmp(buf, "ERR", 3) == 0) ||
+                     r == RL_EOF || r == RL_ERR;
         if (!c->cut_off)
             snprintf(c->err, sizeof c->err, "a %s client was never cut off",
                      bad_names[c->bad]);
@@ -611,13 +633,13 @@ static void *client_main(void *arg)
 }
 
 typedef struct {
-    const char *mode;   /* label: a mode name, or the remote server's mode */
-    int concurrency;    /* requests the server can work on at once (ideal speedup) */
+    const char *mode; /* label: a mode name, or the remote server's mode */
+    int concurrency;  /* requests the server works on at once: ideal speedup */
     long ok, failed;
-    double seconds;     /* from the start until the last good client finished */
+    double seconds; /* from the start until the last good client finished */
     double req_per_sec, p50_ms, p99_ms;
     int bad, bad_cut_off;
-    char err[128];      /* first failure seen by any client */
+    char err[128]; /* first failure seen by any client */
 } result;
 
 static int cmp_double(const void *a, const void *b)
@@ -648,9 +670,11 @@ static void run_load(const target *t, int clients, int nbad, enum bad_kind bad,
         cs[i].t = t;
         cs[i].id = i;
         cs[i].gate = &gate;
-        cs[i].bad = i < clients ? BAD_NONE
-                    : bad == BAD_ALL ? (enum bad_kind)((i - clients) % 3) : bad;
-        cs[i].lat_ms = i < clients ? lat + (size_t)i * (size_t)t->requests : NULL;
+        cs[i].bad = i < clients      ? BAD_NONE
+                    : bad == BAD_ALL ? (enum bad_kind)((i - clients) % 3)
+                                     : bad;
+        cs[i].lat_ms =
+            i < clients ? lat + (size_t)i * (size_t)t->requests : NULL;
         xpthread_create(&th[i], client_main, &cs[i]);
     }
     gate_wait(&gate);
@@ -696,7 +720,8 @@ static bool is_loopback(const struct sockaddr_storage *ss)
         return (ntohl(a->sin_addr.s_addr) >> 24) == 127; /* 127.0.0.0/8 */
     }
     if (ss->ss_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        const struct in6_addr *a =
+            &((const struct sockaddr_in6 *)ss)->sin6_addr;
         return IN6_IS_ADDR_LOOPBACK(a) ||
                (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
     }
@@ -711,7 +736,9 @@ static void parse_connect(const char *arg, bool allow_remote, target *t)
     char host[256];
     const char *colon = strrchr(arg, ':');
     if (colon == NULL || colon == arg || (size_t)(colon - arg) >= sizeof host)
-        usage_error("--connect: expected HOST:PORT such as 127.0.0.1:5000, got '%s'", arg);
+        usage_error(
+            "--connect: expected HOST:PORT such as 127.0.0.1:5000, got '%s'",
+            arg);
     memcpy(host, arg, (size_t)(colon - arg));
     host[colon - arg] = '\0';
     size_t hl = strlen(host);
@@ -721,7 +748,9 @@ static void parse_connect(const char *arg, bool allow_remote, target *t)
     }
     long long port;
     if (kit_parse_ll(colon + 1, 1, 65535, &port) != KIT_PARSE_OK)
-        usage_error("--connect: port: expected an integer in 1..65535, got '%s'", colon + 1);
+        usage_error(
+            "--connect: port: expected an integer in 1..65535, got '%s'",
+            colon + 1);
     if (strcmp(host, "localhost") == 0)
         snprintf(host, sizeof host, "127.0.0.1");
     struct addrinfo hints, *ai = NULL;
@@ -732,17 +761,23 @@ static void parse_connect(const char *arg, bool allow_remote, target *t)
     int rc = getaddrinfo(host, NULL, &hints, &ai);
     if (rc != 0 || ai == NULL || ai->ai_addrlen > sizeof t->addr)
         usage_error("--connect: cannot use '%s' (%s)%s", host, gai_strerror(rc),
-                    allow_remote ? "" : "; names other than localhost need --allow-remote");
+                    allow_remote
+                        ? ""
+                        : "; names other than localhost need --allow-remote");
     memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
     t->addrlen = ai->ai_addrlen;
     freeaddrinfo(ai);
     if (t->addr.ss_family == AF_INET)
-        ((struct sockaddr_in *)&t->addr)->sin_port = htons((unsigned short)port);
+        ((struct sockaddr_in *)&t->addr)->sin_port =
+            htons((unsigned short)port);
     else
-        ((struct sockaddr_in6 *)&t->addr)->sin6_port = htons((unsigned short)port);
+        ((struct sockaddr_in6 *)&t->addr)->sin6_port =
+            htons((unsigned short)port);
     if (!allow_remote && !is_loopback(&t->addr))
-        usage_error("--connect: %s is not a loopback address; add --allow-remote to "
-                    "send requests off this machine", host);
+        usage_error(
+            "--connect: %s is not a loopback address; add --allow-remote to "
+            "send requests off this machine",
+            host);
 }
 
 /* Ask a --serve instance what it is (INFO), so the report can say so and the
@@ -756,18 +791,21 @@ typedef struct {
 static void ask_info(const target *t, const char *where, server_info *info)
 {
     double deadline = kit_now() + 2.0;
-    int fd = connect_to((const struct sockaddr *)&t->addr, t->addrlen, deadline);
+    int fd =
+        connect_to((const struct sockaddr *)&t->addr, t->addrlen, deadline);
     if (fd < 0)
         die_errno("--connect %s", where);
     char buf[128];
     if (!set_timeouts(fd, 2000) || !send_str(fd, "INFO\n") ||
         read_line(fd, buf, sizeof buf, deadline) != RL_OK)
-        die("--connect %s: no answer to INFO: is it a './server --serve'?", where);
+        die("--connect %s: no answer to INFO: is it a './server --serve'?",
+            where);
     xclose(fd);
     /* "mode pool workers 4 work_ms 20 timeout_ms 1000" */
     int seen = 0;
     char *save = NULL;
-    for (char *key = strtok_r(buf, " ", &save); key; key = strtok_r(NULL, " ", &save)) {
+    for (char *key = strtok_r(buf, " ", &save); key;
+         key = strtok_r(NULL, " ", &save)) {
         char *val = strtok_r(NULL, " ", &save);
         long long w;
         if (val == NULL)
@@ -783,67 +821,89 @@ static void ask_info(const target *t, const char *where, server_info *info)
             info->workers = (int)w;
             seen |= 2;
         } else if (strcmp(key, "work_ms") == 0 &&
-                   kit_parse_double(val, 0, 1e6, &info->work_ms) == KIT_PARSE_OK) {
+                   kit_parse_double(val, 0, 1e6, &info->work_ms) ==
+                       KIT_PARSE_OK) {
             seen |= 4;
         } else if (strcmp(key, "timeout_ms") == 0 &&
-                   kit_parse_double(val, 0, 1e6, &info->timeout_ms) == KIT_PARSE_OK) {
+                   kit_parse_double(val, 0, 1e6, &info->timeout_ms) ==
+                       KIT_PARSE_OK) {
             seen |= 8;
         }
     }
     if (seen != 15)
-        die("--connect %s: unexpected answer to INFO: is it a './server --serve'?", where);
+        die("--connect %s: unexpected answer to INFO: "
+            "is it a './server --serve'?",
+            where);
 }
 
 /* ---- main -------------------------------------------------------------- */
 
 static const char usage_text[] =
-    "usage: server [options]               load-test an in-process server, mode by mode\n"
-    "       server --serve [--port P] ...   only serve, until Ctrl-C (SIGINT/SIGTERM)\n"
-    "       server --connect HOST:PORT ...  load-test a running './server --serve'\n"
+    "usage: server [options]             test an in-process server, by mode\n"
+    "       server --serve [--port P]    only serve, until Ctrl-C\n"
+    "       server --connect HOST:PORT   test a running 'server --serve'\n"
     "\n"
-    "Request -> processing -> response: every request waits --work-ms on\n"
-    "simulated slow I/O; see how serving them one at a time, one thread each,\n"
-    "or with a pool of workers changes throughput and latency.\n"
+    "Request -> processing -> response: each request waits --work-ms on\n"
+    "simulated slow I/O.  Serve them one at a time, one thread each, or\n"
+    "with a pool of workers, and compare throughput and latency.\n"
     "\n"
     "server:\n"
-    "  -m, --mode MODE        sequential|thread-per-request|pool|all (default all;\n"
-    "                         with --serve: one of the three, default pool)\n"
-    "  -w, --workers N        pool threads, 1..256 (default 4)\n"
-    "  -k, --queue K          pool queue capacity, 1..1024 (default 16)\n"
-    "  -W, --work-ms W        milliseconds of 'I/O' per request, 0..10000 (default 20)\n"
-    "  -t, --timeout-ms T     a client must send its request within T ms, and every\n"
-    "                         send must finish within T ms, 10..60000 (default 1000)\n"
-    "      --serve            serve only (127.0.0.1), print the port, stop on Ctrl-C\n"
-    "  -p, --port P           with --serve: 0..65535, 0 = any free port (default 0)\n"
+    "  -m, --mode M        sequential|thread-per-request|pool|all\n"
+    "                      (default all; with --serve one, default pool)\n"
+    "  -w, --workers N     pool threads, 1..256 (default 4)\n"
+    "  -k, --queue K       pool queue capacity, 1..1024 (default 16)\n"
+    "  -W, --work-ms W     ms of 'I/O' per request, 0..10000 (default 20)\n"
+    "  -t, --timeout-ms T  a client has T ms to send its request, every\n"
+    "                      send T ms to finish, 10..60000 (default 1000)\n"
+    "      --serve         serve only, on 127.0.0.1; Ctrl-C stops it\n"
+    "  -p, --port P        with --serve: 0..65535, 0 = any free (default 0)\n"
     "load generator:\n"
-    "  -c, --clients N        concurrent clients, 1..256 (default 8)\n"
-    "  -n, --requests M       requests per client, one connection each, 1..10000 (default 10)\n"
-    "      --connect H:P      use a running './server --serve' instead (loopback only)\n"
-    "      --allow-remote     let --connect reach a non-loopback address (off the machine!)\n"
-    "      --misbehave KIND   add clients that are idle|garbage|half|all: they connect\n"
-    "                         and send nothing, junk, or half a request; the server\n"
-    "                         must cut them off without stalling the others\n"
-    "      --bad-clients K    how many misbehaving clients, 1..64 (default 3)\n"
-    "  -j, --json             one JSON object on stdout instead of the table\n"
-    "  -h, --help             this text\n"
+    "  -c, --clients N     concurrent clients, 1..256 (default 8)\n"
+    "  -n, --requests M    requests per client, one connection each,\n"
+    "                      1..10000 (default 10)\n"
+    "      --connect H:P   load a running 'server --serve' (loopback only)\n"
+    "      --allow-remote  let --connect leave this machine\n"
+    "      --misbehave K   add clients that are idle|garbage|half|all:\n"
+    "                      they send nothing, junk, or half a request;\n"
+    "                      the server must cut them off, alone\n"
+    "      --bad-clients B how many misbehave, 1..64 (default 3)\n"
+    "  -j, --json          one JSON object on stdout instead of the table\n"
+    "  -h, --help          this text\n"
     "\n"
     "examples:\n"
-    "  ./server                                  all three modes side by side\n"
+    "  ./server                      all three modes side by side\n"
     "  ./server --mode pool --workers 8 --clients 16\n"
     "  ./server --misbehave idle --timeout-ms 300\n"
-    "  ./server --serve --port 5000 &   ./server --connect 127.0.0.1:5000; kill -INT %1\n";
+    "  ./server --serve --port 5000 &\n"
+    "  ./server --connect 127.0.0.1:5000;  kill -INT %1\n";
 
 /* Long-only options. */
-enum { OPT_SERVE = 256, OPT_CONNECT, OPT_ALLOW_REMOTE, OPT_MISBEHAVE, OPT_BAD_CLIENTS };
+enum {
+    OPT_SERVE = 256,
+    OPT_CONNECT,
+    OPT_ALLOW_REMOTE,
+    OPT_MISBEHAVE,
+    OPT_BAD_CLIENTS
+};
 
 /* Which options were given, to reject combinations that mean nothing. */
 enum {
-    G_MODE = 1 << 0, G_WORKERS = 1 << 1, G_QUEUE = 1 << 2, G_WORK = 1 << 3,
-    G_TIMEOUT = 1 << 4, G_PORT = 1 << 5, G_CLIENTS = 1 << 6, G_REQUESTS = 1 << 7,
-    G_MISBEHAVE = 1 << 8, G_BAD = 1 << 9, G_JSON = 1 << 10, G_ALLOW = 1 << 11,
+    G_MODE = 1 << 0,
+    G_WORKERS = 1 << 1,
+    G_QUEUE = 1 << 2,
+    G_WORK = 1 << 3,
+    G_TIMEOUT = 1 << 4,
+    G_PORT = 1 << 5,
+    G_CLIENTS = 1 << 6,
+    G_REQUESTS = 1 << 7,
+    G_MISBEHAVE = 1 << 8,
+    G_BAD = 1 << 9,
+    G_JSON = 1 << 10,
+    G_ALLOW = 1 << 11,
 };
 
-static void conflict(unsigned given, unsigned bit, const char *opt, const char *why)
+static void conflict(unsigned given, unsigned bit, const char *opt,
+                     const char *why)
 {
     if (given & bit)
         usage_error("%s: %s", opt, why);
@@ -869,8 +929,9 @@ static int serve_forever(int port, enum mode mode, int workers, int capacity,
     char extra[32] = "";
     if (mode == M_POOL)
         snprintf(extra, sizeof extra, " (%d workers)", workers);
-    printf("server: listening on 127.0.0.1:%d, mode %s%s, %g ms of work per request; "
-           "stop with Ctrl-C\n", bound, mode_names[mode], extra, work_ms);
+    printf("server: listening on 127.0.0.1:%d, mode %s%s, "
+           "%g ms of work per request; stop with Ctrl-C\n",
+           bound, mode_names[mode], extra, work_ms);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     int sig;
@@ -880,10 +941,10 @@ static int serve_forever(int port, enum mode mode, int workers, int capacity,
     double t0 = kit_now();
     srv_stop(&s); /* in-flight requests finish: bounded by work + timeouts */
     xclose(lfd);
-    printf("server: %s: stopped in %.0f ms after answering %ld requests and cutting off "
-           "%ld connections; no thread or socket left\n",
-           sig == SIGINT ? "SIGINT" : "SIGTERM", (kit_now() - t0) * 1000.0, s.answered,
-           s.cut_off);
+    printf("server: %s: stopped in %.0f ms after answering %ld requests "
+           "and cutting off %ld connections; no thread or socket left\n",
+           sig == SIGINT ? "SIGINT" : "SIGTERM", (kit_now() - t0) * 1000.0,
+           s.answered, s.cut_off);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     return 0;
@@ -981,7 +1042,8 @@ int main(int argc, char **argv)
     kit_set_prog("server");
     enum mode mode = M_ALL;
     enum bad_kind bad = BAD_NONE;
-    int workers = 4, capacity = 16, port = 0, clients = 8, requests = 10, nbad = 3;
+    int workers = 4, capacity = 16, port = 0, clients = 8, requests = 10,
+        nbad = 3;
     double work_ms = 20, timeout_ms = 1000;
     bool json = false, serve = false, allow_remote = false;
     const char *connect_arg = NULL;
@@ -1006,26 +1068,64 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, ":m:w:k:W:t:p:c:n:jh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:w:k:W:t:p:c:n:jh", longopts,
+                            NULL)) != -1) {
         switch (c) {
-        case 'm': mode = (enum mode)opt_choice("--mode", optarg, mode_names); given |= G_MODE; break;
-        case 'w': workers = (int)opt_int("--workers", optarg, 1, MAX_WORKERS); given |= G_WORKERS; break;
-        case 'k': capacity = (int)opt_int("--queue", optarg, 1, 1024); given |= G_QUEUE; break;
-        case 'W': work_ms = opt_double("--work-ms", optarg, 0, 10000); given |= G_WORK; break;
-        case 't': timeout_ms = opt_double("--timeout-ms", optarg, 10, 60000); given |= G_TIMEOUT; break;
-        case 'p': port = (int)opt_int("--port", optarg, 0, 65535); given |= G_PORT; break;
-        case 'c': clients = (int)opt_int("--clients", optarg, 1, MAX_CLIENTS); given |= G_CLIENTS; break;
-        case 'n': requests = (int)opt_int("--requests", optarg, 1, MAX_REQUESTS); given |= G_REQUESTS; break;
+        case 'm':
+            mode = (enum mode)opt_choice("--mode", optarg, mode_names);
+            given |= G_MODE;
+            break;
+        case 'w':
+            workers = (int)opt_int("--workers", optarg, 1, MAX_WORKERS);
+            given |= G_WORKERS;
+            break;
+        case 'k':
+            capacity = (int)opt_int("--queue", optarg, 1, 1024);
+            given |= G_QUEUE;
+            break;
+        case 'W':
+            work_ms = opt_double("--work-ms", optarg, 0, 10000);
+            given |= G_WORK;
+            break;
+        case 't':
+            timeout_ms = opt_double("--timeout-ms", optarg, 10, 60000);
+            given |= G_TIMEOUT;
+            break;
+        case 'p':
+            port = (int)opt_int("--port", optarg, 0, 65535);
+            given |= G_PORT;
+            break;
+        case 'c':
+            clients = (int)opt_int("--clients", optarg, 1, MAX_CLIENTS);
+            given |= G_CLIENTS;
+            break;
+        case 'n':
+            requests = (int)opt_int("--requests", optarg, 1, MAX_REQUESTS);
+            given |= G_REQUESTS;
+            break;
         case OPT_SERVE: serve = true; break;
         case OPT_CONNECT:
             if (optarg[0] == '\0')
-                usage_error("--connect: expected HOST:PORT such as 127.0.0.1:5000, got ''");
+                usage_error("--connect: expected HOST:PORT such as "
+                            "127.0.0.1:5000, got ''");
             connect_arg = optarg;
             break;
-        case OPT_ALLOW_REMOTE: allow_remote = true; given |= G_ALLOW; break;
-        case OPT_MISBEHAVE: bad = (enum bad_kind)opt_choice("--misbehave", optarg, bad_names); given |= G_MISBEHAVE; break;
-        case OPT_BAD_CLIENTS: nbad = (int)opt_int("--bad-clients", optarg, 1, MAX_BAD); given |= G_BAD; break;
-        case 'j': json = true; given |= G_JSON; break;
+        case OPT_ALLOW_REMOTE:
+            allow_remote = true;
+            given |= G_ALLOW;
+            break;
+        case OPT_MISBEHAVE:
+            bad = (enum bad_kind)opt_choice("--misbehave", optarg, bad_names);
+            given |= G_MISBEHAVE;
+            break;
+        case OPT_BAD_CLIENTS:
+            nbad = (int)opt_int("--bad-clients", optarg, 1, MAX_BAD);
+            given |= G_BAD;
+            break;
+        case 'j':
+            json = true;
+            given |= G_JSON;
+            break;
         case 'h': kit_help(usage_text);
         default: kit_opt_fail(c, argv, longopts);
         }
@@ -1036,7 +1136,8 @@ int main(int argc, char **argv)
     if (serve) {
         const char *why = "only for the load generator, not with --serve";
         if (connect_arg)
-            usage_error("--connect: not with --serve (run the load generator separately)");
+            usage_error("--connect: not with --serve (run the load generator "
+                        "separately)");
         conflict(given, G_CLIENTS, "--clients", why);
         conflict(given, G_REQUESTS, "--requests", why);
         conflict(given, G_MISBEHAVE, "--misbehave", why);
@@ -1044,12 +1145,14 @@ int main(int argc, char **argv)
         conflict(given, G_JSON, "--json", why);
         conflict(given, G_ALLOW, "--allow-remote", why);
         if (mode == M_ALL && (given & G_MODE))
-            usage_error("--mode: --serve runs one mode: sequential|thread-per-request|pool");
+            usage_error("--mode: --serve runs one mode: "
+                        "sequential|thread-per-request|pool");
         if (mode == M_ALL)
             mode = M_POOL;
     } else {
-        conflict(given, G_PORT, "--port",
-                 "only with --serve (the in-process server takes any free port)");
+        conflict(
+            given, G_PORT, "--port",
+            "only with --serve (the in-process server takes any free port)");
     }
     if (connect_arg) {
         const char *why = "set by the server you --connect to, not here";
@@ -1062,7 +1165,8 @@ int main(int argc, char **argv)
         conflict(given, G_ALLOW, "--allow-remote", "only with --connect");
     }
     if ((given & G_BAD) && bad == BAD_NONE)
-        usage_error("--bad-clients: only with --misbehave idle|garbage|half|all");
+        usage_error(
+            "--bad-clients: only with --misbehave idle|garbage|half|all");
     if (bad == BAD_NONE)
         nbad = 0;
 
@@ -1076,7 +1180,8 @@ int main(int argc, char **argv)
         die_errno("sigaction SIGPIPE");
 
     if (serve)
-        return serve_forever(port, mode, workers, capacity, work_ms, timeout_ms);
+        return serve_forever(port, mode, workers, capacity, work_ms,
+                             timeout_ms);
 
     target t;
     memset(&t, 0, sizeof t);
@@ -1095,7 +1200,8 @@ int main(int argc, char **argv)
         snprintf(where, sizeof where, "the server at %s", connect_arg);
         /* The longest a request can wait: every other client's request and
          * every bad client's timeout ahead of it (sequential), doubled. */
-        t.wait_ms = 2 * (2000 + (clients + 1) * work_ms + (nbad + 1) * timeout_ms);
+        t.wait_ms =
+            2 * (2000 + (clients + 1) * work_ms + (nbad + 1) * timeout_ms);
         res[0].mode = mode_names[info.mode];
         res[0].concurrency = info.mode == M_SEQUENTIAL ? 1
                              : info.mode == M_POOL     ? info.workers
@@ -1110,13 +1216,16 @@ int main(int argc, char **argv)
         a->sin_port = htons((unsigned short)bound);
         a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         t.addrlen = sizeof *a;
-        t.wait_ms = 2 * (2000 + (clients + 1) * work_ms + (nbad + 1) * timeout_ms);
-        snprintf(where, sizeof where, "an in-process server on 127.0.0.1:%d", bound);
+        t.wait_ms =
+            2 * (2000 + (clients + 1) * work_ms + (nbad + 1) * timeout_ms);
+        snprintf(where, sizeof where, "an in-process server on 127.0.0.1:%d",
+                 bound);
         for (int m = 0; m < M_ALL; m++) {
             if (mode != M_ALL && mode != (enum mode)m)
                 continue;
             server s;
-            srv_start(&s, lfd, (enum mode)m, workers, capacity, work_ms, timeout_ms);
+            srv_start(&s, lfd, (enum mode)m, workers, capacity, work_ms,
+                      timeout_ms);
             run_load(&t, clients, nbad, bad, &res[nres]);
             srv_stop(&s);
             res[nres].mode = mode_names[m];
@@ -1136,10 +1245,12 @@ int main(int argc, char **argv)
         print_json(res, nres, work_ms, clients, requests, bad != BAD_NONE);
     } else {
         printf("%d clients x %d requests against %s; every request waits %g ms "
-               "(simulated slow I/O)\n", clients, requests, where, work_ms);
+               "(simulated slow I/O)\n",
+               clients, requests, where, work_ms);
         if (bad != BAD_NONE)
-            printf("plus %d misbehaving client%s (%s), to be cut off after %g ms\n", nbad,
-                   nbad == 1 ? "" : "s", bad_names[bad], timeout_ms);
+            printf("plus %d misbehaving client%s (%s), to be cut off after %g "
+                   "ms\n",
+                   nbad, nbad == 1 ? "" : "s", bad_names[bad], timeout_ms);
         printf("\n");
         print_table(res, nres, clients, expected, bad != BAD_NONE);
         printf("\n");
@@ -1151,28 +1262,34 @@ int main(int argc, char **argv)
                 pool = &res[i];
         }
         if (seq && pool && seq->req_per_sec > 0)
-            printf("Notice: %d pool workers answer %.1fx as many requests per second as one "
-                   "thread: the work is waiting, not computing, and waits overlap on any "
-                   "number of CPUs.\n", workers, pool->req_per_sec / seq->req_per_sec);
+            printf("Notice: %d pool workers answer %.1fx the requests per "
+                   "second of one thread.\n"
+                   "        The work is waiting, not computing: waits overlap "
+                   "on any number of CPUs.\n",
+                   workers, pool->req_per_sec / seq->req_per_sec);
         if (seq && (bad == BAD_IDLE || bad == BAD_HALF || bad == BAD_ALL))
-            printf("Notice: in sequential mode each silent client held the only thread "
-                   "for %g ms and everyone queued behind it (compare p99); in the pool it "
-                   "held one worker.\n", timeout_ms);
+            printf("Notice: each silent client held the sequential server's "
+                   "only thread for %g ms,\n"
+                   "        and everyone queued behind it (see p99); in the "
+                   "pool it held one worker.\n",
+                   timeout_ms);
         if (bad == BAD_GARBAGE)
-            printf("Notice: garbage costs the server almost nothing: it answers "
-                   "'ERR bad request' at once and hangs up.\n");
+            printf("Notice: garbage costs the server almost nothing: "
+                   "'ERR bad request', and it hangs up.\n");
         if (!seq || !pool)
-            printf("Notice: every answer was checked (DOUBLE n -> 2n); compare req/s and "
-                   "p99 with the other --mode values.\n");
+            printf("Notice: every answer was checked (DOUBLE n -> 2n); "
+                   "compare req/s and p99 with other --mode values.\n");
     }
     if (fflush(stdout) != 0)
         die_errno("stdout");
     if (!all_ok) {
         for (int i = 0; i < nres; i++)
             if (!run_ok(&res[i], expected))
-                warn_msg("%s: %ld of %ld requests answered correctly, %d of %d bad clients "
-                         "cut off%s%s", res[i].mode, res[i].ok, expected, res[i].bad_cut_off,
-                         res[i].bad, res[i].err[0] ? "; first problem: " : "", res[i].err);
+                warn_msg("%s: %ld of %ld requests answered correctly, "
+                         "%d of %d bad clients cut off%s%s",
+                         res[i].mode, res[i].ok, expected, res[i].bad_cut_off,
+                         res[i].bad, res[i].err[0] ? "; first problem: " : "",
+                         res[i].err);
         return 1;
     }
     return 0;

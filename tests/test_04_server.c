@@ -74,10 +74,12 @@ static void assert_run_complete(const char *doc, int i, const char *mode,
     snprintf(p50, sizeof p50, "runs.%d.p50_ms", i);
     snprintf(p99, sizeof p99, "runs.%d.p99_ms", i);
     cr_assert_gt(num(doc, p50), 0);
-    cr_assert_leq(num(doc, p50), num(doc, p99), "p50 cannot exceed p99: %s", doc);
+    cr_assert_leq(num(doc, p50), num(doc, p99), "p50 cannot exceed p99: %s",
+                  doc);
 }
 
-Test(lab04_server, every_mode_answers_every_request_with_more_clients_than_workers)
+Test(lab04_server,
+     every_mode_answers_every_request_with_more_clients_than_workers)
 {
     run_result r = RUN("server", "--json", "--work-ms", "5", "--clients", "6",
                        "--requests", "4", "--workers", "2");
@@ -88,7 +90,8 @@ Test(lab04_server, every_mode_answers_every_request_with_more_clients_than_worke
     cr_assert_eq(num(r.out, "work_ms"), 5);
     cr_assert_eq(num(r.out, "clients"), 6);
     cr_assert_eq(num(r.out, "requests"), 4);
-    cr_assert_eq(tj_len(r.out, "runs"), 3, "no --mode means all three: %s", r.out);
+    cr_assert_eq(tj_len(r.out, "runs"), 3, "no --mode means all three: %s",
+                 r.out);
     for (int i = 0; i < 3; i++)
         assert_run_complete(r.out, i, MODES[i], 6 * 4);
     cr_assert(!tj_has(r.out, "runs.0.bad_clients"),
@@ -111,13 +114,14 @@ Test(lab04_server, each_mode_alone_runs_just_that_mode)
     }
 }
 
-Test(lab04_server, a_pool_of_one_worker_and_a_queue_of_one_still_serves_everyone)
+Test(lab04_server,
+     a_pool_of_one_worker_and_a_queue_of_one_still_serves_everyone)
 {
     /* The acceptor blocks on the full queue; connections wait in the
      * kernel's backlog; nothing is lost. */
-    run_result r = RUN("server", "--json", "--mode", "pool", "--workers", "1",
-                       "--queue", "1", "--work-ms", "1", "--clients", "8",
-                       "--requests", "3");
+    run_result r =
+        RUN("server", "--json", "--mode", "pool", "--workers", "1", "--queue",
+            "1", "--work-ms", "1", "--clients", "8", "--requests", "3");
     skip_if_bq_unfinished(r.err);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr: %s", r.exit_code, r.err);
     assert_run_complete(r.out, 0, "pool", 24);
@@ -135,14 +139,15 @@ Test(lab04_server, zero_work_still_checks_every_answer)
     run_free(&r);
 }
 
-Test(lab04_server, silent_garbage_and_half_clients_are_cut_off_without_stalling_the_others)
+Test(lab04_server,
+     silent_garbage_and_half_clients_are_cut_off_without_stalling_the_others)
 {
     static const char *const kinds[] = {"idle", "garbage", "half", "all"};
     for (int k = 0; k < 4; k++) {
-        run_result r = RUN("server", "--json", "--misbehave", kinds[k],
-                           "--bad-clients", "3", "--timeout-ms", "150",
-                           "--work-ms", "2", "--clients", "4", "--requests", "3",
-                           "--workers", "2");
+        run_result r =
+            RUN("server", "--json", "--misbehave", kinds[k], "--bad-clients",
+                "3", "--timeout-ms", "150", "--work-ms", "2", "--clients", "4",
+                "--requests", "3", "--workers", "2");
         cr_assert(!r.timed_out, "%s: hung; stderr: %s", kinds[k], r.err);
         skip_if_bq_unfinished(r.err);
         cr_assert_eq(r.exit_code, 0, "%s: exit %d; stderr: %s", kinds[k],
@@ -154,9 +159,10 @@ Test(lab04_server, silent_garbage_and_half_clients_are_cut_off_without_stalling_
             snprintf(path, sizeof path, "runs.%d.bad_clients", i);
             cr_assert_eq(num(r.out, path), 3);
             snprintf(path, sizeof path, "runs.%d.bad_cut_off", i);
-            cr_assert_eq(num(r.out, path), 3,
-                         "%s/%s: every bad client must be refused or timed out: %s",
-                         kinds[k], MODES[i], r.out);
+            cr_assert_eq(
+                num(r.out, path), 3,
+                "%s/%s: every bad client must be refused or timed out: %s",
+                kinds[k], MODES[i], r.out);
         }
         run_free(&r);
     }
@@ -164,19 +170,22 @@ Test(lab04_server, silent_garbage_and_half_clients_are_cut_off_without_stalling_
 
 Test(lab04_server, the_table_grades_itself)
 {
-    run_result r = RUN("server", "--work-ms", "2", "--clients", "3",
-                       "--requests", "2", "--misbehave", "idle",
-                       "--bad-clients", "1", "--timeout-ms", "100");
+    run_result r =
+        RUN("server", "--work-ms", "2", "--clients", "3", "--requests", "2",
+            "--misbehave", "idle", "--bad-clients", "1", "--timeout-ms", "100");
     skip_if_bq_unfinished(r.err);
     cr_assert_eq(r.exit_code, 0, "exit %d; stderr: %s", r.exit_code, r.err);
     for (int i = 0; i < 3; i++)
-        cr_assert(strstr(r.out, MODES[i]), "no row for %s: %s", MODES[i], r.out);
+        cr_assert(strstr(r.out, MODES[i]), "no row for %s: %s", MODES[i],
+                  r.out);
     cr_assert(strstr(r.out, "expected") && strstr(r.out, "verdict") &&
                   strstr(r.out, "p99 ms") && strstr(r.out, "req/s"),
               "the header names what is measured: %s", r.out);
-    cr_assert_eq(count_substr(r.out, "  OK"), 3, "three OK verdicts: %s", r.out);
+    cr_assert_eq(count_substr(r.out, "  OK"), 3, "three OK verdicts: %s",
+                 r.out);
     cr_assert(strstr(r.out, "Notice:"), "the line to notice: %s", r.out);
-    cr_assert_eq(r.err_len, 0, "a clean run prints nothing on stderr: %s", r.err);
+    cr_assert_eq(r.err_len, 0, "a clean run prints nothing on stderr: %s",
+                 r.err);
     run_free(&r);
 }
 
@@ -184,7 +193,8 @@ Test(lab04_server, help_prints_usage_with_an_example)
 {
     run_result r = RUN("server", "--help");
     cr_assert_eq(r.exit_code, 0);
-    cr_assert(strstr(r.out, "usage:") && strstr(r.out, "./server"), "%s", r.out);
+    cr_assert(strstr(r.out, "usage:") && strstr(r.out, "./server"), "%s",
+              r.out);
     cr_assert(strstr(r.out, "--serve") && strstr(r.out, "--connect"));
     run_free(&r);
 }
@@ -204,7 +214,8 @@ static void kill_spawned(void)
 }
 
 /* Read from fd until a '\n' or EOF or the deadline; returns bytes read. */
-static size_t read_until(int fd, char *buf, size_t cap, double seconds, bool line)
+static size_t read_until(int fd, char *buf, size_t cap, double seconds,
+                         bool line)
 {
     size_t len = 0;
     double end = now_s() + seconds;
@@ -272,7 +283,8 @@ static int wait_spawned(double seconds)
         pid_t w = waitpid(spawned, &st, WNOHANG);
         if (w == spawned)
             break;
-        cr_assert(now_s() < end, "the server did not stop within %.0f s", seconds);
+        cr_assert(now_s() < end, "the server did not stop within %.0f s",
+                  seconds);
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -343,7 +355,8 @@ static void exchange(int port, const char *req, char *reply, size_t cap,
     cr_assert(connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s",
               strerror(errno));
     if (*req)
-        cr_assert(send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+        cr_assert(send(fd, req, strlen(req), MSG_NOSIGNAL) ==
+                  (ssize_t)strlen(req));
     read_until(fd, reply, cap, seconds, false);
     close(fd);
 }
@@ -352,9 +365,10 @@ Test(lab04_server, serve_speaks_the_protocol_and_cuts_off_bad_clients,
      .fini = kill_spawned)
 {
     int out;
-    int port = spawn_server(&out, (const char *const[]){"--mode", "pool", "--workers",
-                                                        "2", "--work-ms", "1",
-                                                        "--timeout-ms", "200", NULL});
+    int port =
+        spawn_server(&out, (const char *const[]){"--mode", "pool", "--workers",
+                                                 "2", "--work-ms", "1",
+                                                 "--timeout-ms", "200", NULL});
     char reply[256];
     exchange(port, "DOUBLE 21\n", reply, sizeof reply, 10);
     cr_assert_str_eq(reply, "42\n");
@@ -370,7 +384,8 @@ Test(lab04_server, serve_speaks_the_protocol_and_cuts_off_bad_clients,
     memset(longline, 'x', sizeof longline - 1);
     longline[sizeof longline - 1] = '\0';
     exchange(port, longline, reply, sizeof reply, 10);
-    cr_assert_str_eq(reply, "ERR bad request\n", "a line past 63 bytes is refused");
+    cr_assert_str_eq(reply, "ERR bad request\n",
+                     "a line past 63 bytes is refused");
     /* Silent and half requests: cut off after --timeout-ms (200 ms), long
      * before our own 10 s patience runs out. */
     exchange(port, "", reply, sizeof reply, 10);
@@ -378,7 +393,8 @@ Test(lab04_server, serve_speaks_the_protocol_and_cuts_off_bad_clients,
     exchange(port, "DOUBLE 12", reply, sizeof reply, 10);
     cr_assert_str_eq(reply, "ERR timeout\n");
     exchange(port, "INFO\n", reply, sizeof reply, 10);
-    cr_assert(strncmp(reply, "mode pool workers 2 ", 20) == 0, "INFO: %s", reply);
+    cr_assert(strncmp(reply, "mode pool workers 2 ", 20) == 0, "INFO: %s",
+              reply);
     cr_assert_eq(kill(spawned, SIGINT), 0);
     cr_assert_eq(wait_spawned(10), 0, "SIGINT is a clean shutdown: exit 0");
     char rest[512];
@@ -392,26 +408,29 @@ Test(lab04_server, serve_speaks_the_protocol_and_cuts_off_bad_clients,
 Test(lab04_server, connect_load_tests_a_running_server, .fini = kill_spawned)
 {
     int out;
-    int port = spawn_server(&out, (const char *const[]){"--mode", "thread-per-request",
-                                                        "--work-ms", "2",
-                                                        "--timeout-ms", "150", NULL});
+    int port = spawn_server(
+        &out, (const char *const[]){"--mode", "thread-per-request", "--work-ms",
+                                    "2", "--timeout-ms", "150", NULL});
     char where[32];
     snprintf(where, sizeof where, "127.0.0.1:%d", port);
     static char buf[8192];
-    int rc = run_client((const char *const[]){"server", "--connect", where, "--json",
-                                              "--clients", "5", "--requests", "3",
-                                              "--misbehave", "all", NULL},
-                        buf, sizeof buf);
+    int rc =
+        run_client((const char *const[]){"server", "--connect", where, "--json",
+                                         "--clients", "5", "--requests", "3",
+                                         "--misbehave", "all", NULL},
+                   buf, sizeof buf);
     cr_assert_eq(rc, 0, "exit %d; output: %s", rc, buf);
-    cr_assert(tj_valid(buf), "only the JSON object on stdout, nothing on stderr: %s",
-              buf);
-    cr_assert_eq(num(buf, "work_ms"), 2, "work_ms comes from the server: %s", buf);
+    cr_assert(tj_valid(buf),
+              "only the JSON object on stdout, nothing on stderr: %s", buf);
+    cr_assert_eq(num(buf, "work_ms"), 2, "work_ms comes from the server: %s",
+                 buf);
     cr_assert_eq(tj_len(buf, "runs"), 1);
     assert_run_complete(buf, 0, "thread-per-request", 15);
     cr_assert_eq(num(buf, "runs.0.bad_cut_off"), 3);
     snprintf(where, sizeof where, "localhost:%d", port);
-    rc = run_client((const char *const[]){"server", "--connect", where, "--clients",
-                                          "2", "--requests", "2", NULL},
+    rc = run_client((const char *const[]){"server", "--connect", where,
+                                          "--clients", "2", "--requests", "2",
+                                          NULL},
                     buf, sizeof buf);
     cr_assert_eq(rc, 0, "localhost is loopback; output: %s", buf);
     cr_assert(strstr(buf, "  OK"), "%s", buf);
@@ -428,8 +447,9 @@ Test(lab04_server, serve_stops_promptly_on_sigint_while_a_client_is_connected,
      .fini = kill_spawned)
 {
     int out;
-    int port = spawn_server(&out, (const char *const[]){"--mode", "sequential",
-                                                        "--timeout-ms", "300", NULL});
+    int port =
+        spawn_server(&out, (const char *const[]){"--mode", "sequential",
+                                                 "--timeout-ms", "300", NULL});
     /* A silent client holds the only thread; SIGINT must still end it
      * within the timeout, not hang. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -461,24 +481,26 @@ Test(lab04_server, connect_to_a_port_nobody_serves_fails_with_status_1)
     run_result r = RUN("server", "--connect", where);
     close(fd);
     cr_assert(!r.timed_out);
-    cr_assert_eq(r.exit_code, 1, "a runtime failure exits 1; stderr: %s", r.err);
-    cr_assert(strstr(r.err, "--connect") && strstr(r.err, "refused"), "%s", r.err);
+    cr_assert_eq(r.exit_code, 1, "a runtime failure exits 1; stderr: %s",
+                 r.err);
+    cr_assert(strstr(r.err, "--connect") && strstr(r.err, "refused"), "%s",
+              r.err);
     run_free(&r);
 }
 
 /* ---- bad usage --------------------------------------------------------- */
 
-#define BAD(mention, ...)                                                      \
-    do {                                                                       \
-        run_result r_ = RUN("server", __VA_ARGS__);                            \
-        assert_usage_error(&r_, mention);                                      \
-        run_free(&r_);                                                         \
+#define BAD(mention, ...) \
+    do { \
+        run_result r_ = RUN("server", __VA_ARGS__); \
+        assert_usage_error(&r_, mention); \
+        run_free(&r_); \
     } while (0)
 
 Test(lab04_server_usage, numbers_out_of_range_or_malformed_name_the_option)
 {
-    static const char *const bad[] = {"abc", "0", "-1", "257", "1e3", "",
-                                      "99999999999999999999", "2.5"};
+    static const char *const bad[] = {
+        "abc", "0", "-1", "257", "1e3", "", "99999999999999999999", "2.5"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         BAD("--clients", "--clients", bad[i]);
         BAD("--workers", "--workers", bad[i]);
