@@ -681,6 +681,17 @@ Test(lab04_queue, spin_mode_also_delivers_exactly_once_and_reports_cpu)
     run_free(&r);
 }
 
+Test(lab04_queue, slow_producers_with_spin_still_deliver_exactly_once)
+{
+    run_result r = RUN("queue", "--spin", "-p", "1", "-c", "2", "-n", "50", "--produce-us", "200",
+                       "--json");
+    const char *doc = json_of(&r, "queue --spin --produce-us");
+    cr_assert(flag(doc, "exactly_once"), "%s", doc);
+    cr_assert_gt(num(doc, "get_waits"), 0, "slow producers: consumers must have waited: %s", doc);
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    run_free(&r);
+}
+
 Test(lab04_queue, help_shows_an_example_and_exits_0)
 {
     run_result r = RUN("queue", "--help");
@@ -928,6 +939,8 @@ Test(lab04_args, queue_rejects_bad_arguments_naming_the_option)
         {{"queue", "--capacity", "1e3"}, "--capacity"},
         {{"queue", "-n", ""}, "--items"},
         {{"queue", "-n", "50000001"}, "--items"},
+        {{"queue", "--produce-us", "-1"}, "--produce-us"},
+        {{"queue", "--produce-us", "100001"}, "--produce-us"},
         {{"queue", "--frobnicate"}, "--frobnicate"},
         {{"queue", "-n"}, "-n"},
         {{"queue", "stray"}, "stray"},
