@@ -994,14 +994,16 @@ static void print_table(const result *res, int nres, int clients, long expected,
     kit_table t;
     tbl_init(&t);
     tbl_col(&t, "mode", TBL_LEFT);
-    tbl_col(&t, "at once", TBL_RIGHT);
+    tbl_col(&t, "threads", TBL_RIGHT);
     tbl_col(&t, "expected", TBL_RIGHT);
     tbl_col(&t, "ok", TBL_RIGHT);
     tbl_col(&t, "failed", TBL_RIGHT);
     tbl_col(&t, "req/s", TBL_RIGHT);
     tbl_col(&t, "p50 ms", TBL_RIGHT);
     tbl_col(&t, "p99 ms", TBL_RIGHT);
-    tbl_col(&t, "speedup (ideal)", TBL_RIGHT);
+    /* The ideal is the number of requests served at once; bad clients
+     * stall the sequential server, so then there is no simple ideal. */
+    tbl_col(&t, with_bad ? "speedup" : "speedup (ideal)", TBL_RIGHT);
     if (with_bad)
         tbl_col(&t, "bad cut off", TBL_RIGHT);
     tbl_col(&t, "verdict", TBL_LEFT);
@@ -1020,9 +1022,13 @@ static void print_table(const result *res, int nres, int clients, long expected,
             tbl_cell(&t, "-");
             tbl_cell(&t, "-");
         }
-        if (seq != NULL && seq->req_per_sec > 0)
-            tbl_cell(&t, "%.1fx (%dx)", r->req_per_sec / seq->req_per_sec,
-                     r->concurrency < clients ? r->concurrency : clients);
+        double speedup =
+            seq && seq->req_per_sec > 0 ? r->req_per_sec / seq->req_per_sec : 0;
+        int ideal = r->concurrency < clients ? r->concurrency : clients;
+        if (speedup > 0 && !with_bad)
+            tbl_cell(&t, "%.1fx (%dx)", speedup, ideal);
+        else if (speedup > 0)
+            tbl_cell(&t, "%.1fx", speedup);
         else
             tbl_cell(&t, "-");
         if (with_bad)
@@ -1218,7 +1224,8 @@ int main(int argc, char **argv)
         t.addrlen = sizeof *a;
         t.wait_ms =
             2 * (2000 + (clients + 1) * work_ms + (nbad + 1) * timeout_ms);
-        snprintf(where, sizeof where, "an in-process server on 127.0.0.1:%d",
+        snprintf(where, sizeof where,
+                 "an in-process server on 127.0.0.1:%d (port 0: any free one)",
                  bound);
         for (int m = 0; m < M_ALL; m++) {
             if (mode != M_ALL && mode != (enum mode)m)
@@ -1244,9 +1251,9 @@ int main(int argc, char **argv)
     if (json) {
         print_json(res, nres, work_ms, clients, requests, bad != BAD_NONE);
     } else {
-        printf("%d clients x %d requests against %s; every request waits %g ms "
-               "(simulated slow I/O)\n",
-               clients, requests, where, work_ms);
+        printf("%d clients x %d requests, each waiting %g ms on simulated "
+               "slow I/O,\nagainst %s\n",
+               clients, requests, work_ms, where);
         if (bad != BAD_NONE)
             printf("plus %d misbehaving client%s (%s), to be cut off after %g "
                    "ms\n",
@@ -1261,7 +1268,12 @@ int main(int argc, char **argv)
             if (strcmp(res[i].mode, "pool") == 0)
                 pool = &res[i];
         }
-        if (seq && pool && seq->req_per_sec > 0)
+        if (seq && pool && seq->req_per_sec > 0 && work_ms == 0)
+            printf("Notice: with no work to wait for there is nothing to "
+                   "overlap: what differs is each\n"
+                   "        mode's overhead (a thread per request pays for "
+                   "creating a thread).\n");
+        else if (seq && pool && seq->req_per_sec > 0)
             printf("Notice: %d pool workers answer %.1fx the requests per "
                    "second of one thread.\n"
                    "        The work is waiting, not computing: waits overlap "
@@ -1278,7 +1290,8 @@ int main(int argc, char **argv)
                    "'ERR bad request', and it hangs up.\n");
         if (!seq || !pool)
             printf("Notice: every answer was checked (DOUBLE n -> 2n); "
-                   "compare req/s and p99 with other --mode values.\n");
+                   "compare req/s and p99\n"
+                   "        with the other --mode values.\n");
     }
     if (fflush(stdout) != 0)
         die_errno("stdout");
