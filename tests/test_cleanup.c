@@ -161,8 +161,7 @@ static char *make_big_input(const char *dir)
 
 /* ---- the check ---------------------------------------------------------- */
 
-static void interrupt_and_check(const cleanup_row *p, int sig,
-                                const char *big)
+static void interrupt_and_check(const cleanup_row *p, int sig, const char *big)
 {
     const char *signame = sig == SIGINT ? "SIGINT" : "SIGTERM";
     char prog_path[4096];
@@ -205,8 +204,9 @@ static void interrupt_and_check(const cleanup_row *p, int sig,
     const char *err = strchr(r.err, '\n') ? strchr(r.err, '\n') + 1 : r.err;
 
     if (r.timed_out) {
-        cr_expect_fail("%s: %s after %d ms did not stop it: killed after %.0f s",
-                       cmd, signame, SIGNAL_AFTER_MS, r.seconds);
+        cr_expect_fail(
+            "%s: %s after %d ms did not stop it: killed after %.0f s", cmd,
+            signame, SIGNAL_AFTER_MS, r.seconds);
     } else if (r.seconds * 1000 < SIGNAL_AFTER_MS) {
         cr_expect_fail("%s: finished (exit %d) before the %s was sent: the "
                        "test needs a longer run; stderr: %s",
@@ -214,11 +214,12 @@ static void interrupt_and_check(const cleanup_row *p, int sig,
     } else {
         bool by_signal = r.signal == sig || r.exit_code == 128 + sig;
         bool graceful = r.signal == 0 && (r.exit_code == 0 || r.exit_code == 1);
-        cr_expect(by_signal || graceful,
-                  "%s: after %s it must stop by the signal (or exit %d, or "
-                  "0/1 after a clean stop), got exit %d signal %d%s; stderr: %s",
-                  cmd, signame, 128 + sig, r.exit_code, r.signal,
-                  r.core ? " (core dumped)" : "", err);
+        cr_expect(
+            by_signal || graceful,
+            "%s: after %s it must stop by the signal (or exit %d, or "
+            "0/1 after a clean stop), got exit %d signal %d%s; stderr: %s",
+            cmd, signame, 128 + sig, r.exit_code, r.signal,
+            r.core ? " (core dumped)" : "", err);
     }
     /* A sanitizer report is a failure of its own; it also explains a
      * leftover: the sanitizer starts llvm-symbolizer to print the report,
@@ -240,8 +241,8 @@ static void interrupt_and_check(const cleanup_row *p, int sig,
         size_t u = strlen(names);
         snprintf(names + u, sizeof names - u, " %s", t.names[i]);
     }
-    cr_expect_eq(t.n, 0, "%s: left %zu file(s) in its TMPDIR after %s:%s",
-                 cmd, t.n, signame, names);
+    cr_expect_eq(t.n, 0, "%s: left %zu file(s) in its TMPDIR after %s:%s", cmd,
+                 t.n, signame, names);
     free_listing(&t);
 
     char *shm_left = ipc_leftovers("/dev/shm", &shm0, p->prog, pid);

@@ -24,12 +24,12 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *prog;   /* name in KIT_BIN_DIR */
-    const char *lead;   /* a valid subcommand put first, or NULL */
-    const char *num;    /* a numeric option (long form), or NULL if none */
-    long long min, max; /* its documented range */
-    const char *range;  /* the range as its message prints it: "1..1024" */
-    const char *choice; /* an option that takes a word, or NULL */
+    const char *prog;        /* name in KIT_BIN_DIR */
+    const char *lead;        /* a valid subcommand put first, or NULL */
+    const char *num;         /* a numeric option (long form), or NULL if none */
+    long long min, max;      /* its documented range */
+    const char *range;       /* the range as its message prints it: "1..1024" */
+    const char *choice;      /* an option that takes a word, or NULL */
     bool operands_are_files; /* "bogus" as an operand is a missing file (exit
                                 1, see test_inputs.c), not a usage error */
 } prog_row;
@@ -181,15 +181,9 @@ Test(rel_badargs, a_number_that_overflows_64_bits_is_refused)
     each_number("99999999999999999999", NULL);
 }
 
-Test(rel_badargs, exponent_notation_is_refused)
-{
-    each_number("1e3", NULL);
-}
+Test(rel_badargs, exponent_notation_is_refused) { each_number("1e3", NULL); }
 
-Test(rel_badargs, an_empty_string_is_refused)
-{
-    each_number("", NULL);
-}
+Test(rel_badargs, an_empty_string_is_refused) { each_number("", NULL); }
 
 Test(rel_badargs, one_past_the_documented_maximum_is_refused)
 {
@@ -265,8 +259,8 @@ Test(rel_help, every_program_prints_help_with_an_example_and_exits_0)
         if (!built(p))
             continue;
         run_result r = RUN(p->prog, "--help");
-        cr_expect_eq(r.exit_code, 0, "%s --help must exit 0, got %d",
-                     p->prog, r.exit_code);
+        cr_expect_eq(r.exit_code, 0, "%s --help must exit 0, got %d", p->prog,
+                     r.exit_code);
         cr_expect(r.out_len > 0 && r.err_len == 0,
                   "%s --help: usage on stdout, nothing on stderr; got "
                   "stderr: %s",

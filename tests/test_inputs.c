@@ -165,16 +165,16 @@ static char *random_bytes(size_t len, bool ascii_only)
 static run_result run_checked(const char *const *argv, const char *in,
                               size_t in_len)
 {
-    run_result r = run_with(&(run_opts){
-        .argv = argv, .in = in, .in_len = in_len, .timeout = 120});
+    run_result r = run_with(
+        &(run_opts){.argv = argv, .in = in, .in_len = in_len, .timeout = 120});
     char cmd[512] = "";
     for (int i = 0; argv[i]; i++) {
         size_t u = strlen(cmd);
         snprintf(cmd + u, sizeof cmd - u, "%s%s", i ? " " : "", argv[i]);
     }
     cr_assert(!r.timed_out, "%s: hung (killed after %.0f s)", cmd, r.seconds);
-    cr_assert(r.signal == 0 && !r.core, "%s: crashed with signal %d; stderr: %s",
-              cmd, r.signal, r.err);
+    cr_assert(r.signal == 0 && !r.core,
+              "%s: crashed with signal %d; stderr: %s", cmd, r.signal, r.err);
     cr_assert(r.exit_code == 0 || r.exit_code == 1,
               "%s: exit %d (0 for an answer, 1 for an error); stderr: %s", cmd,
               r.exit_code, r.err);
@@ -192,8 +192,8 @@ static void expect_error_naming(run_result *r, const char *cmd,
                  r->exit_code);
     cr_expect(strstr(r->err, what) != NULL,
               "%s: the error must name '%s', got: %s", cmd, what, r->err);
-    cr_expect_eq(r->out_len, 0, "%s: printed output despite the error: %s",
-                 cmd, r->out);
+    cr_expect_eq(r->out_len, 0, "%s: printed output despite the error: %s", cmd,
+                 r->out);
 }
 
 static char *fixture(const char *dir, const char *name, const char *data,
@@ -283,8 +283,8 @@ Test(rel_inputs, a_directory_is_an_error_naming_it)
         char prog[4096];
         snprintf(prog, sizeof prog, "%s", bin_path(stream[i]));
         r = run_checked(ARGV("/bin/sh", "-c", script, prog), NULL, 0);
-        cr_expect_eq(r.exit_code, 1, "%s < DIR: exit %d, expected 1",
-                     stream[i], r.exit_code);
+        cr_expect_eq(r.exit_code, 1, "%s < DIR: exit %d, expected 1", stream[i],
+                     r.exit_code);
         cr_expect(r.err_len > 0 && r.out_len == 0,
                   "%s < DIR: a message and no output, got: %s", stream[i],
                   r.err);

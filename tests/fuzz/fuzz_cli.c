@@ -34,13 +34,13 @@
 
 /* An invariant broke: say which, on which input, and crash so libFuzzer
  * saves the input as a reproducer. */
-#define CHECK(cond, what)                                                      \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_cli: %s: %s (input '%s')\n", what, #cond,    \
-                    str);                                                      \
-            abort();                                                           \
-        }                                                                      \
+#define CHECK(cond, what) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "fuzz_cli: %s: %s (input '%s')\n", what, #cond, \
+                    str); \
+            abort(); \
+        } \
     } while (0)
 
 static const struct {
@@ -53,8 +53,8 @@ static const struct {
 static const struct {
     unsigned long long min, max;
 } size_ranges[] = {
-    {1, 1ULL << 40}, {0, ULLONG_MAX}, {1, 100}, {4096, 1ULL << 30},
-    {0, 0},          {1ULL << 30, 1ULL << 30},
+    {1, 1ULL << 40},    {0, ULLONG_MAX}, {1, 100},
+    {4096, 1ULL << 30}, {0, 0},          {1ULL << 30, 1ULL << 30},
 };
 
 static const struct {
@@ -262,8 +262,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 2;
     memcpy(str, data + 2, n);
     str[n] = '\0'; /* stops at an embedded NUL, as a C string would */
-    int kind = data[0] == 'i' ? 0 : data[0] == 's' ? 1 : data[0] == 'd' ? 2 : data[0] % 3;
-    unsigned which = (unsigned)(data[1] + 256 - '0') % 256; /* '0' -> 0, '1' -> 1, ... */
+    int kind = data[0] == 'i'   ? 0
+               : data[0] == 's' ? 1
+               : data[0] == 'd' ? 2
+                                : data[0] % 3;
+    unsigned which =
+        (unsigned)(data[1] + 256 - '0') % 256; /* '0' -> 0, '1' -> 1, ... */
     switch (kind) {
     case 0: fuzz_ll(str, which); break;
     case 1: fuzz_size(str, which); break;
