@@ -269,6 +269,34 @@ static void count(server *s, bool answered)
     xmutex_unlock(&s->m);
 }
 
+/*
+ * Say why, then hang up so that the reason arrives.  A close() with unread
+ * input (the rest of the garbage) makes TCP send a reset, which can destroy
+ * the reason before the client reads it.  So: half-close (the client sees
+ * our FIN after the message), discard what it still sends for a short,
+ * bounded while, then close: Apache's "lingering close".
+ */
+static void refuse(int fd, const char *why, double timeout_ms)
+{
+    if (send_str(fd, why) && shutdown(fd, SHUT_WR) == 0) {
+        double ms = timeout_ms < 100 ? timeout_ms : 100;
+        double end = kit_now() + ms / 1000.0;
+        size_t drained = 0;
+        char junk[512];
+        while (drained < 64 * 1024) { /* until EOF, an error, or the end */
+            double left_ms = (end - kit_now()) * 1000.0;
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            if (left_ms <= 0 || poll(&p, 1, (int)ceil(left_ms)) <= 0)
+                break;
+            ssize_t n = recv(fd, junk, sizeof junk, 0);
+            if (n <= 0)
+                break;
+            drained += (size_t)n;
+        }
+    }
+    xclose(fd);
+}
+
 /* One connection, one request: read it, "process" it, answer, close. */
 static void serve_conn(server *s, int fd)
 {
@@ -297,11 +325,14 @@ static void serve_conn(server *s, int fd)
         xclose(fd);
         return; /* a question about the server, not a request: not counted */
     } else if (r == RL_OK || r == RL_LONG) {
-        send_str(fd, "ERR bad request\n"); /* best effort: it may be gone */
+        refuse(fd, "ERR bad request\n", s->timeout_ms);
+        fd = -1;
     } else if (r == RL_TIMEOUT) {
-        send_str(fd, "ERR timeout\n");
+        refuse(fd, "ERR timeout\n", s->timeout_ms);
+        fd = -1;
     } /* RL_EOF, RL_ERR: it hung up mid-request; nobody to answer */
-    xclose(fd);
+    if (fd >= 0)
+        xclose(fd);
     count(s, answered);
 }
 
