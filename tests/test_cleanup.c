@@ -141,7 +141,7 @@ static char *ipc_leftovers(const char *dir, const listing *before,
     return left;
 }
 
-/* A text big enough to keep wordcount busy for seconds: 24 MB of lines of
+/* A text big enough to keep wordcount busy for seconds: 40 MB of lines of
  * words from a 50,000-word vocabulary. */
 static char *make_big_input(const char *dir)
 {
@@ -149,7 +149,7 @@ static char *make_big_input(const char *dir)
     FILE *f = fopen(path, "w");
     cr_assert(f, "cannot create %s", path);
     unsigned x = 12345;
-    for (long bytes = 0; bytes < 24L * 1024 * 1024;) {
+    for (long bytes = 0; bytes < 40L * 1024 * 1024;) {
         x = x * 1103515245u + 12345u;
         int w = fprintf(f, "w%u%c", (x >> 8) % 50000, (x & 15) ? ' ' : '\n');
         cr_assert(w > 0);

@@ -74,8 +74,8 @@ for t in $targets; do
     fi
     corpus=$work/corpus-$t
     mkdir -p "$corpus"
-    if [ -d tests/fuzz/corpus/$t ]; then
-        cp tests/fuzz/corpus/$t/* "$corpus"/ 2>/dev/null
+    if [ -d "tests/fuzz/corpus/$t" ]; then
+        cp "tests/fuzz/corpus/$t"/* "$corpus"/ 2>/dev/null
     fi
     seeds=$(ls "$corpus" | wc -l | tr -d ' ')
     echo "fuzz: $t: $seeds seeds, ${SECONDS_EACH}s ..."

@@ -96,7 +96,7 @@ rows=""
 fails=""
 n=0
 row() {
-    rows="$rows$(printf '%-11s %-46s %-5s %-6s %-9s %-5s %s' "$@")
+    rows="$rows$(printf '%-11s %-58s %-5s %-6s %-9s %-5s %s' "$@")
 "
 }
 row program arguments exit errors lost procs verdict
