@@ -595,8 +595,8 @@ static void good_client(client *c)
 {
     const target *t = c->t;
     for (int i = 0; i < t->requests; i++) {
-        long long n =
-            (long long)c->id * t->requests + i; /* unique per request */
+        /* Every request of the run asks a different question. */
+        long long n = (long long)c->id * t->requests + i;
         double t0 = kit_now(), deadline = t0 + t->wait_ms / 1000.0;
         int fd =
             connect_to((const struct sockaddr *)&t->addr, t->addrlen, deadline);
@@ -634,9 +634,9 @@ static void bad_client(client *c)
         return;
     }
     if (set_timeouts(fd, t->wait_ms)) {
+        /* garbage: someone else's protocol (a web browser's, say) */
         if (c->bad == BAD_GARBAGE)
-            send_str(fd,
-                     "GET / HTTP/1.0\r\n\r\n"); /* someone else's protocol */
+            send_str(fd, "GET / HTTP/1.0\r\n\r\n");
         else if (c->bad == BAD_HALF)
             send_str(fd, "DOUBLE 12"); /* ...and never the '\n' */
         /* BAD_IDLE: connects and says nothing at all */
