@@ -243,7 +243,8 @@ size_t bq_size(bq *q)
     return n;
 }
 
-void bq_stats(bq *q, unsigned long long *put_waits, unsigned long long *get_waits)
+void bq_stats(bq *q, unsigned long long *put_waits,
+              unsigned long long *get_waits)
 {
     xmutex_lock(&q->mutex);
     if (put_waits)

@@ -32,30 +32,35 @@ typedef enum {
 } bq_status;
 
 typedef struct bq {
-    void **buf;       /* capacity slots; the items, oldest first, are
-                         buf[(head + i) % capacity] for 0 <= i < count */
-    size_t capacity;  /* >= 1, fixed by bq_init */
-    size_t head;      /* slot of the oldest item (next to get); < capacity */
-    size_t count;     /* items held: 0 <= count <= capacity */
-    bool closed;      /* set once by bq_close, never cleared */
-    pthread_mutex_t mutex;     /* guards every field of the struct */
-    pthread_cond_t not_full;   /* signalled when count drops below capacity,
-                                  broadcast on close */
-    pthread_cond_t not_empty;  /* signalled when count rises above 0,
-                                  broadcast on close */
-    unsigned long long put_waits; /* puts that found the queue full and had to
-                                     wait (once per call, not per wakeup) */
-    unsigned long long get_waits; /* gets that found it empty and had to wait */
-    size_t unfinished;          /* items put but not yet bq_task_done()'d */
-    pthread_cond_t all_done;    /* broadcast when unfinished drops to 0 */
+    /* The items, oldest first, are buf[(head + i) % capacity] for
+     * 0 <= i < count; the other slots are NULL. */
+    void **buf;
+    size_t capacity; /* >= 1, fixed by bq_init */
+    size_t head;     /* slot of the oldest item (next to get); < capacity */
+    size_t count;    /* items held: 0 <= count <= capacity */
+    bool closed;     /* set once by bq_close, never cleared */
+    pthread_mutex_t mutex;    /* guards every field of the struct */
+    pthread_cond_t not_full;  /* signalled when count drops below capacity;
+                               * broadcast on close */
+    pthread_cond_t not_empty; /* signalled when count rises above 0;
+                               * broadcast on close */
+    /* Calls that found the queue full (put) or empty (get) and had to
+     * wait: counted once per call, not once per wakeup. */
+    unsigned long long put_waits;
+    unsigned long long get_waits;
+    size_t unfinished;       /* items put but not yet bq_task_done()'d */
+    pthread_cond_t all_done; /* broadcast when unfinished drops to 0 */
 } bq;
 
-void bq_init(bq *q, size_t capacity);            /* capacity >= 1; dies on failure */
-void bq_destroy(bq *q);                          /* no thread may still use q */
+/* capacity >= 1; dies on failure. */
+void bq_init(bq *q, size_t capacity);
+/* No thread may still use q. */
+void bq_destroy(bq *q);
 
-bq_status bq_put(bq *q, void *item);             /* blocks while full; BQ_CLOSED if closed */
-bq_status bq_get(bq *q, void **item);            /* blocks while empty; BQ_CLOSED once
-                                                    closed AND drained */
+/* Blocks while full; BQ_CLOSED if the queue is closed. */
+bq_status bq_put(bq *q, void *item);
+/* Blocks while empty; BQ_CLOSED once the queue is closed AND drained. */
+bq_status bq_get(bq *q, void **item);
 /* Like bq_put/bq_get, but give up after timeout_ms milliseconds (BQ_TIMEOUT). */
 bq_status bq_put_timed(bq *q, void *item, double timeout_ms);
 bq_status bq_get_timed(bq *q, void **item, double timeout_ms);
@@ -75,7 +80,8 @@ void bq_join(bq *q);
 
 /* A consistent snapshot for reports and tests. */
 size_t bq_size(bq *q);
-void bq_stats(bq *q, unsigned long long *put_waits, unsigned long long *get_waits);
+void bq_stats(bq *q, unsigned long long *put_waits,
+              unsigned long long *get_waits);
 
 /* Human name of a status: "BQ_TIMEOUT". */
 const char *bq_status_name(bq_status s);

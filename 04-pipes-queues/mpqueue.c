@@ -232,7 +232,10 @@ static int read_all(int fd, void *buf, size_t n)
     return 1;
 }
 
-static size_t body_len(uint64_t seq) { return BODY_FIXED + (size_t)(seq % (FILLER_MAX + 1)); }
+static size_t body_len(uint64_t seq)
+{
+    return BODY_FIXED + (size_t)(seq % (FILLER_MAX + 1));
+}
 
 static void make_body(unsigned char *b, uint32_t producer, uint64_t seq)
 {
@@ -245,14 +248,14 @@ static void make_body(unsigned char *b, uint32_t producer, uint64_t seq)
 /* The ack for a body: its id, or its id | ACK_BAD if the body is damaged. */
 static uint64_t check_body(const unsigned char *b, size_t len, const config *c)
 {
-    uint32_t producer;
+    uint32_t who;
     uint64_t seq;
     if (len < BODY_FIXED)
         return ACK_BAD;
-    memcpy(&producer, b, 4);
+    memcpy(&who, b, 4);
     memcpy(&seq, b + 4, 8);
-    uint64_t id = seq * (uint64_t)c->producers + producer;
-    bool ok = len == body_len(seq) && producer < (uint64_t)c->producers;
+    uint64_t id = seq * (uint64_t)c->producers + who;
+    bool ok = len == body_len(seq) && who < (uint64_t)c->producers;
     for (size_t i = BODY_FIXED; ok && i < len; i++)
         ok = b[i] == (unsigned char)(seq + i);
     return ok ? id : (id & ~ACK_BAD) | ACK_BAD;
@@ -265,16 +268,17 @@ typedef struct {
     int token[2];  /* the readers' lock: one byte in a pipe (C > 1) */
     int result[2]; /* consumers -> parent: acknowledgements */
 #if HAVE_MQ
-    mqd_t mq;      /* mq transport instead of work[] */
+    mqd_t mq; /* mq transport instead of work[] */
 #endif
-    size_t batch;  /* bytes per atomic write: min(PIPE_BUF, 4096) */
+    size_t batch; /* bytes per atomic write: min(PIPE_BUF, 4096) */
 } channels;
 
 static _Noreturn void producer(const config *c, channels *ch, uint32_t p)
 {
     unsigned char *buf = xmalloc(ch->batch);
     size_t used = 0;
-    for (uint64_t seq = 0; seq * (uint64_t)c->producers + p < (uint64_t)c->items; seq++) {
+    for (uint64_t seq = 0;
+         seq * (uint64_t)c->producers + p < (uint64_t)c->items; seq++) {
         unsigned char body[BODY_MAX];
         make_body(body, p, seq);
         uint32_t len = (uint32_t)body_len(seq);
@@ -318,8 +322,8 @@ static void token_unlock(const channels *ch)
 }
 
 /* Read one item.  1: got a body; 0: no more items (EOF or a pill). */
-static int next_item(const config *c, const channels *ch, unsigned char *body, size_t *len,
-                     pid_t parent)
+static int next_item(const config *c, const channels *ch, unsigned char *body,
+                     size_t *len, pid_t parent)
 {
     if (c->transport == T_MQ) {
 #if HAVE_MQ
@@ -391,15 +395,16 @@ static _Noreturn void consumer(const config *c, channels *ch, pid_t parent)
 /* ---- the parent ------------------------------------------------------------ */
 
 typedef struct {
-    unsigned char *seen;        /* seen[id]: acknowledgements of item id (saturates) */
-    unsigned long long *count;  /* [producers] items acknowledged */
-    unsigned long long *sum;    /* [producers] sum of their ids */
+    unsigned char *seen; /* seen[id]: acknowledgements of item id (saturates) */
+    unsigned long long *count; /* [producers] items acknowledged */
+    unsigned long long *sum;   /* [producers] sum of their ids */
     unsigned long long received, bad;
-    unsigned char carry[8];     /* a partial ack between two reads */
+    unsigned char carry[8]; /* a partial ack between two reads */
     size_t ncarry;
 } tally;
 
-static void take_acks(tally *t, const config *c, const unsigned char *buf, size_t n)
+static void take_acks(tally *t, const config *c, const unsigned char *buf,
+                      size_t n)
 {
     while (n > 0) {
         size_t k = 8 - t->ncarry < n ? 8 - t->ncarry : n;
@@ -439,41 +444,62 @@ static _Noreturn void deadlock(const config *c, bool drained)
     kill_and_reap_all();
     if (!c->json) {
         if (!drained)
-            printf("\n%sDEADLOCK%s: for %.1f s no child has exited, and the parent reads\n"
+            printf("\n%sDEADLOCK%s: for %.1f s no child has exited, and the "
+                   "parent reads\n"
                    "nothing until they all have.\n"
-                   "The parent waited for its children before reading their results.\n"
-                   "The result pipe holds only 64 KiB (Linux): once it is full the\n"
-                   "consumers block in write(), so they stop taking items, so the\n"
-                   "producers block too - and the parent waits for all of them forever.\n"
-                   "Python's docs: \"make sure that all items which have been put on the\n"
-                   "queue will eventually be removed before the process is joined.\"\n"
-                   "Fix: drain the queue first, then join (run without --join-first).\n",
-                   kit_color(stdout, "red"), kit_color(stdout, "reset"), c->watchdog_ms / 1000);
+                   "The parent waited for its children before reading their "
+                   "results.\n"
+                   "The result pipe holds only 64 KiB (Linux): once it is full "
+                   "the\n"
+                   "consumers block in write(), so they stop taking items, so "
+                   "the\n"
+                   "producers block too - and the parent waits for all of them "
+                   "forever.\n"
+                   "Python's docs: \"make sure that all items which have been "
+                   "put on the\n"
+                   "queue will eventually be removed before the process is "
+                   "joined.\"\n"
+                   "Fix: drain the queue first, then join (run without "
+                   "--join-first).\n",
+                   kit_color(stdout, "red"), kit_color(stdout, "reset"),
+                   c->watchdog_ms / 1000);
         else
-            printf("\n%sSTALL%s: for %.1f s no result arrived and no child exited.\n",
-                   kit_color(stdout, "red"), kit_color(stdout, "reset"), c->watchdog_ms / 1000);
+            printf("\n%sSTALL%s: for %.1f s no result arrived and no child "
+                   "exited.\n",
+                   kit_color(stdout, "red"), kit_color(stdout, "reset"),
+                   c->watchdog_ms / 1000);
         fflush(stdout);
     }
-    warn_msg("watchdog: %s, nothing moved for %.1f s; children killed and reaped, exit %d",
-             drained ? "stall" : "deadlock", c->watchdog_ms / 1000, EXIT_WATCHDOG);
+    warn_msg("watchdog: %s, nothing moved for %.1f s; children killed and "
+             "reaped, exit %d",
+             drained ? "stall" : "deadlock", c->watchdog_ms / 1000,
+             EXIT_WATCHDOG);
     exit(EXIT_WATCHDOG);
 }
 
 static const char usage[] =
-    "usage: mpqueue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--transport pipe|mq]\n"
+    "usage: mpqueue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--transport "
+    "pipe|mq]\n"
     "               [--join-first] [--json]\n"
-    "P producer processes send N items through a pipe to C consumer processes;\n"
+    "P producer processes send N items through a pipe to C consumer "
+    "processes;\n"
     "the parent checks that every item arrived exactly once.\n"
     "\n"
     "  -p, --producers P     producer processes, 1..64 (default 2)\n"
     "  -c, --consumers C     consumer processes, 1..64 (default 2)\n"
-    "  -k, --capacity K      mq: messages the queue holds, 1..10 (default 10);\n"
-    "                        a pipe's capacity is the kernel's (64 KiB on Linux)\n"
+    "  -k, --capacity K      mq: messages the queue holds, 1..10 (default "
+    "10);\n"
+    "                        a pipe's capacity is the kernel's (64 KiB on "
+    "Linux)\n"
     "  -n, --items N         items in total, 1..10000000 (default 100000)\n"
-    "  -t, --transport T     pipe (default) or mq (POSIX message queue, Linux)\n"
-    "      --join-first      wait for the children before reading their results:\n"
-    "                        the deadlock from Python's docs (watchdog, exit 3)\n"
-    "      --watchdog MS     no progress for this long is a deadlock, 100..60000 (1000)\n"
+    "  -t, --transport T     pipe (default) or mq (POSIX message queue, "
+    "Linux)\n"
+    "      --join-first      wait for the children before reading their "
+    "results:\n"
+    "                        the deadlock from Python's docs (watchdog, exit "
+    "3)\n"
+    "      --watchdog MS     no progress for this long is a deadlock, "
+    "100..60000 (1000)\n"
     "      --json            one JSON object on stdout instead of the report\n"
     "  -h, --help            this help\n"
     "\n"
@@ -494,19 +520,32 @@ static void parse(int argc, char **argv, config *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *c = (config){.producers = 2, .consumers = 2, .capacity = 10, .items = 100000,
+    *c = (config){.producers = 2,
+                  .consumers = 2,
+                  .capacity = 10,
+                  .items = 100000,
                   .watchdog_ms = 1000};
     int ch;
-    while ((ch = getopt_long(argc, argv, ":p:c:k:n:t:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":p:c:k:n:t:h", longopts, NULL)) !=
+           -1) {
         switch (ch) {
-        case 'p': c->producers = opt_int("--producers", optarg, 1, MAX_PROCS); break;
-        case 'c': c->consumers = opt_int("--consumers", optarg, 1, MAX_PROCS); break;
+        case 'p':
+            c->producers = opt_int("--producers", optarg, 1, MAX_PROCS);
+            break;
+        case 'c':
+            c->consumers = opt_int("--consumers", optarg, 1, MAX_PROCS);
+            break;
         /* 10 is Linux's default /proc/sys/fs/mqueue/msg_max for non-root */
         case 'k': c->capacity = opt_int("--capacity", optarg, 1, 10); break;
         case 'n': c->items = opt_int("--items", optarg, 1, MAX_ITEMS); break;
-        case 't': c->transport = (enum transport)opt_choice("--transport", optarg, transport_names); break;
+        case 't':
+            c->transport = (enum transport)opt_choice("--transport", optarg,
+                                                      transport_names);
+            break;
         case OPT_JOIN: c->join_first = true; break;
-        case OPT_WATCHDOG: c->watchdog_ms = (double)opt_int("--watchdog", optarg, 100, 60000); break;
+        case OPT_WATCHDOG:
+            c->watchdog_ms = (double)opt_int("--watchdog", optarg, 100, 60000);
+            break;
         case OPT_JSON: c->json = true; break;
         case 'h': kit_help(usage);
         default: kit_opt_fail(ch, argv, longopts);
@@ -514,7 +553,8 @@ static void parse(int argc, char **argv, config *c)
     }
     kit_no_operands(argc, argv);
     if (c->transport == T_MQ && !HAVE_MQ)
-        usage_error("--transport: mq (POSIX message queues) is available on Linux only");
+        usage_error("--transport: mq (POSIX message queues) is available on "
+                    "Linux only");
 }
 
 #if HAVE_MQ
@@ -676,7 +716,8 @@ int main(int argc, char **argv)
         while (cfg.transport == T_MQ && producers_left == 0 && pills < C) {
             uint32_t pill = PILL;
             struct timespec dl = kit_deadline_ms(1);
-            if (mq_timedsend(ch.mq, (const char *)&pill, sizeof pill, 0, &dl) != 0) {
+            if (mq_timedsend(ch.mq, (const char *)&pill, sizeof pill, 0, &dl) !=
+                0) {
                 if (errno == ETIMEDOUT || errno == EINTR)
                     break;
                 die_errno("mq_send");
@@ -710,11 +751,14 @@ int main(int argc, char **argv)
     unsigned long long duplicates = t.received - t.bad - distinct;
     bool sums_ok = true;
     for (int p = 0; p < P; p++) {
-        unsigned long long cnt = (N - (uint64_t)p + (uint64_t)P - 1) / (uint64_t)P;
-        unsigned long long sum = cnt * (uint64_t)p + (uint64_t)P * (cnt * (cnt - 1) / 2);
+        unsigned long long cnt =
+            (N - (uint64_t)p + (uint64_t)P - 1) / (uint64_t)P;
+        unsigned long long sum =
+            cnt * (uint64_t)p + (uint64_t)P * (cnt * (cnt - 1) / 2);
         sums_ok = sums_ok && t.count[p] == cnt && t.sum[p] == sum;
     }
-    bool exactly_once = missing == 0 && duplicates == 0 && t.bad == 0 && sums_ok;
+    bool exactly_once =
+        missing == 0 && duplicates == 0 && t.bad == 0 && sums_ok;
     double rate = secs > 0 ? (double)t.received / secs : 0;
 
     if (cfg.json) {
@@ -737,8 +781,10 @@ int main(int argc, char **argv)
         json_end(&j);
         json_finish(&j);
     } else {
-        printf("mpqueue: %d producer process%s -> %s -> %d consumer process%s -> parent, "
-               "%llu items\n\n", P, P == 1 ? "" : "es",
+        printf("mpqueue: %d producer process%s -> %s -> %d consumer process%s "
+               "-> parent, "
+               "%llu items\n\n",
+               P, P == 1 ? "" : "es",
                cfg.transport == T_PIPE ? "one pipe (framed, atomic writes)"
                                        : "a POSIX message queue",
                C, C == 1 ? "" : "es", (unsigned long long)N);
@@ -751,36 +797,48 @@ int main(int argc, char **argv)
         tbl_col(&tb, "checksum got", TBL_RIGHT);
         tbl_col(&tb, "verdict", TBL_LEFT);
         for (int p = 0; p < P; p++) {
-            unsigned long long cnt = (N - (uint64_t)p + (uint64_t)P - 1) / (uint64_t)P;
-            unsigned long long sum = cnt * (uint64_t)p + (uint64_t)P * (cnt * (cnt - 1) / 2);
+            unsigned long long cnt =
+                (N - (uint64_t)p + (uint64_t)P - 1) / (uint64_t)P;
+            unsigned long long sum =
+                cnt * (uint64_t)p + (uint64_t)P * (cnt * (cnt - 1) / 2);
             tbl_cell(&tb, "%d", p);
             tbl_cell(&tb, "%llu", cnt);
             tbl_cell(&tb, "%llu", t.count[p]);
             tbl_cell(&tb, "%llu", sum);
             tbl_cell(&tb, "%llu", t.sum[p]);
-            tbl_cell(&tb, "%s", t.count[p] == cnt && t.sum[p] == sum ? "OK"
-                                : t.count[p] < cnt ? "LOST" : "WRONG");
+            tbl_cell(&tb, "%s",
+                     t.count[p] == cnt && t.sum[p] == sum ? "OK"
+                     : t.count[p] < cnt                   ? "LOST"
+                                                          : "WRONG");
         }
         tbl_print(&tb, stdout);
-        printf("\ndelivered %llu of %llu items: %llu missing, %llu duplicates, %llu damaged -> ",
+        printf("\ndelivered %llu of %llu items: %llu missing, %llu duplicates, "
+               "%llu damaged -> ",
                distinct, (unsigned long long)N, missing, duplicates, t.bad);
         if (exactly_once)
-            printf("%sOK: every item delivered exactly once%s\n", kit_color(stdout, "green"),
-                   kit_color(stdout, "reset"));
+            printf("%sOK: every item delivered exactly once%s\n",
+                   kit_color(stdout, "green"), kit_color(stdout, "reset"));
         else
             printf("%sFAILED: not exactly once%s\n", kit_color(stdout, "red"),
                    kit_color(stdout, "reset"));
-        printf("throughput: %.0f items/s (%.3f s), every child reaped, %d descriptors leaked\n",
+        printf("throughput: %.0f items/s (%.3f s), every child reaped, %d "
+               "descriptors leaked\n",
                rate, secs, fds_leaked);
         if (cfg.transport == T_PIPE)
-            printf("frames: <= %zu bytes per write(), PIPE_BUF is %ld: atomic, so producers "
-                   "need no lock;\n        %s\n", ch.batch, pipe_buf,
-                   C > 1 ? "consumers read each frame under a lock (a token in a pipe)"
+            printf("frames: <= %zu bytes per write(), PIPE_BUF is %ld: atomic, "
+                   "so producers "
+                   "need no lock;\n        %s\n",
+                   ch.batch, pipe_buf,
+                   C > 1 ? "consumers read each frame under a lock (a token in "
+                           "a pipe)"
                          : "one consumer reads alone: no lock");
         if (cfg.join_first)
-            printf("note: --join-first got away with it this time: all results fit in the\n"
-                   "      pipe's buffer.  Try more items (-n 100000) to see it deadlock.\n");
-        printf("notice: compare items/s with ./queue: every item now costs system calls\n");
+            printf("note: --join-first got away with it this time: all results "
+                   "fit in the\n"
+                   "      pipe's buffer.  Try more items (-n 100000) to see it "
+                   "deadlock.\n");
+        printf("notice: compare items/s with ./queue: every item now costs "
+               "system calls\n");
     }
     if (fflush(stdout) != 0)
         die_errno("stdout");

@@ -58,7 +58,7 @@ static const char *const mode_names[] = {"pipe", "socketpair", "both", NULL};
 
 typedef struct {
     long long records;
-    size_t size;       /* bytes per record, header included */
+    size_t size; /* bytes per record, header included */
     enum mode mode;
     bool forget_close;
     double watchdog_ms;
@@ -73,10 +73,11 @@ typedef struct {
 
 /* ---- signals: a Ctrl-C must not leave the child behind -------------------- */
 
-static volatile sig_atomic_t stop_signal; /* set by the handler, read by the loops */
-static pid_t child_pid = -1;              /* the child to kill and reap, or -1 */
-static pthread_t writer_tid;              /* the parent's sending thread ... */
-static bool writer_running;               /* ... while it has not been joined */
+static volatile sig_atomic_t
+    stop_signal;             /* set by the handler, read by the loops */
+static pid_t child_pid = -1; /* the child to kill and reap, or -1 */
+static pthread_t writer_tid; /* the parent's sending thread ... */
+static bool writer_running;  /* ... while it has not been joined */
 
 static void on_stop(int sig) { stop_signal = sig; }
 
@@ -212,7 +213,7 @@ static _Noreturn void child_serve(int in, int out, size_t size)
  * so a second thread sends while the main thread receives. */
 typedef struct {
     int fd;
-    bool socket;  /* half-close with shutdown(), not close() */
+    bool socket; /* half-close with shutdown(), not close() */
     const config *cfg;
     bool ok;
 } writer_arg;
@@ -243,23 +244,29 @@ static _Noreturn void watchdog_fired(const config *cfg, const char *transport,
 {
     bool at_eof = verified == cfg->records;
     if (!cfg->json) {
-        printf("\n%sSTALL%s (%s): no data and no EOF for %.1f s, after %lld of %lld replies.\n",
+        printf("\n%sSTALL%s (%s): no data and no EOF for %.1f s, after %lld of "
+               "%lld replies.\n",
                kit_color(stdout, "red"), kit_color(stdout, "reset"), transport,
                cfg->watchdog_ms / 1000, verified, cfg->records);
         if (at_eof && cfg->forget_close)
-            printf("Every reply arrived, but EOF never does: the child kept its copy of\n"
-                   "the write end of the pipe it reads from (--forget-close).  A reader\n"
-                   "sees EOF only when EVERY write end is closed, and the child itself\n"
-                   "is a writer, so its read() waits forever; it never closes its side,\n"
-                   "so the parent waits forever too.  Fix: close the ends you do not use\n"
+            printf("Every reply arrived, but EOF never does: the child kept "
+                   "its copy of\n"
+                   "the write end of the pipe it reads from (--forget-close).  "
+                   "A reader\n"
+                   "sees EOF only when EVERY write end is closed, and the "
+                   "child itself\n"
+                   "is a writer, so its read() waits forever; it never closes "
+                   "its side,\n"
+                   "so the parent waits forever too.  Fix: close the ends you "
+                   "do not use\n"
                    "right after fork().\n");
         else
             printf("The other side stopped talking without closing its end.\n");
         fflush(stdout);
     }
     warn_msg("watchdog: no EOF after %.1f s (%s): a write end was left open; "
-             "killing the child, exit %d", cfg->watchdog_ms / 1000, transport,
-             EXIT_WATCHDOG);
+             "killing the child, exit %d",
+             cfg->watchdog_ms / 1000, transport, EXIT_WATCHDOG);
     if (child_pid > 0) {
         kill(child_pid, SIGKILL);
         while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
@@ -308,8 +315,9 @@ static run_result run_one(const config *cfg, enum mode m)
     }
 
     sigset_t old;
-    block_stop_signals(&old); /* no signal between fork() and recording the pid */
-    fflush(NULL);             /* or buffered output would be printed twice */
+    block_stop_signals(
+        &old);    /* no signal between fork() and recording the pid */
+    fflush(NULL); /* or buffered output would be printed twice */
     pid_t pid = fork();
     if (pid < 0)
         die_errno("fork");
@@ -324,23 +332,28 @@ static run_result run_one(const config *cfg, enum mode m)
             if (!cfg->forget_close)
                 child_close(to_child[1]);
         } else {
+            /* The parent writes to to_child[1].  While we hold a write end
+             * of our own input pipe, our reads never see EOF. */
             if (!cfg->forget_close)
-                child_close(to_child[1]); /* the parent writes there: while we hold
-                                       a write end, our reads never see EOF */
-            child_close(to_parent[0]);    /* the parent reads there, not us */
+                child_close(to_child[1]);
+            /* The parent reads from to_parent[0], not us. */
+            child_close(to_parent[0]);
         }
         child_serve(to_child[0], to_parent[1], cfg->size);
     }
     child_pid = pid;
     restore_signals(&old);
     if (sock) {
-        xclose(to_child[0]); /* the child's end: if we kept it, the child could
-                               die and we would never see EOF */
+        /* The child's end: if we kept it, the child could die and we would
+         * never see EOF. */
+        xclose(to_child[0]);
     } else {
-        xclose(to_child[0]);  /* the child reads there; keeping it would hide a
-                                dead child (our writes would not fail) */
-        xclose(to_parent[1]); /* the child writes there: while we hold a write
-                                end, our reads never see EOF */
+        /* The child reads from to_child[0]: keeping it would hide a dead
+         * child (our writes would not fail with EPIPE). */
+        xclose(to_child[0]);
+        /* The child writes to to_parent[1]: while we hold a write end, our
+         * reads never see EOF. */
+        xclose(to_parent[1]);
     }
 
     writer_arg wa = {.fd = to_child[1], .socket = sock, .cfg = cfg};
@@ -392,15 +405,19 @@ static run_result run_one(const config *cfg, enum mode m)
 }
 
 static const char usage[] =
-    "usage: pipe [-n RECORDS] [-s SIZE] [-m pipe|socketpair|both] [--forget-close] [--json]\n"
-    "The parent sends RECORDS records to a child, which transforms each and sends it\n"
+    "usage: pipe [-n RECORDS] [-s SIZE] [-m pipe|socketpair|both] "
+    "[--forget-close] [--json]\n"
+    "The parent sends RECORDS records to a child, which transforms each and "
+    "sends it\n"
     "back; the parent verifies every reply.\n"
     "\n"
     "  -n, --records N      records to round-trip, 1..1000000 (default 10000)\n"
     "  -s, --size SIZE      bytes per record, 16..1M, suffix K/M (default 64)\n"
-    "  -m, --mode MODE      pipe (two one-way pipes), socketpair (one duplex pair)\n"
+    "  -m, --mode MODE      pipe (two one-way pipes), socketpair (one duplex "
+    "pair)\n"
     "                       or both (default)\n"
-    "      --forget-close   the child keeps a write end it should close: no EOF,\n"
+    "      --forget-close   the child keeps a write end it should close: no "
+    "EOF,\n"
     "                       the watchdog explains and exits 3\n"
     "      --watchdog MS    stall detection, 100..60000 ms (default 1000)\n"
     "      --json           one JSON object on stdout instead of the report\n"
@@ -421,15 +438,22 @@ static void parse(int argc, char **argv, config *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *c = (config){.records = 10000, .size = 64, .mode = MODE_BOTH, .watchdog_ms = 1000};
+    *c = (config){
+        .records = 10000, .size = 64, .mode = MODE_BOTH, .watchdog_ms = 1000};
     int ch;
     while ((ch = getopt_long(argc, argv, ":n:s:m:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'n': c->records = opt_int("--records", optarg, 1, 1000000); break;
-        case 's': c->size = (size_t)opt_size("--size", optarg, 16, 1 << 20); break;
-        case 'm': c->mode = (enum mode)opt_choice("--mode", optarg, mode_names); break;
+        case 's':
+            c->size = (size_t)opt_size("--size", optarg, 16, 1 << 20);
+            break;
+        case 'm':
+            c->mode = (enum mode)opt_choice("--mode", optarg, mode_names);
+            break;
         case OPT_FORGET: c->forget_close = true; break;
-        case OPT_WATCHDOG: c->watchdog_ms = (double)opt_int("--watchdog", optarg, 100, 60000); break;
+        case OPT_WATCHDOG:
+            c->watchdog_ms = (double)opt_int("--watchdog", optarg, 100, 60000);
+            break;
         case OPT_JSON: c->json = true; break;
         case 'h': kit_help(usage);
         default: kit_opt_fail(ch, argv, longopts);
@@ -467,7 +491,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < nruns; i++) {
         if (runs[i].verified < verified)
             verified = runs[i].verified;
-        bytes += 2.0 * (double)cfg.records * (double)cfg.size; /* there and back */
+        bytes +=
+            2.0 * (double)cfg.records * (double)cfg.size; /* there and back */
         secs += runs[i].seconds;
     }
     bool ok = verified == cfg.records;
@@ -487,16 +512,21 @@ int main(int argc, char **argv)
             json_obj(&j, NULL);
             json_str(&j, "mode", runs[i].name);
             json_int(&j, "verified", runs[i].verified);
-            json_double(&j, "bytes_per_sec", s > 0 ? 2.0 * (double)cfg.records * (double)cfg.size / s : 0);
-            json_double(&j, "messages_per_sec", s > 0 ? (double)cfg.records / s : 0);
+            json_double(&j, "bytes_per_sec",
+                        s > 0 ? 2.0 * (double)cfg.records * (double)cfg.size / s
+                              : 0);
+            json_double(&j, "messages_per_sec",
+                        s > 0 ? (double)cfg.records / s : 0);
             json_end(&j);
         }
         json_end(&j);
         json_end(&j);
         json_finish(&j);
     } else {
-        printf("pipe: %lld records of %zu bytes, parent -> child (adds 1 to every byte) "
-               "-> parent\n\n", cfg.records, cfg.size);
+        printf("pipe: %lld records of %zu bytes, parent -> child (adds 1 to "
+               "every byte) "
+               "-> parent\n\n",
+               cfg.records, cfg.size);
         kit_table t;
         tbl_init(&t);
         tbl_col(&t, "transport", TBL_LEFT);
@@ -510,17 +540,28 @@ int main(int argc, char **argv)
             tbl_cell(&t, "%s", runs[i].name);
             tbl_cell(&t, "%lld", cfg.records);
             tbl_cell(&t, "%lld", runs[i].verified);
-            tbl_cell(&t, "%.1f", s > 0 ? 2.0 * (double)cfg.records * (double)cfg.size / s / 1e6 : 0);
+            tbl_cell(&t, "%.1f",
+                     s > 0 ? 2.0 * (double)cfg.records * (double)cfg.size / s /
+                                 1e6
+                           : 0);
             tbl_cell(&t, "%.0f", s > 0 ? (double)cfg.records / s : 0);
-            tbl_cell(&t, "%s", runs[i].verified == cfg.records ? "OK" : "CORRUPTED");
+            tbl_cell(&t, "%s",
+                     runs[i].verified == cfg.records ? "OK" : "CORRUPTED");
         }
         tbl_print(&t, stdout);
-        printf("\nMB/s counts the bytes both ways.  PIPE_BUF here is %ld bytes: a write()\n"
-               "of at most PIPE_BUF bytes to a pipe is atomic, so records from concurrent\n"
-               "writers never interleave; a bigger write may be split and interleaved.\n"
-               "(These %zu-byte records are %s.)\n", pipe_buf, cfg.size,
-               (long)cfg.size <= pipe_buf ? "atomic" : "NOT atomic: fine for one writer only");
-        printf("notice: the child saw EOF only because every write end of its input was "
+        printf("\nMB/s counts the bytes both ways.  PIPE_BUF here is %ld "
+               "bytes: a write()\n"
+               "of at most PIPE_BUF bytes to a pipe is atomic, so records from "
+               "concurrent\n"
+               "writers never interleave; a bigger write may be split and "
+               "interleaved.\n"
+               "(These %zu-byte records are %s.)\n",
+               pipe_buf, cfg.size,
+               (long)cfg.size <= pipe_buf
+                   ? "atomic"
+                   : "NOT atomic: fine for one writer only");
+        printf("notice: the child saw EOF only because every write end of its "
+               "input was "
                "closed - try --forget-close\n");
     }
     if (fflush(stdout) != 0)

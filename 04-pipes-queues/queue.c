@@ -147,17 +147,22 @@ static void *consumer(void *arg)
 }
 
 static const char usage[] =
-    "usage: queue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--produce-us US] [--spin] [--json]\n"
+    "usage: queue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--produce-us US] "
+    "[--spin] [--json]\n"
     "P producer threads and C consumer threads pass N items through a bounded\n"
-    "blocking queue of capacity K, then every item is checked off: exactly once?\n"
+    "blocking queue of capacity K, then every item is checked off: exactly "
+    "once?\n"
     "\n"
     "  -p, --producers P   producer threads, 1..64 (default 2)\n"
     "  -c, --consumers C   consumer threads, 1..64 (default 2)\n"
     "  -k, --capacity K    queue capacity, 1..1048576 (default 16)\n"
     "  -n, --items N       items in total, 1..50000000 (default 200000)\n"
-    "      --produce-us US slow producers: each sleeps US microseconds per item,\n"
-    "                      0..100000 (default 0), so consumers spend their time waiting\n"
-    "      --spin          busy-wait (try_put/try_get in a loop) instead of sleeping\n"
+    "      --produce-us US slow producers: each sleeps US microseconds per "
+    "item,\n"
+    "                      0..100000 (default 0), so consumers spend their "
+    "time waiting\n"
+    "      --spin          busy-wait (try_put/try_get in a loop) instead of "
+    "sleeping\n"
     "      --json          one JSON object on stdout instead of the report\n"
     "  -h, --help          this help\n"
     "\n"
@@ -178,15 +183,24 @@ static void parse(int argc, char **argv, config *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *c = (config){.producers = 2, .consumers = 2, .capacity = 16, .items = 200000};
+    *c = (config){
+        .producers = 2, .consumers = 2, .capacity = 16, .items = 200000};
     int ch;
     while ((ch = getopt_long(argc, argv, ":p:c:k:n:h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'p': c->producers = opt_int("--producers", optarg, 1, MAX_THREADS); break;
-        case 'c': c->consumers = opt_int("--consumers", optarg, 1, MAX_THREADS); break;
-        case 'k': c->capacity = opt_int("--capacity", optarg, 1, MAX_CAPACITY); break;
+        case 'p':
+            c->producers = opt_int("--producers", optarg, 1, MAX_THREADS);
+            break;
+        case 'c':
+            c->consumers = opt_int("--consumers", optarg, 1, MAX_THREADS);
+            break;
+        case 'k':
+            c->capacity = opt_int("--capacity", optarg, 1, MAX_CAPACITY);
+            break;
         case 'n': c->items = opt_int("--items", optarg, 1, MAX_ITEMS); break;
-        case OPT_PRODUCE: c->produce_us = opt_int("--produce-us", optarg, 0, 100000); break;
+        case OPT_PRODUCE:
+            c->produce_us = opt_int("--produce-us", optarg, 0, 100000);
+            break;
         case OPT_SPIN: c->spin = true; break;
         case OPT_JSON: c->json = true; break;
         case 'h': kit_help(usage);
@@ -206,14 +220,18 @@ int main(int argc, char **argv)
 
     bq q;
     bq_init(&q, (size_t)cfg.capacity);
-    atomic_uchar *seen = xcalloc((size_t)N, sizeof *seen); /* all zero: none seen */
+    atomic_uchar *seen =
+        xcalloc((size_t)N, sizeof *seen); /* all zero: none seen */
     worker *w = xcalloc((size_t)(P + C), sizeof *w);
     pthread_t *tid = xcalloc((size_t)(P + C), sizeof *tid);
     kit_gate gate;
     gate_init(&gate, P + C + 1); /* +1: the clock starts when all are ready */
 
     for (int i = 0; i < P + C; i++) {
-        w[i] = (worker){.cfg = &cfg, .q = &q, .gate = &gate, .seen = seen,
+        w[i] = (worker){.cfg = &cfg,
+                        .q = &q,
+                        .gate = &gate,
+                        .seen = seen,
                         .id = i < P ? i : i - P};
         if (i >= P)
             w[i].per_producer = xcalloc((size_t)P, sizeof(tally));
@@ -223,7 +241,8 @@ int main(int argc, char **argv)
     double t0 = kit_now(), cpu0 = kit_cpu_seconds();
     for (int i = 0; i < P; i++)
         xpthread_join(tid[i]);
-    bq_close(&q); /* every item is in: consumers drain what is left, then stop */
+    bq_close(
+        &q); /* every item is in: consumers drain what is left, then stop */
     for (int i = P; i < P + C; i++)
         xpthread_join(tid[i]);
     double secs = kit_now() - t0, cpu = kit_cpu_seconds() - cpu0;
@@ -259,14 +278,16 @@ int main(int argc, char **argv)
     bool sums_ok = true;
     for (int p = 0; p < P; p++) {
         /* producer p sent ids p, p+P, ...: count and sum in closed form */
-        unsigned long long cnt = (N - (unsigned long long)p + (unsigned long long)P - 1) /
-                                 (unsigned long long)P;
+        unsigned long long cnt =
+            (N - (unsigned long long)p + (unsigned long long)P - 1) /
+            (unsigned long long)P;
         unsigned long long sum = cnt * (unsigned long long)p +
                                  (unsigned long long)P * (cnt * (cnt - 1) / 2);
         if (per[p].count != cnt || per[p].sum != sum)
             sums_ok = false;
     }
-    bool exactly_once = missing == 0 && duplicates == 0 && invalid == 0 && sums_ok;
+    bool exactly_once =
+        missing == 0 && duplicates == 0 && invalid == 0 && sums_ok;
     double rate = secs > 0 ? (double)received / secs : 0;
 
     if (cfg.json) {
@@ -290,7 +311,8 @@ int main(int argc, char **argv)
         json_end(&j);
         json_finish(&j);
     } else {
-        printf("queue: %d producer%s -> bounded queue (capacity %lld) -> %d consumer%s, "
+        printf("queue: %d producer%s -> bounded queue (capacity %lld) -> %d "
+               "consumer%s, "
                "%llu items, %s\n\n",
                P, P == 1 ? "" : "s", cfg.capacity, C, C == 1 ? "" : "s", N,
                cfg.spin ? "busy-waiting (--spin)" : "condition variables");
@@ -304,21 +326,27 @@ int main(int argc, char **argv)
         tbl_col(&t, "verdict", TBL_LEFT);
         int shown = P <= TBL_MAX_ROWS - 1 ? P : TBL_MAX_ROWS - 1;
         for (int p = 0; p < shown; p++) {
-            unsigned long long cnt = (N - (unsigned long long)p + (unsigned long long)P - 1) /
-                                     (unsigned long long)P;
-            unsigned long long sum = cnt * (unsigned long long)p +
-                                     (unsigned long long)P * (cnt * (cnt - 1) / 2);
+            unsigned long long cnt =
+                (N - (unsigned long long)p + (unsigned long long)P - 1) /
+                (unsigned long long)P;
+            unsigned long long sum =
+                cnt * (unsigned long long)p +
+                (unsigned long long)P * (cnt * (cnt - 1) / 2);
             bool ok = per[p].count == cnt && per[p].sum == sum;
             tbl_cell(&t, "%d", p);
             tbl_cell(&t, "%llu", cnt);
             tbl_cell(&t, "%llu", per[p].count);
             tbl_cell(&t, "%llu", sum);
             tbl_cell(&t, "%llu", per[p].sum);
-            tbl_cell(&t, "%s", ok ? "OK" : per[p].count < cnt ? "LOST" : "WRONG");
+            tbl_cell(&t, "%s",
+                     ok                   ? "OK"
+                     : per[p].count < cnt ? "LOST"
+                                          : "WRONG");
         }
         tbl_print(&t, stdout);
-        printf("\ndelivered %llu of %llu items: %llu missing, %llu duplicates -> ",
-               distinct, N, missing, duplicates);
+        printf(
+            "\ndelivered %llu of %llu items: %llu missing, %llu duplicates -> ",
+            distinct, N, missing, duplicates);
         if (exactly_once)
             printf("%sOK: every item delivered exactly once%s\n",
                    kit_color(stdout, "green"), kit_color(stdout, "reset"));
@@ -329,16 +357,21 @@ int main(int argc, char **argv)
             printf("throughput: %.2f M items/s (%.3f s)\n", rate / 1e6, secs);
         else
             printf("throughput: %.0f items/s (%.3f s)\n", rate, secs);
-        printf("waits: producers found the queue full %llu times, consumers found it "
-               "empty %llu times\n", put_waits, get_waits);
-        printf("CPU: %.3f s for %.3f s of wall time (%.1f cores busy)\n", cpu, secs,
-               secs > 0 ? cpu / secs : 0);
+        printf("waits: producers found the queue full %llu times, consumers "
+               "found it "
+               "empty %llu times\n",
+               put_waits, get_waits);
+        printf("CPU: %.3f s for %.3f s of wall time (%.1f cores busy)\n", cpu,
+               secs, secs > 0 ? cpu / secs : 0);
         if (cfg.spin)
-            printf("notice: %llu polls that found nothing to do - busy-waiting turns "
-                   "waiting into CPU time; without --spin a waiting thread sleeps\n",
+            printf("notice: %llu polls that found nothing to do - busy-waiting "
+                   "turns "
+                   "waiting into CPU time; without --spin a waiting thread "
+                   "sleeps\n",
                    spins);
         else
-            printf("notice: a thread that waits sleeps in pthread_cond_wait and burns no "
+            printf("notice: a thread that waits sleeps in pthread_cond_wait "
+                   "and burns no "
                    "CPU; compare with --spin\n");
     }
     if (fflush(stdout) != 0)

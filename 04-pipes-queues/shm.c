@@ -60,16 +60,17 @@
 #define MAX_PROCS 64
 
 enum mode { M_PRIVATE, M_UNSAFE, M_LOCKED, M_ALL };
-static const char *const mode_names[] = {"private", "shared-unsafe", "shared-locked", "all",
-                                         NULL};
+static const char *const mode_names[] = {"private", "shared-unsafe",
+                                         "shared-locked", "all", NULL};
 
 /* The shared page.  `counter` is volatile so that every increment really
  * loads and stores memory (the compiler may not add N at once): the race
  * is then the CPU's, not the optimiser's. */
 typedef struct {
-    volatile long counter; /* shared-* modes: the one counter of every process */
+    volatile long
+        counter; /* shared-* modes: the one counter of every process */
 #if USE_PSHARED_MUTEX
-    pthread_mutex_t lock;  /* PTHREAD_PROCESS_SHARED: works across fork() */
+    pthread_mutex_t lock; /* PTHREAD_PROCESS_SHARED: works across fork() */
 #endif
 } shared_page;
 
@@ -158,7 +159,8 @@ static shared_page *map_shared_page(void)
             die_errno("ftruncate");
         /* MAP_SHARED: stores go to the one object every process maps.
          * (MAP_PRIVATE would give each process a private copy again.) */
-        void *p = mmap(NULL, sizeof(shared_page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        void *p = mmap(NULL, sizeof(shared_page), PROT_READ | PROT_WRITE,
+                       MAP_SHARED, fd, 0);
         if (p == MAP_FAILED)
             die_errno("mmap");
         if (close(fd) != 0) /* the mapping stays valid without the descriptor */
@@ -282,7 +284,8 @@ static result run(const config *c, enum mode m, shared_page *pg)
             signal(SIGINT, SIG_DFL);
             signal(SIGTERM, SIG_DFL);
             restore_signals(&old);
-            if (close(gun[1]) != 0) /* else our own copy would keep the gun silent */
+            if (close(gun[1]) !=
+                0) /* else our own copy would keep the gun silent */
                 _exit(1);
             char b;
             while (read(gun[0], &b, 1) < 0 && errno == EINTR)
@@ -319,12 +322,16 @@ static result run(const config *c, enum mode m, shared_page *pg)
 
 static const char usage[] =
     "usage: shm [-p PROCESSES] [-n ITERATIONS] [-m MODE] [--json]\n"
-    "PROCESSES processes each increment one counter ITERATIONS times, in private\n"
-    "memory, in shared memory without a lock, and in shared memory with a lock.\n"
+    "PROCESSES processes each increment one counter ITERATIONS times, in "
+    "private\n"
+    "memory, in shared memory without a lock, and in shared memory with a "
+    "lock.\n"
     "\n"
     "  -p, --processes P    processes, 1..64 (default 4)\n"
-    "  -n, --iterations N   increments per process, 1..100000000 (default 1000000)\n"
-    "  -m, --mode MODE      private|shared-unsafe|shared-locked|all (default all)\n"
+    "  -n, --iterations N   increments per process, 1..100000000 (default "
+    "1000000)\n"
+    "  -m, --mode MODE      private|shared-unsafe|shared-locked|all (default "
+    "all)\n"
     "      --json           one JSON object on stdout instead of the table\n"
     "  -h, --help           this help\n"
     "\n"
@@ -345,9 +352,15 @@ static void parse(int argc, char **argv, config *c)
     int ch;
     while ((ch = getopt_long(argc, argv, ":p:n:m:h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'p': c->procs = opt_int("--processes", optarg, 1, MAX_PROCS); break;
-        case 'n': c->iters = opt_int("--iterations", optarg, 1, 100000000); break;
-        case 'm': c->mode = (enum mode)opt_choice("--mode", optarg, mode_names); break;
+        case 'p':
+            c->procs = opt_int("--processes", optarg, 1, MAX_PROCS);
+            break;
+        case 'n':
+            c->iters = opt_int("--iterations", optarg, 1, 100000000);
+            break;
+        case 'm':
+            c->mode = (enum mode)opt_choice("--mode", optarg, mode_names);
+            break;
         case OPT_JSON: c->json = true; break;
         case 'h': kit_help(usage);
         default: kit_opt_fail(ch, argv, longopts);
@@ -406,9 +419,10 @@ int main(int argc, char **argv)
         json_end(&j);
         json_finish(&j);
     } else {
-        printf("shm: %lld processes x %lld increments of one counter (%s)\n\n", cfg.procs,
-               cfg.iters, USE_PSHARED_MUTEX ? "lock: PTHREAD_PROCESS_SHARED mutex"
-                                            : "lock: named semaphore");
+        printf("shm: %lld processes x %lld increments of one counter (%s)\n\n",
+               cfg.procs, cfg.iters,
+               USE_PSHARED_MUTEX ? "lock: PTHREAD_PROCESS_SHARED mutex"
+                                 : "lock: named semaphore");
         kit_table t;
         tbl_init(&t);
         tbl_col(&t, "mode", TBL_LEFT);
@@ -425,23 +439,30 @@ int main(int argc, char **argv)
             tbl_cell(&t, "%lld", r->expected - r->got);
             tbl_cell(&t, "%.2fs", r->seconds);
             if (r->mode == M_PRIVATE)
-                tbl_cell(&t, "%s", r->got == 0 ? "PRIVATE: each child changed its own copy"
-                                               : "WRONG: private memory was shared?");
+                tbl_cell(&t, "%s",
+                         r->got == 0
+                             ? "PRIVATE: each child changed its own copy"
+                             : "WRONG: private memory was shared?");
             else if (r->got == r->expected)
-                tbl_cell(&t, "%s", r->mode == M_UNSAFE ? "OK (lucky: run again, or raise -n)"
-                                                       : "OK");
+                tbl_cell(&t, "%s",
+                         r->mode == M_UNSAFE
+                             ? "OK (lucky: run again, or raise -n)"
+                             : "OK");
             else
-                tbl_cell(&t, "%s", r->mode == M_UNSAFE ? "DATA RACE: updates lost"
-                                                       : "WRONG: the lock did not work");
+                tbl_cell(&t, "%s",
+                         r->mode == M_UNSAFE ? "DATA RACE: updates lost"
+                                             : "WRONG: the lock did not work");
         }
         tbl_print(&t, stdout);
-        printf("\nnotice: after fork() a global is a copy; only MAP_SHARED memory is shared, "
+        printf("\nnotice: after fork() a global is a copy; only MAP_SHARED "
+               "memory is shared, "
                "and shared memory needs a lock, exactly like threads\n");
     }
     if (fflush(stdout) != 0)
         die_errno("stdout");
     if (!ok) {
-        warn_msg("the private counter changed or the locked counter is not exact");
+        warn_msg(
+            "the private counter changed or the locked counter is not exact");
         return KIT_EXIT_RUNTIME;
     }
     return 0;
