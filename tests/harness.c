@@ -63,9 +63,10 @@ static void sb_read(sbuf *b, int fd, bool *open_)
 }
 
 /*
- * After the program exited: anything re-parented to us (we are a subreaper)
- * is a descendant it did not reap.  Count those, give them ~200 ms to
- * finish, then kill the program's process group and reap what remains.
+ * After the program exited: anything of its process group re-parented to us
+ * (we are a subreaper) is a descendant it did not reap.  Count those, give
+ * them ~200 ms to finish, then kill the group and reap what remains.  Only
+ * the program's group is waited for, never other children of the test.
  */
 static int reap_leftovers(pid_t pgid)
 {
@@ -73,17 +74,17 @@ static int reap_leftovers(pid_t pgid)
     for (int tries = 0; tries < 20; tries++) {
         int st;
         pid_t p;
-        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+        while ((p = waitpid(-pgid, &st, WNOHANG)) > 0)
             left++;
-        if (p < 0) /* ECHILD: no descendant of ours remains */
+        if (p < 0) /* ECHILD: nothing of that group is our child */
             return left;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    /* Still running: that is a leftover too.  Its group is the program's. */
+    /* Still running: that is a leftover too. */
     kill(-pgid, SIGKILL);
     int st;
-    while (waitpid(-1, &st, 0) > 0)
+    while (waitpid(-pgid, &st, 0) > 0)
         left++;
     return left;
 }

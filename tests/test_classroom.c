@@ -187,8 +187,11 @@ Test(classroom_handout, handout_builds_and_fails_exactly_the_exercises)
     char gj[4200];
     snprintf(gj, sizeof gj, "GRADE_JSON=%s", grade_json);
     r = run_with(&(run_opts){
+        /* Name the folders on the command line: the outer make exported its
+         * own BIN_DIR/BUILD_DIR, and the handout must never build into them. */
         .argv = (const char *const[]){"/usr/bin/env", "make", "-s", "-C", hand, "-j2",
-                                      "WERROR=1", "grade", gj, NULL},
+                                      "WERROR=1", "BIN_DIR=.", "BUILD_DIR=build", "SAN=",
+                                      "grade", gj, NULL},
         .env = (const char *const[]){"KIT_NESTED=1", "MAKEFLAGS=", "MAKELEVEL=", NULL},
         .timeout = 840,
     });

@@ -82,44 +82,6 @@ static int take_string(const char **p, char *out, size_t n)
     return 0;
 }
 
-/* Lines "EXERCISE(suite, "lab", "title", points);" at the start of a line. */
-static void read_declarations(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        die_errno("cannot read %s", path);
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "EXERCISE(", 9) != 0)
-            continue;
-        if (nex == MAX_ITEMS)
-            die("%s: more than %d exercises", path, MAX_ITEMS);
-        exercise *e = &ex[nex];
-        const char *p = line + 9;
-        size_t len = strcspn(p, ", ");
-        snprintf(e->suite, sizeof e->suite, "%.*s", (int)len, p);
-        p += len;
-        long long pts;
-        const char *comma;
-        if (take_string(&p, e->lab, sizeof e->lab) != 0 ||
-            take_string(&p, e->title, sizeof e->title) != 0 ||
-            (comma = strchr(p, ',')) == NULL) {
-            die("%s: cannot read the declaration: %s", path, line);
-        }
-        char num[32];
-        size_t nl = strcspn(comma + 1, ")");
-        snprintf(num, sizeof num, "%.*s", (int)nl, comma + 1);
-        char *s = num;
-        while (*s == ' ')
-            s++;
-        if (kit_parse_ll(s, 0, 1000, &pts) != KIT_PARSE_OK)
-            die("%s: points must be 0..1000: %s", path, line);
-        e->max = (int)pts;
-        nex++;
-    }
-    fclose(f);
-}
-
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -135,6 +97,45 @@ static char *slurp(const char *path)
     fclose(f);
     buf[len] = '\0';
     return buf;
+}
+
+/* Declarations "EXERCISE(suite, "lab", "title", points);" starting a line;
+ * clang-format may wrap them over several lines. */
+static void read_declarations(const char *path)
+{
+    char *text = slurp(path);
+    if (!text)
+        die_errno("cannot read %s", path);
+    for (char *p = text; (p = strstr(p, "EXERCISE(")) != NULL; p += 9) {
+        if (p != text && p[-1] != '\n')
+            continue; /* the macro's definition or a mention in a comment */
+        char *end = strstr(p, ");");
+        if (!end)
+            die("%s: unterminated EXERCISE declaration", path);
+        if (nex == MAX_ITEMS)
+            die("%s: more than %d exercises", path, MAX_ITEMS);
+        exercise *e = &ex[nex];
+        const char *q = p + 9;
+        size_t len = strcspn(q, ", \n");
+        snprintf(e->suite, sizeof e->suite, "%.*s", (int)len, q);
+        q += len;
+        long long pts;
+        const char *comma;
+        if (take_string(&q, e->lab, sizeof e->lab) != 0 ||
+            take_string(&q, e->title, sizeof e->title) != 0 || q > end ||
+            (comma = strchr(q, ',')) == NULL || comma > end)
+            die("%s: cannot read the declaration: %.*s", path, (int)(end - p + 2), p);
+        char num[32];
+        snprintf(num, sizeof num, "%.*s", (int)(end - comma - 1), comma + 1);
+        char *s = num;
+        while (*s == ' ' || *s == '\n' || *s == '\t')
+            s++;
+        if (kit_parse_ll(s, 0, 1000, &pts) != KIT_PARSE_OK)
+            die("%s: %s: points must be 0..1000, got '%s'", path, e->suite, s);
+        e->max = (int)pts;
+        nex++;
+    }
+    free(text);
 }
 
 static behaviour *behaviour_of(const char *suite)
