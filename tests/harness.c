@@ -122,6 +122,8 @@ run_result run_with(const run_opts *o)
             if (eq) {
                 *eq = '\0';
                 setenv(kv, eq + 1, 1);
+            } else {
+                unsetenv(kv); /* "NAME" alone removes it */
             }
         }
         signal(SIGPIPE, SIG_DFL);

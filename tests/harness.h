@@ -41,7 +41,8 @@ typedef struct {
                                  or a path if it contains '/' */
     const char *in;           /* standard input (NULL: /dev/null) */
     size_t in_len;            /* 0: strlen(in) */
-    const char *const *env;   /* extra "NAME=value" entries, NULL-terminated */
+    const char *const *env;   /* extra "NAME=value" entries, or "NAME" to unset
+                                 one; NULL-terminated */
     double timeout;           /* seconds; 0 means 20 */
     int signal_after_ms;      /* >0: send `signal` to the program then */
     int signal;               /* signal to send (SIGINT, SIGTERM, ...) */
