@@ -67,6 +67,9 @@ for t in $targets; do
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         $CFLAGS_FUZZ $incs -o "$bin" "$src" $SRCS $LIBS 2>"$log"; then
         cat "$log" >&2
+        if grep -q 'clang_rt\|libFuzzer\|fuzzer' "$log"; then
+            echo "fuzz: this needs clang and its fuzzer/sanitizer runtime (Debian 12: sudo apt-get install -y libclang-rt-14-dev)" >&2
+        fi
         summary="$summary$(printf '  %-10s %-6s %s' "$t" FAIL "does not build (above)")
 "
         status=1
