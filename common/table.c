@@ -51,7 +51,7 @@ static void put_cell(FILE *out, const char *s, int w, enum tbl_align a, int last
 
 void tbl_print(const kit_table *t, FILE *out)
 {
-    int w[TBL_MAX_COLS];
+    int w[TBL_MAX_COLS] = {0};
     for (int c = 0; c < t->ncols; c++) {
         w[c] = width(t->head[c]);
         for (int r = 0; r < t->nrows; r++)
