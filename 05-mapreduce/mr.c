@@ -106,15 +106,37 @@ void mr_text_add(mr_text *t, const char *s, size_t n) { buf_put(&t->b, s, n); }
 /* ---------------------------------------------------------------------
  * Hashing and partitioning
  * ------------------------------------------------------------------- */
-uint64_t mr_hash(const void *key, size_t len)
+/* The bytes of a key of 0..8 bytes as one 64-bit word, with no loop and
+ * no read past its end: 4..8 bytes are two 4-byte loads that overlap in
+ * the middle (first four, last four); 1..3 bytes are the first, middle and
+ * last byte.  For a given length that is one-to-one (every byte is in the
+ * word), so two keys of the same length are equal iff their words are. */
+static inline uint64_t load_upto8(const unsigned char *p, size_t len)
 {
-    /* Eight bytes at a time, each step a multiply and a shift (a cousin of
-     * splitmix64): fast on short words, and every output bit depends on
-     * every input bit, which both the tables and mr_partition rely on. */
+    if (len >= 4) {
+        uint32_t first, last;
+        memcpy(&first, p, 4);
+        memcpy(&last, p + len - 4, 4);
+        return (uint64_t)first | (uint64_t)last << 32;
+    }
+    if (len == 0)
+        return 0;
+    return (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 |
+           (uint64_t)p[len - 1] << 16;
+}
+
+/* Eight bytes at a time, each step a multiply and a shift (a cousin of
+ * splitmix64); the last 1..8 bytes are one load_upto8() -- most words are
+ * shorter than 8 bytes, and a byte loop there cost more than all the
+ * rest (a branch per byte, mispredicted at every word's end).  Every output
+ * bit depends on every input bit, which both the tables and mr_partition
+ * rely on.  Inline: the combiner calls it once per word. */
+static inline uint64_t hash_key(const void *key, size_t len)
+{
     const unsigned char *p = key;
     uint64_t h =
         0x243F6A8885A308D3ULL ^ ((uint64_t)len * 0x9E3779B97F4A7C15ULL);
-    while (len >= 8) {
+    while (len > 8) {
         uint64_t w;
         memcpy(&w, p, 8);
         h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
@@ -122,18 +144,15 @@ uint64_t mr_hash(const void *key, size_t len)
         p += 8;
         len -= 8;
     }
-    if (len) { /* the last 1..7 bytes; a loop, not a variable-size memcpy call */
-        uint64_t w = 0;
-        for (size_t i = 0; i < len; i++)
-            w |= (uint64_t)p[i] << (8 * i);
-        h = (h ^ w) * 0x94D049BB133111EBULL;
-        h ^= h >> 29;
-    }
+    h = (h ^ load_upto8(p, len)) * 0x94D049BB133111EBULL;
+    h ^= h >> 29;
     h ^= h >> 32;
     h *= 0xD6E8FEB86659FD93ULL;
     h ^= h >> 32;
     return h;
 }
+
+uint64_t mr_hash(const void *key, size_t len) { return hash_key(key, len); }
 
 unsigned mr_partition(uint64_t hash, unsigned nreduce)
 {
@@ -153,53 +172,86 @@ unsigned mr_partition(uint64_t hash, unsigned nreduce)
 }
 
 /* ---------------------------------------------------------------------
- * The in-mapper combiner: open addressing, linear probing, keys copied into
- * an arena.  The slot index is the hash's TOP bits: mr_partition uses the
- * low ones, so every key in one partition has the same low bits.
+ * The in-mapper combiner: a hash table from key to combined value, looked
+ * up once per emitted pair -- the hottest code of the whole job.
+ *
+ * Open addressing with linear probing: a key lives in the first free slot
+ * at or after its home slot, so a lookup reads consecutive slots, usually
+ * in one cache line.  The capacity is a power of two (the home slot is a
+ * shift, not a division) and at most half full (a lookup probes ~1.5
+ * slots on average).  The home slot is the hash's TOP bits: mr_partition
+ * uses the low ones, so every key in one partition has the same low bits.
+ *
+ * Why a slot is 32 bytes with the key inside it: the table outgrows the
+ * L2 cache (100,000 distinct words), so a lookup's cost is the cache lines
+ * it touches.  Two slots fill a 64-byte line exactly (the table is
+ * line-aligned, so no slot straddles two lines), and a key of up to
+ * INLINE_KEY bytes -- 99.9% of the words of an English text -- is compared
+ * right there, with no second miss in a separate key array.  Longer keys
+ * live in an arena and the slot holds their offset.
  * ------------------------------------------------------------------- */
-#define EMPTY UINT32_MAX
-
+#define EMPTY UINT32_MAX /* klen of a free slot */
 #define INLINE_KEY 16
+#define CACHE_LINE 64
 
 typedef struct {
-    uint64_t hash;
-    uint64_t val;  /* combined value */
-    uint32_t koff; /* key = arena + koff */
+    uint32_t tag;  /* the hash's low 32 bits: compared before the key */
     uint32_t klen; /* EMPTY: free slot */
-    /* a copy of a key of at most INLINE_KEY bytes: comparing it needs no
-     * second cache miss in the arena (most words are short) */
-    char inl[INLINE_KEY];
+    uint64_t val;  /* combined value */
+    union {
+        char inl[INLINE_KEY]; /* klen <= INLINE_KEY: the key itself */
+        uint32_t off;         /* else: the key is at arena + off */
+    } key;
 } cslot;
 
 typedef struct {
-    cslot *slots;
+    cslot *slots;  /* 1 << bits slots, CACHE_LINE-aligned */
     unsigned bits; /* capacity = 1 << bits */
     size_t used;   /* occupied slots; kept <= capacity / 2 */
-    buf_t arena;   /* every key once */
+    buf_t arena;   /* the keys longer than INLINE_KEY, each once */
 } ctab;
+
+static const char *slot_key(const ctab *t, const cslot *s)
+{
+    return s->klen <= INLINE_KEY ? s->key.inl : t->arena.p + s->key.off;
+}
+
+/* n free slots (klen = EMPTY), aligned to a cache line. */
+static cslot *slots_new(size_t n)
+{
+    void *p = NULL;
+    int e = posix_memalign(&p, CACHE_LINE, n * sizeof(cslot));
+    if (e != 0)
+        die_code(e, "posix_memalign of %zu bytes", n * sizeof(cslot));
+    memset(p, 0xff, n * sizeof(cslot));
+    return p;
+}
 
 static void ctab_clear(ctab *t)
 {
     if (!t->slots) {
         t->bits = 10;
-        t->slots = xmalloc(sizeof(cslot) << t->bits);
+        t->slots = slots_new((size_t)1 << t->bits);
+    } else {
+        memset(t->slots, 0xff, sizeof(cslot) << t->bits); /* klen = EMPTY */
     }
-    memset(t->slots, 0xff, sizeof(cslot) << t->bits); /* klen = EMPTY */
     t->used = 0;
     t->arena.len = 0;
 }
 
+/* Double the capacity.  A slot keeps only 32 bits of its hash, so each
+ * key's hash is computed again: rare (the table doubles a dozen times per
+ * worker, then is reused by its later tasks). */
 static void ctab_grow(ctab *t)
 {
     unsigned nbits = t->bits + 1;
     size_t ncap = (size_t)1 << nbits;
-    cslot *ns = xmalloc(sizeof(cslot) * ncap);
-    memset(ns, 0xff, sizeof(cslot) * ncap);
+    cslot *ns = slots_new(ncap);
     for (size_t i = 0; i < (size_t)1 << t->bits; i++) {
         cslot *s = &t->slots[i];
         if (s->klen == EMPTY)
             continue;
-        size_t j = (size_t)(s->hash >> (64 - nbits));
+        size_t j = (size_t)(hash_key(slot_key(t, s), s->klen) >> (64 - nbits));
         while (ns[j].klen != EMPTY)
             j = (j + 1) & (ncap - 1);
         ns[j] = *s;
@@ -209,16 +261,24 @@ static void ctab_grow(ctab *t)
     t->bits = nbits;
 }
 
-/* Equal keys?  Most words are short: comparing them inline beats a call
- * to memcmp, which the combiner would make once per word. */
+/* Equal keys of n bytes?  Called once per word, and most words are
+ * short: up to 16 bytes take two fixed-size loads per side (overlapping,
+ * as in load_upto8) instead of a byte loop or a call to memcmp. */
 static inline bool same_key(const char *a, const char *b, size_t n)
 {
-    if (n > 16)
-        return memcmp(a, b, n) == 0;
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return false;
-    return true;
+    const unsigned char *x = (const unsigned char *)a,
+                        *y = (const unsigned char *)b;
+    if (n <= 8)
+        return load_upto8(x, n) == load_upto8(y, n);
+    if (n <= 16) {
+        uint64_t x0, x1, y0, y1;
+        memcpy(&x0, x, 8);
+        memcpy(&y0, y, 8);
+        memcpy(&x1, x + n - 8, 8);
+        memcpy(&y1, y + n - 8, 8);
+        return x0 == y0 && x1 == y1;
+    }
+    return memcmp(a, b, n) == 0;
 }
 
 struct mr_emitter {
@@ -236,31 +296,36 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
     if (em->trace)
         pair_put(em->trace, key, (uint32_t)klen, value);
     ctab *t = &em->tab;
-    uint64_t h = mr_hash(key, klen);
+    uint64_t h = hash_key(key, klen);
+    uint32_t tag = (uint32_t)h;
     size_t mask = ((size_t)1 << t->bits) - 1;
     size_t i = (size_t)(h >> (64 - t->bits));
     for (;;) {
         cslot *s = &t->slots[i];
         if (s->klen == EMPTY)
             break;
-        if (s->hash == h && s->klen == klen &&
-            same_key(klen <= INLINE_KEY ? s->inl : t->arena.p + s->koff, key,
-                     klen)) {
+        /* the tag and the length first: a different key almost never gets
+         * past them, so the key bytes are compared about once per word */
+        if (s->tag == tag && s->klen == klen &&
+            same_key(slot_key(t, s), key, klen)) {
             s->val = em->app->combine(s->val, value, em->app->arg);
             return;
         }
         i = (i + 1) & mask;
     }
-    if (t->arena.len + klen >= EMPTY)
-        die("a map task's keys exceed 4 GiB: use a smaller --block-size");
+    /* A new key: into the free slot that ended the probe. */
     cslot *s = &t->slots[i];
-    s->hash = h;
-    s->val = value;
-    s->koff = (uint32_t)t->arena.len;
+    s->tag = tag;
     s->klen = (uint32_t)klen;
-    if (klen <= INLINE_KEY)
-        memcpy(s->inl, key, klen);
-    buf_put(&t->arena, key, klen);
+    s->val = value;
+    if (klen <= INLINE_KEY) {
+        memcpy(s->key.inl, key, klen);
+    } else {
+        if (t->arena.len + klen >= EMPTY)
+            die("a map task's keys exceed 4 GiB: use a smaller --block-size");
+        s->key.off = (uint32_t)t->arena.len;
+        buf_put(&t->arena, key, klen);
+    }
     if (++t->used * 2 > mask + 1)
         ctab_grow(t);
 }
@@ -604,11 +669,12 @@ static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
         cslot *sl = &t->slots[i];
         if (sl->klen == EMPTY)
             continue;
-        unsigned r = mr_partition(sl->hash, R);
+        const char *key = slot_key(t, sl);
+        unsigned r = mr_partition(hash_key(key, sl->klen), R);
         if (r >= R)
             die("mr_partition returned %u, but there are only %u partitions", r,
                 R);
-        pair_put(&out[r], t->arena.p + sl->koff, sl->klen, sl->val);
+        pair_put(&out[r], key, sl->klen, sl->val);
     }
     if (J->cfg->workers == MR_PROCESSES) {
         int crash_after = c.dies && c.where >= 0.8
@@ -693,7 +759,7 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
              * slots, i.e. sorted by the hash's top bits; indexing by those
              * bits again would pile every early key into slot 0 and make
              * linear probing quadratic. */
-            uint64_t h = mr_hash(key, klen) * 0x9E3779B97F4A7C15ULL;
+            uint64_t h = hash_key(key, klen) * 0x9E3779B97F4A7C15ULL;
             size_t mask = ((size_t)1 << bits) - 1;
             size_t i = (size_t)(h >> (64 - bits));
             while (tab[i].key && !(tab[i].hash == h && tab[i].klen == klen &&
