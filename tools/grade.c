@@ -16,7 +16,8 @@
  *     were all skipped (filtered out) is not scored.
  *
  * Prints a table (lab, item, points earned / possible) and the total, and
- * writes the same numbers as JSON:
+ * writes the same numbers as JSON (exit 1, after the table, when there was
+ * no report at all: the suite did not build or run):
  *   {"total":X,"max":Y,"exercises":[{"lab":"03","name":"...","points":P,
  *    "max":M,"passed":true}, ...],"behaviour":[{"lab":"03","points":P,
  *    "max":M}, ...]}
@@ -219,7 +220,8 @@ int main(int argc, char *argv[])
     /* A missing or broken report (the suite did not build, or crashed as a
      * whole) still gives a table: every exercise at 0. */
     char *doc = slurp(report);
-    if (doc && tj_valid(doc))
+    bool have_report = doc && tj_valid(doc);
+    if (have_report)
         score(doc);
     else
         warn_msg("no valid Criterion report at %s: every exercise scores 0", report);
@@ -290,5 +292,5 @@ int main(int argc, char *argv[])
     if (rename(tmp, output) != 0)
         die_errno("cannot rename %s to %s", tmp, output);
     free(doc);
-    return 0;
+    return have_report ? 0 : 1; /* the table is printed either way */
 }

@@ -12,8 +12,8 @@
 # unifdef(1) (Debian package `unifdef`) resolves exactly that one symbol and
 # leaves every other #if alone, so the handout keeps the stubs and loses the
 # solutions and the markers.  Output: dist/handout/ (same layout, Makefile,
-# READMEs and tests) and dist/handout.tar.gz.  The instructor-only tools
-# (this script) are left out.
+# READMEs and tests) and dist/handout.tar.gz.  What only the instructor needs
+# (this script, CI, the tests of the classroom tooling) is left out.
 set -eu
 out=${1:-dist}
 dest=$out/handout
@@ -36,7 +36,8 @@ n=0
 for f in $files; do
     [ -f "$f" ] || continue
     case "$f" in
-    tools/handout.sh|.ci/*|dist/*|build/*) continue ;;
+    # instructor-only: this script and the tests of the classroom tooling
+    tools/handout.sh|tests/test_classroom.c|.ci/*|dist/*|build/*) continue ;;
     esac
     mkdir -p "$dest/$(dirname "$f")"
     case "$f" in
