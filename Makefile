@@ -190,7 +190,7 @@ stress: all
 
 
 # ---- classroom: handout, grade, syscalls ---------------------------------------
-$(GRADE_BIN): $(BUILD_DIR)/tools/grade.o $(BUILD_DIR)/tests/tjson.o $(BUILD_DIR)/libkit.a
+$(GRADE_BIN): $(BUILD_DIR)/tools/grade.o $(BUILD_DIR)/libkit.a
 	@mkdir -p $(@D)
 	$(CC) $(KIT_LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -199,10 +199,10 @@ handout:
 	@if [ -f tools/handout.sh ]; then sh tools/handout.sh dist; \
 	 else echo 'make handout: this is the student handout already'; fi
 
-# Run the suite once with Criterion's JSON report and score it: a table, and
+# Run the suite once with Criterion's TAP report and score it: a table, and
 # grade.json.  GRADE_ARGS passes Criterion options (e.g. --filter 'ex*/*').
 grade: all $(TEST_BIN) $(GRADE_BIN)
-	@$(TEST_ENV) GRADE_REPORT=$(BUILD_DIR)/test-report.json \
+	@$(TEST_ENV) GRADE_REPORT=$(BUILD_DIR)/test-report.tap \
 	  sh tools/grade.sh $(TEST_BIN) $(GRADE_BIN) $(GRADE_ARGS)
 
 # fork() and pthread_create() are both clone(2): strace shows the flags.

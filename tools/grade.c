@@ -1,15 +1,15 @@
 /*
  * grade.c - score a Criterion run: the engine behind `make grade`.
  *
- * Reads Criterion's own machine report (`kit-tests --json=FILE`), never its
- * human text, and the EXERCISE(...) declarations in the test sources, which
- * put each exercise's points next to the tests that earn them:
+ * Reads Criterion's own machine report in TAP form (`kit-tests --tap=FILE`),
+ * never its human text, and the EXERCISE(...) declarations in the test
+ * sources, which put each exercise's points next to the tests that earn them:
  *
  *     EXERCISE(ex03_mutex, "03", "the mutex fix of the race", 5);
  *
  * Rules, so that a crash, a hang or a missing test can only cost points:
  *   - an exercise earns its points when its suite ran at least one test and
- *     every test that ran PASSED (a crash or timeout is ERRORED: 0 points);
+ *     every test that ran passed (a crash or a timeout is "not ok": 0 points);
  *     a declared exercise absent from the report scores 0;
  *   - every other suite is a behaviour check worth 1 point, grouped per lab
  *     (suites named labNN_*; others count under "kit"); a suite whose tests
@@ -22,6 +22,13 @@
  *    "max":M,"passed":true}, ...],"behaviour":[{"lab":"03","points":P,
  *    "max":M}, ...]}
  *
+ * Why TAP and not Criterion's --json: Criterion 2.4 writes failure messages
+ * into its JSON without escaping their quotes, so the JSON report is invalid
+ * exactly when a test fails.  TAP is one line per test:
+ *     ok - lab03_race::mutex_mode_is_exact (0.12s)
+ *     not ok - ex03_mutex::is_exact ...         (messages follow, indented)
+ *     ok - lab03_race::racy_under_tsan  # SKIP not a TSan build
+ *
  * Usage: grade [-r REPORT] [-o GRADE_JSON] TEST_SOURCE...
  */
 #include "cli.h"
@@ -29,8 +36,6 @@
 #include "json.h"
 #include "table.h"
 #include "xpthread.h"
-
-#include "../tests/tjson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,12 +67,12 @@ static const char usage[] =
     "Usage: grade [-r REPORT] [-o GRADE_JSON] TEST_SOURCE...\n"
     "Score a Criterion JSON report against the EXERCISE() declarations.\n"
     "\n"
-    "  -r, --report FILE   Criterion report (kit-tests --json=FILE); default\n"
-    "                      build/test-report.json\n"
+    "  -r, --report FILE   Criterion's TAP report (kit-tests --tap=FILE);\n"
+    "                      default build/test-report.tap\n"
     "  -o, --output FILE   where to write the JSON score; default grade.json\n"
     "  -h, --help          this text\n"
     "\n"
-    "Example: grade -r build/test-report.json -o grade.json tests/test_*.c\n";
+    "Example: grade -r build/test-report.tap -o grade.json tests/test_*.c\n";
 
 /* Copy the next "quoted" string after *p into out; advance *p past it. */
 static int take_string(const char **p, char *out, size_t n)
@@ -158,44 +163,72 @@ static int cmp_behaviour(const void *a, const void *b)
     return strcmp(((const behaviour *)a)->lab, ((const behaviour *)b)->lab);
 }
 
-static void score(const char *doc)
+/* One suite's tally while reading the report. */
+typedef struct {
+    char name[NAME_LEN];
+    int ran;    /* tests that ran (not skipped) */
+    int passed; /* of those, how many passed */
+} suite_tally;
+
+static suite_tally tally[4 * MAX_ITEMS];
+static int ntally;
+
+static suite_tally *tally_of(const char *name, size_t len)
 {
-    int nsuites = tj_len(doc, "test_suites");
-    for (int s = 0; s < nsuites; s++) {
-        char path[64], name[NAME_LEN];
-        snprintf(path, sizeof path, "test_suites.%d.name", s);
-        if (!tj_str(doc, path, name, sizeof name))
+    for (int i = 0; i < ntally; i++)
+        if (strlen(tally[i].name) == len && strncmp(tally[i].name, name, len) == 0)
+            return &tally[i];
+    if (ntally == (int)(sizeof tally / sizeof tally[0]))
+        die("more than %d suites in the report", ntally);
+    suite_tally *t = &tally[ntally++];
+    snprintf(t->name, sizeof t->name, "%.*s", (int)len, name);
+    return t;
+}
+
+/* Returns false if the text is not a Criterion TAP report. */
+static bool score(char *doc)
+{
+    if (strncmp(doc, "TAP version", 11) != 0)
+        return false;
+    for (char *line = strtok(doc, "\n"); line; line = strtok(NULL, "\n")) {
+        bool ok;
+        if (strncmp(line, "ok - ", 5) == 0)
+            ok = true;
+        else if (strncmp(line, "not ok - ", 9) == 0)
+            ok = false;
+        else
+            continue; /* plan, comments, indented failure messages */
+        const char *name = line + (ok ? 5 : 9);
+        const char *sep = strstr(name, "::");
+        if (!sep)
             continue;
-        snprintf(path, sizeof path, "test_suites.%d.tests", s);
-        int ntests = tj_len(doc, path);
-        int ran = 0, passed = 0;
-        for (int t = 0; t < ntests; t++) {
-            char sp[96], status[32];
-            snprintf(sp, sizeof sp, "test_suites.%d.tests.%d.status", s, t);
-            if (!tj_str(doc, sp, status, sizeof status) || strcmp(status, "SKIPPED") == 0)
-                continue;
-            ran++;
-            passed += strcmp(status, "PASSED") == 0;
-        }
-        bool ok = ran > 0 && passed == ran;
+        suite_tally *t = tally_of(name, (size_t)(sep - name));
+        if (strstr(sep, "# SKIP"))
+            continue;
+        t->ran++;
+        t->passed += ok;
+    }
+    for (int s = 0; s < ntally; s++) {
+        bool all_passed = tally[s].ran > 0 && tally[s].passed == tally[s].ran;
         exercise *e = NULL;
         for (int i = 0; i < nex; i++)
-            if (strcmp(ex[i].suite, name) == 0)
+            if (strcmp(ex[i].suite, tally[s].name) == 0)
                 e = &ex[i];
         if (e) {
-            e->points = ok ? e->max : 0;
-        } else if (ran > 0) {
-            behaviour *b = behaviour_of(name);
+            e->points = all_passed ? e->max : 0;
+        } else if (tally[s].ran > 0) {
+            behaviour *b = behaviour_of(tally[s].name);
             b->max++;
-            b->points += ok;
+            b->points += all_passed;
         }
     }
+    return true;
 }
 
 int main(int argc, char *argv[])
 {
     kit_set_prog("grade");
-    const char *report = "build/test-report.json";
+    const char *report = "build/test-report.tap";
     const char *output = "grade.json";
     static const struct option longopts[] = {
         {"report", required_argument, NULL, 'r'},
@@ -220,10 +253,8 @@ int main(int argc, char *argv[])
     /* A missing or broken report (the suite did not build, or crashed as a
      * whole) still gives a table: every exercise at 0. */
     char *doc = slurp(report);
-    bool have_report = doc && tj_valid(doc);
-    if (have_report)
-        score(doc);
-    else
+    bool have_report = doc && score(doc);
+    if (!have_report)
         warn_msg("no valid Criterion report at %s: every exercise scores 0", report);
     qsort(beh, (size_t)nbeh, sizeof beh[0], cmp_behaviour);
 
