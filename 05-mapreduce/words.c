@@ -243,11 +243,11 @@ static void scratch_reserve(scratch *s, size_t need)
 }
 
 /* Hand one word, bytes w[0..len), to the callback; `flags` is the OR of
- * the classes of its bytes. */
+ * the classes of its bytes other than LOW. */
 static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
                  words_fn fn, void *ctx)
 {
-    if (flags == LOW) { /* already lowercase ASCII: no copy at all */
+    if (flags == 0) { /* already lowercase ASCII: no copy at all */
         fn((const char *)w, len, ctx);
         return;
     }
@@ -260,7 +260,7 @@ static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
         return;
     }
     /* Non-ASCII: decode again (every sequence in the word is valid and a
-     * word character: words_scan checked), lowercase, re-encode.  A
+     * word character: scan_region checked), lowercase, re-encode.  A
      * lowercase form can be longer than its capital (U+023A, 2 bytes ->
      * U+2C65, 3 bytes), so reserve room as we go. */
     size_t out = 0;
@@ -278,33 +278,38 @@ static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
     fn((const char *)s->p, out, ctx);
 }
 
-size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx)
+/*
+ * Scan p[0..end-p) whose last byte is an ASCII separator (or which is
+ * empty).  That byte is a sentinel: the loop over a word's letters stops
+ * at it at the latest, so it needs no "p < end" test -- the hottest loop
+ * of the lab is one table lookup and one compare per byte.  (A UTF-8
+ * sequence never contains an ASCII byte, so it cannot run past it either.)
+ */
+static size_t scan_region(const unsigned char *p, const unsigned char *end,
+                          scratch *s, words_fn fn, void *ctx)
 {
-    words_init(); /* one atomic load once initialised */
-    const unsigned char *p = (const unsigned char *)buf;
-    const unsigned char *end = p + n;
-    unsigned char stack_buf[256];
-    scratch s = {stack_buf, sizeof stack_buf, NULL};
     size_t count = 0;
-
     while (p < end) {
-        /* Separators: the ASCII ones in a tight loop. */
+        /* Separators: the region may end with several, so check the end. */
         while (p < end && ascii_class[*p] == SEP)
             p++;
         if (p == end)
             break;
         const unsigned char *start = p;
-        unsigned flags = 0;
-        size_t skip = 0; /* bytes of the non-word character that ended it */
+        unsigned flags = 0; /* UP and HIGH bytes seen in this word */
+        size_t skip = 0;    /* bytes of the non-word character that ended it */
         for (;;) {
-            unsigned c = 0;
-            /* ASCII letters and digits: the hot loop. */
-            while (p < end && ((c = ascii_class[*p]) & (LOW | UP))) {
-                flags |= c;
+            /* Lowercase ASCII letters and digits: most bytes of a text. */
+            while (ascii_class[*p] == LOW)
                 p++;
-            }
-            if (p == end || c == SEP)
+            unsigned c = ascii_class[*p];
+            if (c == SEP)
                 break;
+            if (c == UP) { /* a capital: note it, go on */
+                flags |= UP;
+                p++;
+                continue;
+            }
             /* A byte >= 0x80: a word character only if it starts a valid
              * sequence whose code point is a letter or digit. */
             uint32_t cp;
@@ -321,10 +326,34 @@ size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx)
             p += k;
         }
         if (p > start) {
-            emit(start, (size_t)(p - start), flags, &s, fn, ctx);
+            emit(start, (size_t)(p - start), flags, s, fn, ctx);
             count++;
         }
         p += skip;
+    }
+    return count;
+}
+
+size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx)
+{
+    words_init(); /* one atomic load once initialised */
+    const unsigned char *p = (const unsigned char *)buf;
+    unsigned char stack_buf[256];
+    scratch s = {stack_buf, sizeof stack_buf, NULL};
+    /* Everything up to the last ASCII separator has its sentinel. */
+    size_t safe = words_cut_back(buf, n);
+    size_t count = scan_region(p, p + safe, &s, fn, ctx);
+    if (safe < n) {
+        /* The rest has no ASCII separator (usually: the last word of a
+         * file without a final newline): scan a copy with one added. */
+        size_t len = n - safe;
+        unsigned char small[64];
+        unsigned char *tail = len < sizeof small ? small : xmalloc(len + 1);
+        memcpy(tail, p + safe, len);
+        tail[len] = ' ';
+        count += scan_region(tail, tail + len + 1, &s, fn, ctx);
+        if (tail != small)
+            free(tail);
     }
     free(s.heap);
     return count;
