@@ -281,22 +281,10 @@ static inline bool same_key(const char *a, const char *b, size_t n)
     return memcmp(a, b, n) == 0;
 }
 
-struct mr_emitter {
-    ctab tab;
-    const mr_app *app;
-    uint64_t emitted; /* pairs emitted in this attempt */
-    buf_t *trace;     /* --explain: every pair as emitted, before combining */
-};
-
-void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
+/* Fold (key, value) into the table; h = hash_key(key, klen). */
+static void ctab_add(ctab *t, const mr_app *app, const char *key, size_t klen,
+                     uint64_t h, uint64_t value)
 {
-    if (klen >= EMPTY)
-        die("a key of %zu bytes is too long", klen);
-    em->emitted++;
-    if (em->trace)
-        pair_put(em->trace, key, (uint32_t)klen, value);
-    ctab *t = &em->tab;
-    uint64_t h = hash_key(key, klen);
     uint32_t tag = (uint32_t)h;
     size_t mask = ((size_t)1 << t->bits) - 1;
     size_t i = (size_t)(h >> (64 - t->bits));
@@ -308,7 +296,7 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
          * past them, so the key bytes are compared about once per word */
         if (s->tag == tag && s->klen == klen &&
             same_key(slot_key(t, s), key, klen)) {
-            s->val = em->app->combine(s->val, value, em->app->arg);
+            s->val = app->combine(s->val, value, app->arg);
             return;
         }
         i = (i + 1) & mask;
@@ -328,6 +316,76 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
     }
     if (++t->used * 2 > mask + 1)
         ctab_grow(t);
+}
+
+/*
+ * Prefetching.  Most lookups of a rare word miss every cache: the core
+ * waits ~100 ns for DRAM, longer than it takes to tokenize and hash the
+ * word.  So mr_emit() does not look a pair up at once: it hashes it, asks
+ * the memory system for its home slot (a prefetch: a hint that does not
+ * wait) and queues it; every BATCH pairs the queue is folded into the
+ * table in emission order.  By then the slots have arrived, and the
+ * misses of BATCH words overlapped instead of following one another.
+ * This made the map phase about twice as fast on the bench text.
+ */
+#define BATCH 16
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define PREFETCH(addr) ((void)(addr)) /* a hint only: fine to lose */
+#endif
+
+typedef struct {
+    uint64_t hash, value;
+    uint32_t koff, klen; /* key = mr_emitter.qkeys + koff */
+} pending;
+
+struct mr_emitter {
+    ctab tab;
+    const mr_app *app;
+    uint64_t emitted;  /* pairs emitted in this attempt */
+    buf_t *trace;      /* --explain: every pair as emitted, before combining */
+    pending q[BATCH];  /* emitted, not yet in the table; q[0..nq) */
+    int nq;
+    buf_t qkeys;       /* their keys (a caller's key may not outlive the call) */
+};
+
+/* Fold the queued pairs into the table, in the order they were emitted
+ * (combine() need not be commutative). */
+static void emit_flush(mr_emitter *em)
+{
+    for (int k = 0; k < em->nq; k++) {
+        const pending *q = &em->q[k];
+        ctab_add(&em->tab, em->app, em->qkeys.p + q->koff, q->klen, q->hash,
+                 q->value);
+    }
+    em->nq = 0;
+    em->qkeys.len = 0;
+}
+
+void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
+{
+    if (klen >= EMPTY)
+        die("a key of %zu bytes is too long", klen);
+    em->emitted++;
+    if (em->trace)
+        pair_put(em->trace, key, (uint32_t)klen, value);
+    uint64_t h = hash_key(key, klen);
+    ctab *t = &em->tab;
+    PREFETCH(&t->slots[h >> (64 - t->bits)]);
+    em->q[em->nq++] =
+        (pending){h, value, (uint32_t)em->qkeys.len, (uint32_t)klen};
+    buf_put(&em->qkeys, key, klen);
+    if (em->nq == BATCH)
+        emit_flush(em);
+}
+
+static void emitter_free(mr_emitter *em)
+{
+    free(em->tab.slots);
+    buf_free(&em->tab.arena);
+    buf_free(&em->qkeys);
 }
 
 /* ---------------------------------------------------------------------
@@ -634,6 +692,8 @@ static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
     ctab_clear(&em->tab);
     em->app = app;
     em->emitted = 0;
+    em->nq = 0;
+    em->qkeys.len = 0;
     em->trace = J->trace ? &J->trace[m] : NULL;
     if (em->trace)
         em->trace->len = 0;
@@ -662,6 +722,7 @@ static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
         if (c.dies && c.where < 0.8 && (double)done >= crash_byte)
             return crash_now(J, &c);
     }
+    emit_flush(em); /* the last few pairs */
     /* Partition the combined pairs: the shuffle's sending side. */
     ctab *t = &em->tab;
     unsigned R = (unsigned)J->R;
@@ -1010,8 +1071,7 @@ static void threads_phase(job_t *J, int phase, int ntasks)
     }
     for (int i = 0; i < n; i++) {
         xpthread_join(th[i]);
-        free(cx[i].w.em.tab.slots);
-        buf_free(&cx[i].w.em.tab.arena);
+        emitter_free(&cx[i].w.em);
         buf_free(&cx[i].w.chunk);
     }
     free(th);
