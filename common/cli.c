@@ -54,9 +54,21 @@ enum kit_parse_status kit_parse_size(const char *s, unsigned long long min,
     }
     unsigned shift = 0;
     switch (*p) {
-    case 'k': case 'K': shift = 10; p++; break;
-    case 'm': case 'M': shift = 20; p++; break;
-    case 'g': case 'G': shift = 30; p++; break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        p++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        p++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        p++;
+        break;
     default: break;
     }
     if (shift != 0) { /* optional "B" or "iB" after a suffix */
@@ -86,10 +98,16 @@ enum kit_parse_status kit_parse_double(const char *s, double min, double max,
     if (*p == '+' || *p == '-')
         p++;
     int digits = 0;
-    while (isdigit((unsigned char)*p)) { p++; digits++; }
+    while (isdigit((unsigned char)*p)) {
+        p++;
+        digits++;
+    }
     if (*p == '.') {
         p++;
-        while (isdigit((unsigned char)*p)) { p++; digits++; }
+        while (isdigit((unsigned char)*p)) {
+            p++;
+            digits++;
+        }
     }
     if (digits == 0 || *p != '\0')
         return KIT_PARSE_SYNTAX;
@@ -132,8 +150,9 @@ unsigned long long opt_size(const char *opt, const char *s,
         char lo[32], hi[32];
         fmt_size(lo, sizeof lo, min);
         fmt_size(hi, sizeof hi, max);
-        usage_error("%s: expected a size in %s..%s (suffix K, M or G), got '%s'",
-                    opt, lo, hi, s ? s : "");
+        usage_error(
+            "%s: expected a size in %s..%s (suffix K, M or G), got '%s'", opt,
+            lo, hi, s ? s : "");
     }
     return v;
 }

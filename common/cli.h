@@ -19,9 +19,9 @@
 
 enum kit_parse_status {
     KIT_PARSE_OK = 0,
-    KIT_PARSE_EMPTY,      /* "" */
-    KIT_PARSE_SYNTAX,     /* not a number at all, or trailing junk: "12x", "1e3" */
-    KIT_PARSE_RANGE,      /* a number, but outside [min, max] (overflow included) */
+    KIT_PARSE_EMPTY,  /* "" */
+    KIT_PARSE_SYNTAX, /* not a number at all, or trailing junk: "12x", "1e3" */
+    KIT_PARSE_RANGE,  /* a number, but outside [min, max] (overflow included) */
 };
 
 /* Decimal integer with optional sign; whole string must be consumed. */

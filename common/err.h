@@ -28,11 +28,13 @@ void kit_set_prog(const char *name);
 const char *kit_prog(void);
 
 noreturn void die(const char *fmt, ...) KIT_PRINTF(1, 2);
-noreturn void die_errno(const char *fmt, ...) KIT_PRINTF(1, 2);   /* appends strerror(errno) */
-noreturn void die_code(int err, const char *fmt, ...) KIT_PRINTF(2, 3); /* appends strerror(err) */
+noreturn void die_errno(const char *fmt, ...)
+    KIT_PRINTF(1, 2); /* appends strerror(errno) */
+noreturn void die_code(int err, const char *fmt, ...)
+    KIT_PRINTF(2, 3); /* appends strerror(err) */
 void warn_msg(const char *fmt, ...) KIT_PRINTF(1, 2);
 void warn_errno(const char *fmt, ...) KIT_PRINTF(1, 2);
-noreturn void usage_error(const char *fmt, ...) KIT_PRINTF(1, 2); /* one line, exit 2 */
-
+noreturn void usage_error(const char *fmt, ...)
+    KIT_PRINTF(1, 2); /* one line, exit 2 */
 
 #endif

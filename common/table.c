@@ -38,7 +38,8 @@ static int width(const char *s)
     return w;
 }
 
-static void put_cell(FILE *out, const char *s, int w, enum tbl_align a, int last)
+static void put_cell(FILE *out, const char *s, int w, enum tbl_align a,
+                     int last)
 {
     int pad = w - width(s);
     if (a == TBL_RIGHT)

@@ -23,9 +23,9 @@
 enum tbl_align { TBL_LEFT, TBL_RIGHT };
 
 typedef struct {
-    int ncols;                /* columns declared with tbl_col() */
-    int nrows;                /* complete rows; row nrows is being filled */
-    int cur;                  /* next cell of the current row */
+    int ncols; /* columns declared with tbl_col() */
+    int nrows; /* complete rows; row nrows is being filled */
+    int cur;   /* next cell of the current row */
     enum tbl_align align[TBL_MAX_COLS];
     char head[TBL_MAX_COLS][TBL_CELL];
     char cell[TBL_MAX_ROWS][TBL_MAX_COLS][TBL_CELL];

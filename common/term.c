@@ -25,7 +25,9 @@ bool kit_use_color(FILE *f)
 
 const char *kit_color(FILE *f, const char *name)
 {
-    static const struct { const char *name, *seq; } tab[] = {
+    static const struct {
+        const char *name, *seq;
+    } tab[] = {
         {"red", "\033[31m"}, {"green", "\033[32m"}, {"yellow", "\033[33m"},
         {"bold", "\033[1m"}, {"reset", "\033[0m"},
     };

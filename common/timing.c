@@ -16,7 +16,10 @@ static double clock_seconds(clockid_t id)
 
 double kit_now(void) { return clock_seconds(CLOCK_MONOTONIC); }
 double kit_cpu_seconds(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
-double kit_thread_cpu_seconds(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
+double kit_thread_cpu_seconds(void)
+{
+    return clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+}
 
 void kit_sleep_ms(double ms)
 {

@@ -157,7 +157,8 @@ void gate_wait(kit_gate *g)
     xmutex_lock(&g->m);
     if (++g->arrived == g->expected)
         xcond_broadcast(&g->open);
-    while (g->arrived < g->expected) /* while, not if: wakeups can be spurious */
+    while (g->arrived <
+           g->expected) /* while, not if: wakeups can be spurious */
         xcond_wait(&g->open, &g->m);
     xmutex_unlock(&g->m);
 }

@@ -112,9 +112,12 @@ run_result run_with(const run_opts *o)
         dup2(perr[1], 2);
         /* Close every pipe end the program must not inherit, or it would
          * never see EOF on its stdin. */
-        close(pin[0]); close(pin[1]);
-        close(pout[0]); close(pout[1]);
-        close(perr[0]); close(perr[1]);
+        close(pin[0]);
+        close(pin[1]);
+        close(pout[0]);
+        close(pout[1]);
+        close(perr[0]);
+        close(perr[1]);
         for (const char *const *e = o->env; e && *e; e++) {
             char kv[4096];
             snprintf(kv, sizeof kv, "%s", *e);
@@ -132,7 +135,8 @@ run_result run_with(const run_opts *o)
         _exit(127);
     }
     setpgid(pid, pid);
-    close(pin[0]); /* parent keeps only: stdin write end, stdout/err read ends */
+    close(
+        pin[0]); /* parent keeps only: stdin write end, stdout/err read ends */
     close(pout[1]);
     close(perr[1]);
     const char *in = o->in ? o->in : "";
@@ -182,7 +186,8 @@ run_result run_with(const run_opts *o)
                 ssize_t w = write(infd, in + in_off, in_len - in_off);
                 if (w > 0)
                     in_off += (size_t)w;
-                if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_len) {
+                if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+                    in_off == in_len) {
                     close(infd);
                     infd = -1;
                 }
@@ -333,13 +338,15 @@ size_t count_substr(const char *h, const char *n)
 void assert_usage_error(const run_result *r, const char *mention)
 {
     cr_assert(!r->timed_out, "the program hung on bad usage");
-    cr_assert_eq(r->exit_code, 2, "bad usage must exit 2, got %d (signal %d); stderr: %s",
+    cr_assert_eq(r->exit_code, 2,
+                 "bad usage must exit 2, got %d (signal %d); stderr: %s",
                  r->exit_code, r->signal, r->err);
-    cr_assert_eq(r->out_len, 0, "bad usage must print nothing on stdout, got: %s", r->out);
+    cr_assert_eq(r->out_len, 0,
+                 "bad usage must print nothing on stdout, got: %s", r->out);
     cr_assert(r->err_len > 0, "bad usage must explain itself on stderr");
     cr_assert_eq(count_substr(r->err, "\n"), 1,
                  "the usage error must be one line, got: %s", r->err);
     if (mention)
-        cr_assert(strstr(r->err, mention), "stderr should mention '%s', got: %s",
-                  mention, r->err);
+        cr_assert(strstr(r->err, mention),
+                  "stderr should mention '%s', got: %s", mention, r->err);
 }

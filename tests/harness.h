@@ -31,29 +31,31 @@ typedef struct {
     int leftover;   /* descendants alive or unreaped after it exited */
     char *out;      /* captured stdout, NUL-terminated */
     size_t out_len;
-    char *err;      /* captured stderr, NUL-terminated */
+    char *err; /* captured stderr, NUL-terminated */
     size_t err_len;
     double seconds; /* wall time */
 } run_result;
 
 typedef struct {
-    const char *const *argv;  /* argv[0] is the program's name in KIT_BIN_DIR,
+    const char *const *argv; /* argv[0] is the program's name in KIT_BIN_DIR,
                                  or a path if it contains '/' */
-    const char *in;           /* standard input (NULL: /dev/null) */
-    size_t in_len;            /* 0: strlen(in) */
-    const char *const *env;   /* extra "NAME=value" entries, or "NAME" to unset
+    const char *in;          /* standard input (NULL: /dev/null) */
+    size_t in_len;           /* 0: strlen(in) */
+    const char *const *env;  /* extra "NAME=value" entries, or "NAME" to unset
                                  one; NULL-terminated */
-    double timeout;           /* seconds; 0 means 20 */
-    int signal_after_ms;      /* >0: send `signal` to the program then */
-    int signal;               /* signal to send (SIGINT, SIGTERM, ...) */
+    double timeout;          /* seconds; 0 means 20 */
+    int signal_after_ms;     /* >0: send `signal` to the program then */
+    int signal;              /* signal to send (SIGINT, SIGTERM, ...) */
 } run_opts;
 
 run_result run_with(const run_opts *o);
 /* RUN("race", "-m", "mutex") */
-#define RUN(...) run_with(&(run_opts){.argv = (const char *const[]){__VA_ARGS__, NULL}})
+#define RUN(...) \
+    run_with(&(run_opts){.argv = (const char *const[]){__VA_ARGS__, NULL}})
 /* RUN_IN("text", "wordcount") feeds standard input */
 #define RUN_IN(input, ...) \
-    run_with(&(run_opts){.argv = (const char *const[]){__VA_ARGS__, NULL}, .in = (input)})
+    run_with(&(run_opts){.argv = (const char *const[]){__VA_ARGS__, NULL}, \
+                         .in = (input)})
 void run_free(run_result *r);
 
 /* Path of a built program: $KIT_BIN_DIR/name. Static buffer. */

@@ -22,19 +22,23 @@
 #define CRITERION_WORKER_ENV "BXFI_MAP"
 
 /* The marker, spelled in two halves so this file itself carries none. */
-#define MARK "HAND" "OUT"
+#define MARK \
+    "HAND" \
+    "OUT"
 
 static void skip_if_nested(void)
 {
     if (getenv("KIT_NESTED"))
-        cr_skip_test("classroom flows are not re-run inside the handout's own suite");
+        cr_skip_test(
+            "classroom flows are not re-run inside the handout's own suite");
 }
 
 static void skip_if_sanitized(void)
 {
     const char *san = getenv("KIT_SAN");
     if (san && *san)
-        cr_skip_test("a whole-kit flow: covered by the plain run, too slow under sanitizers");
+        cr_skip_test("a whole-kit flow: covered by the plain run, too slow "
+                     "under sanitizers");
 }
 
 /* ---- make demo --------------------------------------------------------- */
@@ -47,21 +51,27 @@ Test(classroom_demo, tour_runs_every_lab_non_interactively_and_exits_0)
     skip_if_sanitized();
     const char *bindir = getenv("KIT_BIN_DIR");
     char env_bin[4096];
-    snprintf(env_bin, sizeof env_bin, "BIN_DIR=%s", bindir && *bindir ? bindir : ".");
+    snprintf(env_bin, sizeof env_bin, "BIN_DIR=%s",
+             bindir && *bindir ? bindir : ".");
     run_result r = run_with(&(run_opts){
         .argv = (const char *const[]){"/bin/sh", "tools/demo.sh", NULL},
-        .env = (const char *const[]){env_bin, "PAUSE=0", "LAB=", "NO_COLOR=1", NULL},
+        .env = (const char *const[]){env_bin, "PAUSE=0", "LAB=", "NO_COLOR=1",
+                                     NULL},
         .timeout = 240,
     });
     cr_assert(!r.timed_out, "the tour hung; last output:\n%s",
               r.out_len > 2000 ? r.out + r.out_len - 2000 : r.out);
     cr_assert_eq(r.exit_code, 0, "the tour reported failed steps:\n%s",
                  r.out_len > 3000 ? r.out + r.out_len - 3000 : r.out);
-    static const char *const titles[] = {"Lab 01", "Lab 02", "Lab 03", "Lab 04", "Lab 05"};
+    static const char *const titles[] = {"Lab 01", "Lab 02", "Lab 03", "Lab 04",
+                                         "Lab 05"};
     for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
-        cr_expect(strstr(r.out, titles[i]), "the tour never showed '%s'", titles[i]);
-    cr_assert(strstr(r.out, "0 failed"), "the tour's closing line should say 0 failed");
-    cr_assert_eq(r.leftover, 0, "the tour left %d process(es) behind", r.leftover);
+        cr_expect(strstr(r.out, titles[i]), "the tour never showed '%s'",
+                  titles[i]);
+    cr_assert(strstr(r.out, "0 failed"),
+              "the tour's closing line should say 0 failed");
+    cr_assert_eq(r.leftover, 0, "the tour left %d process(es) behind",
+                 r.leftover);
     run_free(&r);
 }
 
@@ -93,7 +103,8 @@ static int check_solution_bodies(const char *src, const char *handout_copy)
 {
     char *text = read_file(src, NULL);
     char *copy = read_file(handout_copy, NULL);
-    cr_assert(text && copy, "cannot read %s or its handout copy %s", src, handout_copy);
+    cr_assert(text && copy, "cannot read %s or its handout copy %s", src,
+              handout_copy);
     cr_assert(!strstr(copy, "#ifndef " MARK) && !strstr(copy, "#ifdef " MARK),
               "%s still has a solution marker", handout_copy);
     int regions = 0;
@@ -106,11 +117,14 @@ static int check_solution_bodies(const char *src, const char *handout_copy)
         if (strcmp(t, "#ifndef " MARK) == 0) {
             in_solution = true;
             regions++;
-        } else if (in_solution && (strncmp(t, "#else", 5) == 0 || strncmp(t, "#endif", 6) == 0)) {
+        } else if (in_solution && (strncmp(t, "#else", 5) == 0 ||
+                                   strncmp(t, "#endif", 6) == 0)) {
             in_solution = false;
-        } else if (in_solution && strlen(t) >= 16 && count_substr(text, t) == 1) {
-            cr_expect(!strstr(copy, t), "%s: the solution line '%s' leaked into the handout",
-                      src, t);
+        } else if (in_solution && strlen(t) >= 16 &&
+                   count_substr(text, t) == 1) {
+            cr_expect(!strstr(copy, t),
+                      "%s: the solution line '%s' leaked into the handout", src,
+                      t);
         }
         line = end ? end + 1 : line + len;
     }
@@ -128,7 +142,8 @@ static int scan_dir(const char *dir, const char *handout)
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
-        if (n < 3 || (strcmp(e->d_name + n - 2, ".c") != 0 && strcmp(e->d_name + n - 2, ".h") != 0))
+        if (n < 3 || (strcmp(e->d_name + n - 2, ".c") != 0 &&
+                      strcmp(e->d_name + n - 2, ".h") != 0))
             continue;
         char *src = path_join(dir, e->d_name);
         char *hdir = path_join(handout, dir);
@@ -155,12 +170,19 @@ Test(classroom_handout, handout_has_stubs_but_no_solution_markers_or_bodies)
     char *hand = path_join(tmp, "handout");
     char *tgz = path_join(tmp, "handout.tar.gz");
     cr_assert(file_exists(tgz), "no handout.tar.gz");
-    static const char *const dirs[] = {"01-processes", "02-threads", "03-race-conditions",
-                                       "04-pipes-queues", "05-mapreduce", "common", "tests"};
+    static const char *const dirs[] = {"01-processes",
+                                       "02-threads",
+                                       "03-race-conditions",
+                                       "04-pipes-queues",
+                                       "05-mapreduce",
+                                       "common",
+                                       "tests"};
     int regions = 0;
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
         regions += scan_dir(dirs[i], hand);
-    cr_assert_geq(regions, 10, "expected 2-3 exercises per lab, found %d solution regions", regions);
+    cr_assert_geq(regions, 10,
+                  "expected 2-3 exercises per lab, found %d solution regions",
+                  regions);
     char *readme = path_join(hand, "README.md");
     cr_assert(file_exists(readme), "the handout must keep the READMEs");
     char *stubbed = path_join(hand, "Makefile");
@@ -194,9 +216,10 @@ Test(classroom_handout, handout_builds_and_fails_exactly_the_exercises)
     r = run_with(&(run_opts){
         /* Name the folders on the command line: the outer make exported its
          * own BIN_DIR/BUILD_DIR, and the handout must never build into them. */
-        .argv = (const char *const[]){"/usr/bin/env", "make", "-s", "-C", hand, "-j2",
-                                      "WERROR=1", "BIN_DIR=.", "BUILD_DIR=build", "SAN=",
-                                      "grade", gj, NULL},
+        .argv =
+            (const char *const[]){"/usr/bin/env", "make", "-s", "-C", hand,
+                                  "-j2", "WERROR=1", "BIN_DIR=.",
+                                  "BUILD_DIR=build", "SAN=", "grade", gj, NULL},
         .env = (const char *const[]){"KIT_NESTED=1", "MAKEFLAGS=", "MAKELEVEL=",
                                      CRITERION_WORKER_ENV, NULL},
         .timeout = 840,
@@ -217,11 +240,15 @@ Test(classroom_handout, handout_builds_and_fails_exactly_the_exercises)
         tj_str(doc, path, suite, sizeof suite);
         snprintf(path, sizeof path, "exercises.%d.passed", i);
         cr_assert(tj_bool(doc, path, &passed));
-        cr_expect(!passed, "exercise '%s' (%s) passes on the stub: its tests cannot tell", name,
-                  suite);
+        cr_expect(
+            !passed,
+            "exercise '%s' (%s) passes on the stub: its tests cannot tell",
+            name, suite);
     }
     int nb = tj_len(doc, "behaviour");
-    cr_assert_geq(nb, 5, "the handout's report should have behaviour suites for every lab");
+    cr_assert_geq(
+        nb, 5,
+        "the handout's report should have behaviour suites for every lab");
     double total = -1, max = -1, sum = 0;
     for (int i = 0; i < nb; i++) {
         char path[64], lab[16];
@@ -232,17 +259,22 @@ Test(classroom_handout, handout_builds_and_fails_exactly_the_exercises)
         tj_num(doc, path, &m);
         snprintf(path, sizeof path, "behaviour.%d.lab", i);
         tj_str(doc, path, lab, sizeof lab);
-        cr_expect_eq(p, m, "lab %s: %g of %g behaviour suites pass in the handout: only "
-                           "exercise suites may fail on the stubs", lab, p, m);
+        cr_expect_eq(
+            p, m,
+            "lab %s: %g of %g behaviour suites pass in the handout: only "
+            "exercise suites may fail on the stubs",
+            lab, p, m);
         sum += p;
     }
     cr_assert(tj_num(doc, "total", &total) && tj_num(doc, "max", &max));
-    cr_expect_eq(total, sum, "the handout should score exactly its behaviour suites");
+    cr_expect_eq(total, sum,
+                 "the handout should score exactly its behaviour suites");
     cr_expect_lt(total, max, "the handout cannot score 100%%");
     /* grade.json matches the printed table */
     char line[128];
     snprintf(line, sizeof line, "total: %d/%d", (int)total, (int)max);
-    cr_expect(strstr(r.out, line), "the printed table should end with '%s':\n%s", line, r.out);
+    cr_expect(strstr(r.out, line),
+              "the printed table should end with '%s':\n%s", line, r.out);
     free(doc);
     run_free(&r);
     rm_rf(tmp);
@@ -279,16 +311,21 @@ Test(classroom_grade, full_kit_earns_every_exercise_point)
     char json_opt[4200];
     snprintf(json_opt, sizeof json_opt, "--tap=%s", report);
     run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){self, "--filter", "ex*/*", json_opt, NULL},
-        .env = (const char *const[]){"KIT_NESTED=1", CRITERION_WORKER_ENV, NULL},
+        .argv =
+            (const char *const[]){self, "--filter", "ex*/*", json_opt, NULL},
+        .env =
+            (const char *const[]){"KIT_NESTED=1", CRITERION_WORKER_ENV, NULL},
         .timeout = 280,
     });
     cr_assert(!r.timed_out, "the exercise suites hung");
-    cr_assert(file_exists(report), "the suite wrote no report (exit %d, signal %d):\n%s", r.exit_code, r.signal,
+    cr_assert(file_exists(report),
+              "the suite wrote no report (exit %d, signal %d):\n%s",
+              r.exit_code, r.signal,
               r.err_len > 2000 ? r.err + r.err_len - 2000 : r.err);
     run_free(&r);
     glob_t g;
-    cr_assert_eq(glob("tests/test_*.c", 0, NULL, &g), 0, "no test sources in tests/");
+    cr_assert_eq(glob("tests/test_*.c", 0, NULL, &g), 0,
+                 "no test sources in tests/");
     const char **argv = calloc(g.gl_pathc + 6, sizeof *argv);
     cr_assert(argv);
     size_t k = 0;
@@ -308,10 +345,12 @@ Test(classroom_grade, full_kit_earns_every_exercise_point)
     double total = -1, max = -2;
     cr_assert(doc && tj_num(doc, "total", &total) && tj_num(doc, "max", &max));
     cr_assert_gt(max, 0, "no exercise was declared");
-    cr_assert_eq(total, max, "the instructor's solution must score 100%%:\n%s", r.out);
+    cr_assert_eq(total, max, "the instructor's solution must score 100%%:\n%s",
+                 r.out);
     char line[128];
     snprintf(line, sizeof line, "total: %d/%d (100%%)", (int)total, (int)max);
-    cr_assert(strstr(r.out, line), "the table should say '%s':\n%s", line, r.out);
+    cr_assert(strstr(r.out, line), "the table should say '%s':\n%s", line,
+              r.out);
     free(doc);
     run_free(&r);
     rm_rf(tmp);
@@ -327,14 +366,17 @@ Test(classroom_grade, missing_report_scores_zero_but_still_prints_the_table)
     char *tmp = make_tmpdir();
     char *src = path_join(tmp, "test_x.c");
     char *gj = path_join(tmp, "grade.json");
-    const char decl[] = "EXERCISE(ex99_demo, \"99\", \"a demo exercise\", 4);\n";
+    const char decl[] =
+        "EXERCISE(ex99_demo, \"99\", \"a demo exercise\", 4);\n";
     write_file(src, decl, sizeof decl - 1);
     run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){grader, "-r", "/nonexistent/report.tap", "-o", gj, src,
-                                      NULL},
+        .argv = (const char *const[]){grader, "-r", "/nonexistent/report.tap",
+                                      "-o", gj, src, NULL},
     });
-    cr_assert_eq(r.exit_code, 1, "a missing report is an error, after the table: %s", r.err);
-    cr_assert(strstr(r.out, "a demo exercise") && strstr(r.out, "0/4"), "table: %s", r.out);
+    cr_assert_eq(r.exit_code, 1,
+                 "a missing report is an error, after the table: %s", r.err);
+    cr_assert(strstr(r.out, "a demo exercise") && strstr(r.out, "0/4"),
+              "table: %s", r.out);
     cr_assert(strstr(r.out, "total: 0/4"), "table: %s", r.out);
     char *doc = read_file(gj, NULL);
     double total = -1;
@@ -381,11 +423,16 @@ Test(classroom_grade, crashed_and_timed_out_tests_score_zero)
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
     char *doc = read_file(gj, NULL);
     double v;
-    cr_assert(doc && tj_num(doc, "exercises.0.points", &v) && v == 3, "%s", doc ? doc : "");
-    cr_assert(tj_num(doc, "exercises.1.points", &v) && v == 0, "a crash must score 0");
-    cr_assert(tj_num(doc, "exercises.2.points", &v) && v == 0, "a timeout must score 0");
-    cr_assert(tj_num(doc, "behaviour.0.points", &v) && v == 1, "one of two behaviour suites passed");
-    cr_assert(tj_num(doc, "behaviour.0.max", &v) && v == 2, "a skipped suite is not scored");
+    cr_assert(doc && tj_num(doc, "exercises.0.points", &v) && v == 3, "%s",
+              doc ? doc : "");
+    cr_assert(tj_num(doc, "exercises.1.points", &v) && v == 0,
+              "a crash must score 0");
+    cr_assert(tj_num(doc, "exercises.2.points", &v) && v == 0,
+              "a timeout must score 0");
+    cr_assert(tj_num(doc, "behaviour.0.points", &v) && v == 1,
+              "one of two behaviour suites passed");
+    cr_assert(tj_num(doc, "behaviour.0.max", &v) && v == 2,
+              "a skipped suite is not scored");
     cr_assert(tj_num(doc, "total", &v) && v == 4);
     cr_assert(tj_num(doc, "max", &v) && v == 14);
     cr_assert(strstr(r.out, "total: 4/14"), "%s", r.out);

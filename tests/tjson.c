@@ -67,7 +67,8 @@ static const char *skip_number(const char *p)
     return p;
 }
 
-static const char *skip_container(const char *p, int depth, char close, bool obj)
+static const char *skip_container(const char *p, int depth, char close,
+                                  bool obj)
 {
     p = ws(p + 1);
     if (*p == close)
@@ -168,7 +169,10 @@ static const char *find(const char *doc, const char *path)
     return p;
 }
 
-bool tj_has(const char *doc, const char *path) { return find(doc, path) != NULL; }
+bool tj_has(const char *doc, const char *path)
+{
+    return find(doc, path) != NULL;
+}
 
 bool tj_num(const char *doc, const char *path, double *out)
 {

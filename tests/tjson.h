@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-bool tj_valid(const char *doc);                 /* exactly one value + blanks */
+bool tj_valid(const char *doc); /* exactly one value + blanks */
 bool tj_num(const char *doc, const char *path, double *out);
 bool tj_bool(const char *doc, const char *path, bool *out);
 bool tj_str(const char *doc, const char *path, char *buf, size_t n);

@@ -130,7 +130,8 @@ static void read_declarations(const char *path)
         if (take_string(&q, e->lab, sizeof e->lab) != 0 ||
             take_string(&q, e->title, sizeof e->title) != 0 || q > end ||
             (comma = strchr(q, ',')) == NULL || comma > end)
-            die("%s: cannot read the declaration: %.*s", path, (int)(end - p + 2), p);
+            die("%s: cannot read the declaration: %.*s", path,
+                (int)(end - p + 2), p);
         char num[32];
         snprintf(num, sizeof num, "%.*s", (int)(end - comma - 1), comma + 1);
         char *s = num;
@@ -147,7 +148,8 @@ static void read_declarations(const char *path)
 static behaviour *behaviour_of(const char *suite)
 {
     char lab[8] = "kit";
-    if (strncmp(suite, "lab", 3) == 0 && suite[3] && suite[4] && suite[5] == '_')
+    if (strncmp(suite, "lab", 3) == 0 && suite[3] && suite[4] &&
+        suite[5] == '_')
         snprintf(lab, sizeof lab, "%.2s", suite + 3);
     for (int i = 0; i < nbeh; i++)
         if (strcmp(beh[i].lab, lab) == 0)
@@ -176,7 +178,8 @@ static int ntally;
 static suite_tally *tally_of(const char *name, size_t len)
 {
     for (int i = 0; i < ntally; i++)
-        if (strlen(tally[i].name) == len && strncmp(tally[i].name, name, len) == 0)
+        if (strlen(tally[i].name) == len &&
+            strncmp(tally[i].name, name, len) == 0)
             return &tally[i];
     if (ntally == (int)(sizeof tally / sizeof tally[0]))
         die("more than %d suites in the report", ntally);
@@ -255,7 +258,8 @@ int main(int argc, char *argv[])
     char *doc = slurp(report);
     bool have_report = doc && score(doc);
     if (!have_report)
-        warn_msg("no valid Criterion report at %s: every exercise scores 0", report);
+        warn_msg("no valid Criterion report at %s: every exercise scores 0",
+                 report);
     qsort(beh, (size_t)nbeh, sizeof beh[0], cmp_behaviour);
 
     int total = 0, max = 0;
