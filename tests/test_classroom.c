@@ -444,3 +444,32 @@ Test(classroom_grade, crashed_and_timed_out_tests_score_zero)
     free(rep);
     free(tmp);
 }
+
+/* ---- make syscalls ----------------------------------------------------- */
+
+TestSuite(classroom_syscalls, .timeout = 60);
+
+Test(classroom_syscalls, fork_and_pthread_create_both_show_up_as_clone)
+{
+    skip_if_nested();
+    if (!file_exists("/usr/bin/strace") && !file_exists("/bin/strace"))
+        cr_skip_test("strace is not installed");
+    const char *bindir = getenv("KIT_BIN_DIR");
+    char env_bin[4096];
+    snprintf(env_bin, sizeof env_bin, "BIN_DIR=%s",
+             bindir && *bindir ? bindir : ".");
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"/bin/sh", "tools/syscalls.sh", NULL},
+        .env = (const char *const[]){env_bin, NULL},
+        .timeout = 50,
+    });
+    if (r.exit_code == 1 && strstr(r.err, "could not trace"))
+        cr_skip_test("ptrace is not permitted here: %s", r.err);
+    cr_assert_eq(r.exit_code, 0, "make syscalls failed: %s", r.err);
+    cr_assert(strstr(r.out, "a PROCESS") && strstr(r.out, "a THREAD"),
+              "both a fork and a thread should be traced:\n%s", r.out);
+    cr_assert(strstr(r.out, "CLONE_THREAD"), "the thread's clone flags:\n%s",
+              r.out);
+    cr_assert_eq(r.leftover, 0);
+    run_free(&r);
+}
