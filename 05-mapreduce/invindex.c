@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -98,37 +97,6 @@ static uint64_t ii_reduce(const char *key, size_t klen, const uint64_t *vals,
     return files;
 }
 
-static void write_result(const char *path, const mr_result *res)
-{
-    if (!path) {
-        if (!mr_write_recs(stdout, res->recs, res->n) || fflush(stdout) != 0)
-            die_errno("write to standard output");
-        return;
-    }
-    size_t len = strlen(path) + 8;
-    char *tmp = malloc(len);
-    if (!tmp)
-        die("out of memory");
-    snprintf(tmp, len, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        die_errno("%s: cannot create a temporary file next to it", path);
-    mr_cleanup_add_file(tmp);
-    FILE *f = fdopen(fd, "w");
-    if (!f)
-        die_errno("%s", tmp);
-    if (!mr_write_recs(f, res->recs, res->n) || fflush(f) != 0)
-        die_errno("write %s", tmp);
-    if (fchmod(fd, 0644) != 0)
-        die_errno("chmod %s", tmp);
-    if (fclose(f) != 0)
-        die_errno("close %s", tmp);
-    if (rename(tmp, path) != 0)
-        die_errno("rename %s to %s", tmp, path);
-    mr_cleanup_forget_file();
-    free(tmp);
-}
-
 int main(int argc, char *argv[])
 {
     kit_set_prog("invindex");
@@ -192,7 +160,7 @@ int main(int argc, char *argv[])
     };
     mr_result res;
     mr_run(&cfg, &res);
-    write_result(out, &res);
+    mr_write_result(out, res.recs, res.n);
     if (plan)
         mr_print_plan(stderr, &res);
     mr_result_free(&res);

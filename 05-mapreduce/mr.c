@@ -326,7 +326,8 @@ static void ctab_add(ctab *t, const mr_app *app, const char *key, size_t klen,
  * wait) and queues it; every BATCH pairs the queue is folded into the
  * table in emission order.  By then the slots have arrived, and the
  * misses of BATCH words overlapped instead of following one another.
- * This made the map phase about twice as fast on the bench text.
+ * On the bench text this took ~20% off the map phase, although copying
+ * the keys into the queue costs instructions.
  */
 #define BATCH 16
 
@@ -1764,6 +1765,35 @@ bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
         }
     }
     return !ferror(out);
+}
+
+void mr_write_result(const char *path, const mr_rec *recs, size_t n)
+{
+    if (!path) {
+        if (!mr_write_recs(stdout, recs, n) || fflush(stdout) != 0)
+            die_errno("write to standard output");
+        return;
+    }
+    size_t len = strlen(path) + 8;
+    char *tmp = xmalloc(len);
+    snprintf(tmp, len, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        die_errno("%s: cannot create a temporary file next to it", path);
+    mr_cleanup_add_file(tmp); /* removed if we die from here on */
+    FILE *f = fdopen(fd, "w");
+    if (!f)
+        die_errno("%s", tmp);
+    if (!mr_write_recs(f, recs, n) || fflush(f) != 0)
+        die_errno("write %s", tmp);
+    if (fchmod(fd, 0644) != 0) /* mkstemp makes it 0600 */
+        die_errno("chmod %s", tmp);
+    if (fclose(f) != 0)
+        die_errno("close %s", tmp);
+    if (rename(tmp, path) != 0)
+        die_errno("rename %s to %s", tmp, path);
+    mr_cleanup_forget_file();
+    free(tmp);
 }
 
 void mr_print_plan(FILE *f, const mr_result *res)

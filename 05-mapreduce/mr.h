@@ -152,6 +152,12 @@ void mr_result_free(mr_result *res);
 /* Print "key<TAB>value-or-text\n" for recs[0..n); false on a write error. */
 bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n);
 
+/* Write the result to path, or to stdout if path is NULL; dies (exit 1) on
+ * any error.  A file is written under a temporary name in the same
+ * directory and renamed at the end, so a reader never sees half of it and
+ * an error leaves nothing behind. */
+void mr_write_result(const char *path, const mr_rec *recs, size_t n);
+
 /* Print the plan and the per-phase timings (for --plan), to f. */
 void mr_print_plan(FILE *f, const mr_result *res);
 

@@ -113,40 +113,6 @@ static int by_count(const void *a, const void *b)
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-/* Write the result to path (NULL: stdout).  A file is written under a
- * temporary name in the same directory and renamed at the end, so a reader
- * never sees half of it and an error leaves nothing behind. */
-static void write_result(const char *path, const mr_rec *recs, size_t n)
-{
-    if (!path) {
-        if (!mr_write_recs(stdout, recs, n) || fflush(stdout) != 0)
-            die_errno("write to standard output");
-        return;
-    }
-    size_t len = strlen(path) + 8;
-    char *tmp = malloc(len);
-    if (!tmp)
-        die("out of memory");
-    snprintf(tmp, len, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        die_errno("%s: cannot create a temporary file next to it", path);
-    mr_cleanup_add_file(tmp); /* removed if we die from here on */
-    FILE *f = fdopen(fd, "w");
-    if (!f)
-        die_errno("%s", tmp);
-    if (!mr_write_recs(f, recs, n) || fflush(f) != 0)
-        die_errno("write %s", tmp);
-    if (fchmod(fd, 0644) != 0) /* mkstemp makes it 0600 */
-        die_errno("chmod %s", tmp);
-    if (fclose(f) != 0)
-        die_errno("close %s", tmp);
-    if (rename(tmp, path) != 0)
-        die_errno("rename %s to %s", tmp, path);
-    mr_cleanup_forget_file();
-    free(tmp);
-}
-
 static void write_stats(const char *path, const mr_result *res)
 {
     FILE *f = strcmp(path, "-") == 0 ? stderr : fopen(path, "w");
@@ -278,10 +244,10 @@ int main(int argc, char *argv[])
             die("out of memory");
         memcpy(sorted, res.recs, res.n * sizeof *sorted);
         qsort(sorted, res.n, sizeof *sorted, by_count);
-        write_result(out, sorted, (size_t)top < res.n ? (size_t)top : res.n);
+        mr_write_result(out, sorted, (size_t)top < res.n ? (size_t)top : res.n);
         free(sorted);
     } else {
-        write_result(out, res.recs, res.n);
+        mr_write_result(out, res.recs, res.n);
     }
     if (explain && out)
         printf("   (written to %s)\n", out);
