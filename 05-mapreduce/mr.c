@@ -1002,7 +1002,12 @@ static void sched_free(sched_t *s)
 /* --- threads -------------------------------------------------------- */
 typedef struct {
     sched_t *s;
-    worker_t w;
+    worker_t w; /* written at every word (the emitter's queue) */
+    /* The tctx of all threads sit side by side in one array: without this
+     * gap the end of one thread's hot data could share a cache line with
+     * the start of the next one's (false sharing: the line would bounce
+     * between the two cores at every word). */
+    char pad[CACHE_LINE];
 } tctx;
 
 static void *thread_worker(void *arg)
