@@ -1,18 +1,25 @@
 /*
  * test_common.c - the shared helpers on their own: number and size parsing
- * (the one place every program's options go through), the JSON writer and
- * the test harness itself.
+ * (the one place every program's options go through), the JSON writer, the
+ * process plumbing of proc.h and the test harness itself.
  */
 #include "harness.h"
 #include "tjson.h"
 
 #include "cli.h"
 #include "json.h"
+#include "proc.h"
+#include "timing.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 TestSuite(common_parse, .timeout = 10);
 
@@ -133,6 +140,338 @@ Test(common_json, test_reader_rejects_malformed_documents)
     cr_assert(!tj_valid("{\"a\":1} x"));
     cr_assert(!tj_valid(""));
     cr_assert(tj_valid(" [1, -2.5e3, \"x\", null, true, {}] \n"));
+}
+
+TestSuite(common_proc, .timeout = 30);
+
+struct transfer {
+    int fd;
+    unsigned char *buf;
+    size_t n;
+    pthread_t peer; /* the thread to interrupt while it blocks */
+    ssize_t got;    /* reader: what kit_read_all returned */
+    bool ok;        /* writer: what kit_write_all returned */
+};
+
+static volatile sig_atomic_t alarms;
+static void count_alarm(int sig)
+{
+    (void)sig;
+    alarms = alarms + 1;
+}
+
+/* Send SIGALRM to a thread that should be blocked in read() or write() by
+ * now (20 ms after it started: no timing is asserted; a signal that comes
+ * early only makes the test weaker).  Without SA_RESTART the blocked call
+ * returns EINTR, or a short count if some bytes had moved: both must simply
+ * be resumed. */
+static void pester(pthread_t t)
+{
+    for (int i = 0; i < 3; i++) {
+        kit_sleep_ms(i == 0 ? 20 : 5);
+        cr_assert_eq(pthread_kill(t, SIGALRM), 0);
+    }
+}
+
+static void *write_then_close(void *p)
+{
+    struct transfer *w = p;
+    w->ok = kit_write_all(w->fd, w->buf, w->n);
+    close(w->fd); /* EOF for the reader */
+    return NULL;
+}
+
+static void *pester_then_write(void *p)
+{
+    struct transfer *w = p;
+    pester(w->peer); /* the main thread, blocked in kit_read_all */
+    return write_then_close(w);
+}
+
+Test(common_proc, write_all_and_read_all_move_a_large_buffer_whole_despite_signals)
+{
+    /* 8 MiB through a 64 KiB pipe: hundreds of short reads and writes. */
+    const size_t n = 8u << 20;
+    unsigned char *sent = malloc(n), *got = malloc(n);
+    cr_assert(sent && got);
+    for (size_t i = 0; i < n; i++)
+        sent[i] = (unsigned char)(i * 131 + (i >> 16));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_alarm; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    alarms = 0;
+    /* If reading fails, we close the read end to free the writer: it must
+     * then get EPIPE, not die of SIGPIPE. */
+    struct sigaction ign, old_pipe;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    cr_assert_eq(sigaction(SIGPIPE, &ign, &old_pipe), 0);
+
+    /* 1. The writer is interrupted: it blocks on the full pipe while we
+     *    wait, then we read everything. */
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    struct transfer w = {.fd = p[1], .buf = sent, .n = n};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, write_then_close, &w), 0);
+    pester(t);
+    ssize_t r1 = kit_read_all(p[0], got, n);
+    bool same1 = r1 == (ssize_t)n && memcmp(sent, got, n) == 0;
+    unsigned char extra;
+    ssize_t at_eof = kit_read_all(p[0], &extra, 1);
+    close(p[0]);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    bool ok1 = w.ok;
+
+    /* 2. The reader (this thread) is interrupted: it blocks on the empty
+     *    pipe while the writer first sends it signals, then the data. */
+    memset(got, 0, n);
+    cr_assert_eq(pipe(p), 0);
+    w = (struct transfer){.fd = p[1], .buf = sent, .n = n, .peer = pthread_self()};
+    cr_assert_eq(pthread_create(&t, NULL, pester_then_write, &w), 0);
+    ssize_t r2 = kit_read_all(p[0], got, n);
+    int read_errno = errno;
+    bool same2 = r2 == (ssize_t)n && memcmp(sent, got, n) == 0;
+    close(p[0]);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    sa.sa_handler = SIG_DFL;
+    cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    cr_assert_eq(sigaction(SIGPIPE, &old_pipe, NULL), 0);
+    free(sent);
+    free(got);
+
+    cr_assert_eq(alarms, 6, "the six SIGALRMs were not all handled");
+    cr_assert(ok1, "kit_write_all gave up when a signal interrupted it");
+    cr_assert(same1, "writer interrupted: read %zd of %zu bytes, or changed",
+              r1, n);
+    cr_assert_eq(at_eof, 0, "after the last byte, kit_read_all must say EOF (0)");
+    cr_assert(same2, "reader interrupted: read %zd of %zu bytes (%s), or changed",
+              r2, n, r2 < 0 ? strerror(read_errno) : "no error");
+    cr_assert(w.ok);
+}
+
+Test(common_proc, read_all_reports_a_cut_message_and_write_all_an_absent_reader)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    cr_assert(kit_write_all(p[1], "0123456789", 10));
+    close(p[1]);
+    char buf[20];
+    cr_assert_eq(kit_read_all(p[0], buf, sizeof buf), 10,
+                 "EOF after 10 bytes: kit_read_all returns the 10");
+    cr_assert_eq(memcmp(buf, "0123456789", 10), 0);
+    cr_assert_eq(kit_read_all(p[0], buf, sizeof buf), 0);
+    close(p[0]);
+
+    cr_assert_eq(pipe(p), 0);
+    close(p[0]);
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    cr_assert_eq(sigaction(SIGPIPE, &ign, &old), 0);
+    bool ok = kit_write_all(p[1], "x", 1);
+    int e = errno;
+    cr_assert_eq(sigaction(SIGPIPE, &old, NULL), 0);
+    close(p[1]);
+    cr_assert(!ok, "a write with no reader must fail");
+    cr_assert_eq(e, EPIPE, "errno %d (%s), expected EPIPE", e, strerror(e));
+}
+
+/* What a test child reports through a pipe: its own child and its temp file. */
+struct proc_report {
+    pid_t kid;
+    char path[256];
+};
+
+/* The child side of the cleanup tests: catch SIGINT/SIGTERM, make a temp file
+ * and a child that sleeps, report both, then sleep until a signal ends us.
+ * With `reap`, also run a second child that exit()s, and once the first has
+ * been killed from outside, reap it and report its status. */
+static _Noreturn void cleanup_child(const char *tmpl, int out, bool reap)
+{
+    static const int stops[] = {SIGINT, SIGTERM};
+    kit_cleanup_on(stops, 2);
+    struct proc_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (strlen(tmpl) >= sizeof rep.path)
+        _exit(1);
+    strcpy(rep.path, tmpl);
+    int fd = kit_mkstemp(rep.path);
+    kit_child_close(fd);
+    rep.kid = kit_fork();
+    if (rep.kid == 0)
+        for (;;)
+            pause();
+    if (reap) {
+        /* A child that ends with exit(), against the rules: with the empty
+         * record kit_fork gives it, its atexit cleanup touches nothing. */
+        pid_t quitter = kit_fork();
+        if (quitter == 0)
+            exit(0);
+        int qst = kit_wait_child(quitter);
+        if (!WIFEXITED(qst) || WEXITSTATUS(qst) != 0)
+            _exit(1);
+    }
+    if (!kit_write_all(out, &rep, sizeof rep))
+        _exit(1);
+    if (reap) {
+        int st = kit_wait_child(rep.kid);
+        if (!kit_write_all(out, &st, sizeof st))
+            _exit(1);
+    }
+    for (;;)
+        pause();
+}
+
+static pid_t start_cleanup_child(const char *tmpl, bool reap, int *from)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        cleanup_child(tmpl, p[1], reap);
+    }
+    close(p[1]);
+    *from = p[0];
+    return pid;
+}
+
+/* True if pid is gone altogether: not running, and not a zombie either. */
+static bool gone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
+
+/* Every assertion comes after the test child is dead: a failed one must not
+ * leave it (or its child) behind. */
+Test(common_proc, sigterm_kills_and_reaps_the_recorded_child_and_removes_the_temp_file)
+{
+    char *dir = make_tmpdir();
+    char *tmpl = path_join(dir, "proc.XXXXXX");
+    int from;
+    pid_t pid = start_cleanup_child(tmpl, false, &from);
+    struct proc_report rep;
+    bool reported = kit_read_all(from, &rep, sizeof rep) == (ssize_t)sizeof rep;
+    close(from);
+    bool had_file = reported && file_exists(rep.path);
+    bool kid_was_alive = reported && kill(rep.kid, 0) == 0;
+
+    int killed = kill(pid, SIGTERM), st = 0;
+    pid_t waited = waitpid(pid, &st, 0);
+    bool kid_gone = reported && gone(rep.kid);
+    if (reported && !kid_gone) /* do not leave it behind, whatever the verdict */
+        kill(rep.kid, SIGKILL);
+    bool file_left = reported && file_exists(rep.path);
+    rm_rf(dir);
+    free(tmpl);
+    free(dir);
+
+    cr_assert(reported, "the test child did not report");
+    cr_assert(had_file, "kit_mkstemp made no file");
+    cr_assert(kid_was_alive, "the grandchild should have been alive");
+    cr_assert(killed == 0 && waited == pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM,
+              "the process must die of the SIGTERM it got (status 0x%x)",
+              (unsigned)st);
+    cr_assert(kid_gone, "its child %ld was not killed and reaped",
+              (long)rep.kid);
+    cr_assert(!file_left, "its temp file %s was not removed", rep.path);
+}
+
+Test(common_proc, a_kit_fork_child_has_default_actions_and_an_empty_record)
+{
+    char *dir = make_tmpdir();
+    char *tmpl = path_join(dir, "proc.XXXXXX");
+    int from;
+    pid_t pid = start_cleanup_child(tmpl, true, &from);
+    struct proc_report rep;
+    bool reported = kit_read_all(from, &rep, sizeof rep) == (ssize_t)sizeof rep;
+    /* The grandchild must just die of SIGTERM.  Had it (or its exit()ing
+     * sibling) run the parent's cleanup on a copy of the parent's record, it
+     * would have been killed with SIGKILL and the parent's file removed. */
+    int kid_st = 0;
+    bool kid_reported =
+        reported && kill(rep.kid, SIGTERM) == 0 &&
+        kit_read_all(from, &kid_st, sizeof kid_st) == (ssize_t)sizeof kid_st;
+    close(from);
+    bool file_kept = reported && file_exists(rep.path);
+
+    int killed = kill(pid, SIGTERM), st = 0; /* now the parent's own cleanup */
+    pid_t waited = waitpid(pid, &st, 0);
+    if (reported && !gone(rep.kid))
+        kill(rep.kid, SIGKILL);
+    bool file_left = reported && file_exists(rep.path);
+    rm_rf(dir);
+    free(tmpl);
+    free(dir);
+
+    cr_assert(reported && kid_reported, "the test child did not report");
+    cr_assert(WIFSIGNALED(kid_st) && WTERMSIG(kid_st) == SIGTERM,
+              "the grandchild should die of SIGTERM (status 0x%x)",
+              (unsigned)kid_st);
+    cr_assert(file_kept, "a child removed its parent's temp file");
+    cr_assert(killed == 0 && waited == pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    cr_assert(!file_left, "the parent's cleanup did not remove %s", rep.path);
+}
+
+Test(common_proc, kill_children_kills_and_reaps_every_recorded_child)
+{
+    pid_t kids[3];
+    fflush(NULL);
+    for (int i = 0; i < 3; i++) {
+        kids[i] = kit_fork();
+        if (kids[i] == 0)
+            for (;;)
+                pause();
+    }
+    kit_kill_children();
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        cr_assert_eq(waitpid(kids[i], NULL, WNOHANG), -1,
+                     "child %ld was left for someone else to reap", (long)kids[i]);
+        cr_assert_eq(errno, ECHILD);
+    }
+}
+
+Test(common_proc, wait_child_forgets_so_the_record_never_fills_up)
+{
+    /* More children than the record holds, one at a time: each must be
+     * forgotten once reaped, or kit_fork dies of a full record. */
+    fflush(NULL);
+    for (int i = 0; i < KIT_MAX_CHILDREN + 8; i++) {
+        pid_t pid = kit_fork();
+        if (pid == 0)
+            _exit(7);
+        int st = kit_wait_child(pid);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7,
+                  "child %d: status 0x%x, expected exit code 7", i, (unsigned)st);
+    }
+}
+
+Test(common_proc, ipc_names_are_fresh_and_well_formed)
+{
+    char a[64], b[64];
+    kit_ipc_name(a, sizeof a, "test", 0);
+    kit_ipc_name(b, sizeof b, "test", 1);
+    char want[32];
+    snprintf(want, sizeof want, "/kit-test-%ld-", (long)getpid());
+    cr_assert_eq(strncmp(a, want, strlen(want)), 0, "got '%s'", a);
+    cr_assert_null(strchr(a + 1, '/'), "one leading slash only: '%s'", a);
+    cr_assert_str_neq(a, b, "two attempts, two names");
+}
+
+Test(common_proc, ncpus_is_at_least_one_and_agrees_with_sysconf)
+{
+    int n = kit_ncpus();
+    cr_assert_geq(n, 1);
+    long s = sysconf(_SC_NPROCESSORS_ONLN);
+    if (s >= 1)
+        cr_assert_eq(n, s);
 }
 
 TestSuite(common_harness, .timeout = 20);

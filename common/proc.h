@@ -1,0 +1,133 @@
+/*
+ * proc.h - process and descriptor plumbing: whole transfers, checked
+ * closes, and children and temp files that never outlive the program.
+ *
+ * The labs that fork all need the same mechanics; the lessons (which end
+ * to close and why, when to flush before fork) stay in the labs, at the
+ * call sites.  What is here:
+ *
+ *   kit_write_all / kit_read_all   write() and read() may move fewer bytes
+ *                                  than asked, or fail with EINTR: loop.
+ *   kit_xclose / kit_child_close   a checked close(); the child's version
+ *                                  _exits instead of exit()ing.
+ *   kit_cleanup_on                 on SIGINT/SIGTERM/...: kill and reap every
+ *                                  recorded child, remove every recorded
+ *                                  temp file, then die of the same signal
+ *                                  (so the shell sees how we ended).  The
+ *                                  same cleanup runs at exit(), e.g. die().
+ *   kit_fork / kit_wait_child      fork() that records the child, waitpid()
+ *                                  that forgets it.
+ *   kit_mkstemp / kit_unlink_temp  mkstemp() that records the path, unlink()
+ *                                  that forgets it.
+ *   kit_ipc_name                   a fresh name for shm_open/sem_open/mq_open.
+ *   kit_ncpus                      online CPUs, at least 1.
+ *
+ * Typical use (see 04-pipes-queues/shm.c):
+ *
+ *     static const int stops[] = {SIGINT, SIGTERM};
+ *     kit_cleanup_on(stops, 2);
+ *     fflush(NULL);                  -- or the child prints our buffer too
+ *     pid_t pid = kit_fork();
+ *     if (pid == 0) { ...; _exit(0); }
+ *     int status = kit_wait_child(pid);
+ *
+ * Rules: once kit_cleanup_on() is in place, fork only through kit_fork()
+ * (a raw fork()'s child would inherit the handler and the parent's record,
+ * and could kill its siblings).  A child ends with _exit(), never exit().
+ *
+ * See also: TLPI 20-22 (signals), 24-26 (fork, exit, wait), 44.2 (pipes),
+ * readn()/writen() in TLPI 61.1; signal-safety(7).
+ */
+#ifndef KIT_PROC_H
+#define KIT_PROC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum {
+    KIT_MAX_CHILDREN = 256,   /* recorded children at once */
+    KIT_MAX_TEMPS = 4,        /* recorded temp files at once */
+    KIT_MAX_STOP_SIGNALS = 8, /* signals given to kit_cleanup_on */
+    KIT_TEMP_PATH_MAX = 4096, /* bytes of a recorded path, NUL included */
+};
+
+/* ---- whole transfers -------------------------------------------------------- */
+
+/* Write all n bytes, resuming after short writes and EINTR.  true, or false
+ * with errno set (EPIPE: nobody reads any more, if SIGPIPE is ignored). */
+bool kit_write_all(int fd, const void *buf, size_t n);
+
+/* Read exactly n bytes, resuming after short reads and EINTR.  Returns n;
+ * fewer (0 included) only at end of file: 0 means EOF before the first
+ * byte, 0 < r < n a message cut short; -1 on error, errno set. */
+ssize_t kit_read_all(int fd, void *buf, size_t n);
+
+/* ---- closing ------------------------------------------------------------------ */
+
+/* close(), or die_errno("close"): for the parent, whose exit() is fine. */
+void kit_xclose(int fd);
+
+/* close(), or _exit(1): for a child, which must not exit() (that would
+ * flush the parent's stdio buffers and run its atexit handlers again). */
+void kit_child_close(int fd);
+
+/* ---- stop signals, children, temp files -------------------------------------- */
+
+/* Catch sigs[0..n) (e.g. SIGINT, SIGTERM, SIGHUP): the handler kills and
+ * reaps every recorded child, removes every recorded temp file, restores
+ * the signal's default action and raises it again.  Also registers the
+ * same cleanup with atexit(), so die() leaves nothing behind either.  Call
+ * once, before the first kit_fork(); n <= KIT_MAX_STOP_SIGNALS. */
+void kit_cleanup_on(const int *sigs, int n);
+
+/* Block the signals given to kit_cleanup_on (none before it), saving the
+ * old mask in *old; kit_restore_signals puts it back.  Between the two, the
+ * cleanup cannot run: use it around anything that creates something and
+ * records it, or that a thread must inherit blocked. */
+void kit_block_stop_signals(sigset_t *old);
+void kit_restore_signals(const sigset_t *old);
+
+/* fork() with the stop signals blocked, so that none arrives between the
+ * fork and the recording of the child.  Parent: the child's pid, recorded.
+ * Child: 0, with the stop signals back to their default action and an
+ * empty record (the parent's children and files are not its to clean up).
+ * It does not flush stdio: the caller does, with fflush(NULL).  Dies on
+ * failure, or when KIT_MAX_CHILDREN are recorded already. */
+pid_t kit_fork(void);
+
+/* waitpid() for a recorded child (resuming after EINTR; dies on any other
+ * error), then forget it.  Returns the raw wait status. */
+int kit_wait_child(pid_t pid);
+
+/* Forget a child reaped some other way (waitpid with WNOHANG, say). */
+void kit_forget_child(pid_t pid);
+
+/* Kill (SIGKILL) and reap every recorded child, and forget them all: the
+ * error path (a watchdog that gives up, say). */
+void kit_kill_children(void);
+
+/* Restore sig's default action, unblock it and raise it: die of the signal
+ * as if it had never been caught.  Async-signal-safe; never returns (if the
+ * signal does not kill, _exit(128 + sig)). */
+_Noreturn void kit_die_of_signal(int sig);
+
+/* mkstemp(tmpl), and record the path for removal, as one step (the stop
+ * signals blocked).  Returns the descriptor; dies on failure. */
+int kit_mkstemp(char *tmpl);
+
+/* unlink() a recorded temp file (dies on failure) and forget it. */
+void kit_unlink_temp(const char *path);
+
+/* ---- names and numbers ---------------------------------------------------------- */
+
+/* "/kit-WHAT-PID-NONCE" in buf: a POSIX IPC name (shm_open, sem_open,
+ * mq_open) that no other process uses.  Create it with O_CREAT | O_EXCL and
+ * call again with attempt + 1 on EEXIST. */
+void kit_ipc_name(char *buf, size_t n, const char *what, int attempt);
+
+/* Online CPUs, at least 1 (sysconf may not know). */
+int kit_ncpus(void);
+
+#endif
