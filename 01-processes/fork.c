@@ -34,12 +34,14 @@
  * Example: ./fork memory
  *          ./fork buffer | cat          then   ./fork buffer --fix | cat
  * See also: spawn.c (what a process costs), 02-threads/threads.c (the
- *          memory experiment with threads), fork(2), waitpid(2),
+ *          memory experiment with threads), common/proc.h (the cleanup on
+ *          signals), fork(2), waitpid(2),
  *          TLPI chapters 24-26, OSTEP chapter 5 (p1.c ... p4.c).
  */
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "table.h"
 #include "term.h"
 #include "timing.h"
@@ -101,161 +103,22 @@ static const char *const lesson_names[] = {"basics", "memory", "files",
 
 /* ---- children and the temp file, cleaned up even when interrupted ---------
  *
- * Every child not yet reaped is recorded here, and so is the temp file, so
- * that the handler for SIGINT/SIGTERM/SIGHUP/SIGPIPE can kill and reap the
- * children and remove the file before the program dies.  The record is
- * changed only while those signals are blocked, so the handler never sees
- * a child that exists but is not recorded yet.
+ * Every child is made with kit_fork() and reaped with kit_wait_child()
+ * (common/proc.h), which keep a record of the children not reaped yet; the
+ * temp file is made with kit_mkstemp(), which records it too.  On
+ * SIGINT/SIGTERM/SIGHUP/SIGPIPE (see main) the handler kills and reaps the
+ * recorded children and removes the file, then dies of the signal; die()
+ * does the same through exit().  The child starts with the default signal
+ * actions and an empty record: the children and the file are the parent's
+ * to clean up, not its own.  The caller flushes stdio before kit_fork()
+ * (fflush(NULL)) -- except the buffer lesson, whose point is what happens
+ * when you do not.
  */
-enum { MAX_KIDS = 4 };
-static pid_t kids[MAX_KIDS]; /* kids[0..nkids) are unreaped children */
-static volatile sig_atomic_t nkids;
-static char tmp_path[4096]; /* the temp file, valid while have_tmp */
-static volatile sig_atomic_t have_tmp;
-static const int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-enum { NHANDLED = sizeof handled / sizeof handled[0] };
-
-static void handled_set(sigset_t *set)
-{
-    sigemptyset(set);
-    for (int i = 0; i < NHANDLED; i++)
-        sigaddset(set, handled[i]);
-}
-
-static void block_handled(sigset_t *old)
-{
-    sigset_t set;
-    handled_set(&set);
-    if (sigprocmask(SIG_BLOCK, &set, old) != 0)
-        die_errno("sigprocmask");
-}
-
-static void restore_mask(const sigset_t *old)
-{
-    if (sigprocmask(SIG_SETMASK, old, NULL) != 0)
-        die_errno("sigprocmask");
-}
-
-/* Only async-signal-safe calls here: kill, waitpid, unlink, sigaction,
- * sigprocmask, raise, _exit.  The handler never returns. */
-static void on_signal(int sig)
-{
-    for (int i = 0; i < nkids; i++)
-        kill(kids[i], SIGKILL);
-    for (int i = 0; i < nkids; i++)
-        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR) {
-            /* interrupted: wait again */
-        }
-    if (have_tmp)
-        unlink(tmp_path);
-    /* Die of the same signal, so that the shell (or the test harness) sees
-     * how we ended: restore the default action, unblock it, raise it. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(sig, &sa, NULL);
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, sig);
-    (void)sigprocmask(SIG_UNBLOCK, &s, NULL);
-    raise(sig);
-    /* Not reached: these signals terminate by default.  Just in case:
-     * cppcheck-suppress unreachableCode */
-    _exit(128 + sig);
-}
-
-/* The same cleanup on a runtime error: die() calls exit(), which runs this.
- * In a child the record is empty, so its exit() touches nothing. */
-static void cleanup_at_exit(void)
-{
-    sigset_t set, old; /* no die() in here: exit() is already under way */
-    handled_set(&set);
-    sigprocmask(SIG_BLOCK, &set, &old);
-    for (int i = 0; i < nkids; i++)
-        kill(kids[i], SIGKILL);
-    for (int i = 0; i < nkids; i++)
-        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR) {
-            /* interrupted: wait again */
-        }
-    nkids = 0;
-    if (have_tmp)
-        unlink(tmp_path);
-    have_tmp = 0;
-    sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-static void set_handlers(void (*fn)(int))
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = fn;
-    handled_set(&sa.sa_mask); /* one cleanup at a time */
-    for (int i = 0; i < NHANDLED; i++)
-        if (sigaction(handled[i], &sa, NULL) != 0)
-            die_errno("sigaction");
-}
-
-/*
- * fork() plus the bookkeeping above.  The parent records the child.  The
- * child starts with the default signal actions and an empty record: the
- * children and the temp file are the parent's to clean up, not its own.
- * The caller flushes stdio first (fflush(NULL)) -- except the buffer
- * lesson, whose point is what happens when you do not.
- */
-static pid_t kid_fork(void)
-{
-    sigset_t old;
-    block_handled(&old);
-    if (nkids == MAX_KIDS)
-        die("internal error: more than %d children at once", MAX_KIDS);
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        restore_mask(&old);
-        errno = e;
-        die_errno("fork");
-    }
-    if (pid == 0) {
-        nkids = 0;
-        have_tmp = 0;
-        set_handlers(SIG_DFL);
-        restore_mask(&old); /* a signal sent meanwhile now acts by default */
-        return 0;
-    }
-    kids[nkids] = pid;
-    nkids = nkids + 1;
-    /* A signal sent meanwhile is delivered now, and finds the child recorded. */
-    restore_mask(&old);
-    return pid;
-}
-
-/* waitpid() for one recorded child, forget it, return its raw status.
- * (A signal between the two steps makes the handler kill() a PID that has
- * just been reaped: kill fails with ESRCH, which is harmless.) */
-static int kid_wait(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            die_errno("waitpid(%ld)", (long)pid);
-    sigset_t old;
-    block_handled(&old);
-    for (int i = 0; i < nkids; i++) {
-        if (kids[i] == pid) {
-            kids[i] = kids[nkids - 1];
-            nkids = nkids - 1;
-            break;
-        }
-    }
-    restore_mask(&old);
-    return status;
-}
 
 /* A child that should have ended with _exit(0) but did not: a bug here. */
 static void kid_wait_ok(pid_t pid, const char *what)
 {
-    int st = kid_wait(pid);
+    int st = kit_wait_child(pid);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         die("the %s child (pid %ld) failed (status 0x%x)", what, (long)pid,
             (unsigned)st);
@@ -276,38 +139,6 @@ static const char *verdict(bool ok, const char *bad)
     snprintf(buf, sizeof buf, "%s%s%s", kit_color(stdout, ok ? "green" : "red"),
              ok ? "OK" : bad, kit_color(stdout, "reset"));
     return buf;
-}
-
-static void write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            die_errno("write");
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Read exactly n bytes; false on an early end of file. */
-static bool read_all(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            die_errno("read");
-        if (r == 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
 }
 
 /* The signals the basics lesson can kill its second child with. */
@@ -375,7 +206,7 @@ static void lesson_basics(int code, int sig)
     printf("before fork(): one process, pid %ld (its parent is %ld)\n",
            (long)getpid(), (long)getppid());
     fflush(NULL); /* or the child would inherit the line above, unwritten */
-    pid_t pid = kid_fork();
+    pid_t pid = kit_fork();
     if (pid == 0) {
         printf(
             "  child:  fork() returned 0;    I am pid %ld, my parent is %ld\n",
@@ -386,7 +217,7 @@ static void lesson_basics(int code, int sig)
     printf("  parent: fork() returned %ld; I am pid %ld, my parent is %ld\n",
            (long)pid, (long)getpid(), (long)getppid());
     fflush(stdout); /* out now, so the two lines appear in the order they ran */
-    int first = kid_wait(pid);
+    int first = kit_wait_child(pid);
     printf("(the parent and the child ran at the same time: which of those two "
            "lines came first is up to the scheduler)\n");
 
@@ -397,21 +228,21 @@ static void lesson_basics(int code, int sig)
     if (pipe(p) != 0)
         die_errno("pipe");
     fflush(NULL);
-    pid_t victim = kid_fork();
+    pid_t victim = kit_fork();
     if (victim == 0) {
         /* Close our copy of the write end, or read() could never see EOF. */
-        close(p[1]);
+        kit_child_close(p[1]);
         char c;
         while (read(p[0], &c, 1) < 0 && errno == EINTR) {
             /* interrupted: read again */
         }
         _exit(0);
     }
-    close(p[0]); /* the parent never reads; it holds the write end open */
+    kit_xclose(p[0]); /* the parent never reads; it holds the write end open */
     if (kill(victim, sig) != 0)
         die_errno("kill(%ld, %s)", (long)victim, signal_name(sig));
-    int second = kid_wait(victim);
-    close(p[1]);
+    int second = kit_wait_child(victim);
+    kit_xclose(p[1]);
 
     printf(
         "\nthe parent collects each child's end with waitpid() and decodes the "
@@ -467,22 +298,26 @@ static void lesson_memory(bool json)
     if (pipe(p) != 0)
         die_errno("pipe");
     fflush(NULL);
-    pid_t pid = kid_fork();
+    pid_t pid = kit_fork();
     if (pid == 0) {
-        close(p[0]); /* the child only writes */
+        kit_child_close(p[0]); /* the child only writes */
         global_value += 1;
         *heap += 1;
         stack += 1;
         const struct mem_view v = look(heap, &stack);
-        write_all(p[1], &v, sizeof v); /* dies (exit 1) on failure */
+        if (!kit_write_all(p[1], &v, sizeof v))
+            _exit(1); /* the parent sees no report */
         _exit(0);
     }
     /* The parent only reads.  Closing its write end lets read() see EOF if
      * the child dies before writing. */
-    close(p[1]);
+    kit_xclose(p[1]);
     struct mem_view child;
-    bool got = read_all(p[0], &child, sizeof child);
-    close(p[0]);
+    ssize_t r = kit_read_all(p[0], &child, sizeof child);
+    if (r < 0)
+        die_errno("read");
+    bool got = r == (ssize_t)sizeof child; /* less: the child died first */
+    kit_xclose(p[0]);
     /* Reaped: from here on, the child's writes are certainly all done. */
     kid_wait_ok(pid, "memory");
     if (!got)
@@ -560,11 +395,14 @@ static void write_lines(int fd, const char *who)
     for (int i = 1; i <= FILE_LINES; i++) {
         char line[64];
         int n = snprintf(line, sizeof line, "%-6s line %d\n", who, i);
-        write_all(fd, line, (size_t)n);
+        if (!kit_write_all(fd, line, (size_t)n))
+            die_errno("write");
         /* Give the other process a turn, so that the lines interleave. */
         kit_sleep_ms(2);
     }
 }
+
+static char tmp_path[KIT_TEMP_PATH_MAX]; /* the files lesson's temp file */
 
 /* Print the temp file, indented; return its number of lines. */
 static int show_file(void)
@@ -573,17 +411,10 @@ static int show_file(void)
     if (fd < 0)
         die_errno("open %s", tmp_path);
     char buf[1024];
-    size_t len = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            die_errno("read %s", tmp_path);
-        if (r == 0 || (len += (size_t)r) == sizeof buf - 1)
-            break;
-    }
-    close(fd);
+    ssize_t len = kit_read_all(fd, buf, sizeof buf - 1); /* up to EOF */
+    if (len < 0)
+        die_errno("read %s", tmp_path);
+    kit_xclose(fd);
     buf[len] = '\0';
     int lines = 0;
     for (char *s = buf, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
@@ -600,23 +431,18 @@ static void lesson_files(void)
     const char *dir = getenv("TMPDIR");
     if (dir == NULL || *dir == '\0')
         dir = "/tmp";
-    sigset_t old;
-    block_handled(&old); /* created and recorded as one step, for the handler */
     int n = snprintf(tmp_path, sizeof tmp_path, "%s/fork-files.XXXXXX", dir);
     if (n < 0 || (size_t)n >= sizeof tmp_path)
         die("TMPDIR is too long");
-    int fd = mkstemp(tmp_path);
-    if (fd < 0)
-        die_errno("mkstemp %s", tmp_path);
-    have_tmp = 1;
-    restore_mask(&old);
+    /* Created and recorded as one step, for the cleanup (see above). */
+    int fd = kit_mkstemp(tmp_path);
 
     printf(
         "opened a temp file as fd %d, then fork(): parent and child each write "
         "%d lines through fd %d\n",
         fd, FILE_LINES, fd);
     fflush(NULL);
-    pid_t pid = kid_fork();
+    pid_t pid = kit_fork();
     if (pid == 0) {
         write_lines(fd, "child");
         _exit(0);
@@ -641,20 +467,20 @@ static void lesson_files(void)
            "and writes %d lines\n",
            FILE_LINES);
     fflush(NULL);
-    pid = kid_fork();
+    pid = kit_fork();
     if (pid == 0) {
         int own = open(tmp_path, O_WRONLY);
         if (own < 0)
             die_errno("open %s", tmp_path);
         write_lines(own, "child");
-        close(own);
+        kit_child_close(own);
         _exit(0);
     }
     int own = open(tmp_path, O_WRONLY);
     if (own < 0)
         die_errno("open %s", tmp_path);
     write_lines(own, "parent");
-    close(own);
+    kit_xclose(own);
     kid_wait_ok(pid, "files");
     printf("  the file now:\n");
     lines = show_file();
@@ -666,12 +492,8 @@ static void lesson_files(void)
         "  (two open file descriptions, two offsets, both starting at 0: the "
         "writes land on top of each other)\n");
 
-    block_handled(&old);
-    close(fd);
-    if (unlink(tmp_path) != 0)
-        die_errno("unlink %s", tmp_path);
-    have_tmp = 0;
-    restore_mask(&old);
+    kit_xclose(fd);
+    kit_unlink_temp(tmp_path); /* removed and forgotten */
     printf(
         "Notice: open files belong to the process, and fork() gives the child "
         "the parent's: same file, same offset.\n");
@@ -699,7 +521,7 @@ static void lesson_buffer(bool fix)
     if (fix)
         fflush(stdout); /* THE FIX: empty the buffer before fork() copies it */
     /* No fflush(NULL) before this fork, on purpose: that is the pitfall. */
-    pid_t pid = kid_fork();
+    pid_t pid = kit_fork();
     if (pid == 0) {
         /* exit(), not _exit(), on purpose: like returning from main(), it
          * flushes this process's stdio buffers -- including its copy of the
@@ -798,7 +620,7 @@ static void lesson_zombie(double seconds)
     );
     fflush(NULL);
     double t0 = kit_now();
-    pid_t pid = kid_fork();
+    pid_t pid = kit_fork();
     if (pid == 0)
         _exit(0); /* the child ends at once */
     printf("forked child %ld, which exits at once; the parent does not wait "
@@ -821,7 +643,7 @@ static void lesson_zombie(double seconds)
         fflush(stdout);
         kit_sleep_ms((seconds - elapsed) * 1000.0);
     }
-    int status = kid_wait(pid);
+    int status = kit_wait_child(pid);
     st = proc_state(pid);
     printf("  after waitpid() (status 0x%x): %c (%s)   expected: gone   %s\n",
            (unsigned)status, st, state_words(st),
@@ -915,9 +737,11 @@ int main(int argc, char *argv[])
     else
         seconds = lesson == L_ALL ? 0.2 : 1.0;
 
-    if (atexit(cleanup_at_exit) != 0)
-        die("atexit failed");
-    set_handlers(on_signal);
+    /* Interrupted -- Ctrl-C, kill, a closed terminal, or `| head` closing
+     * the pipe -- kill and reap the children, remove the temp file, then die
+     * of that signal (kit_cleanup_on; die() cleans up the same way). */
+    static const int stops[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
     if (lesson == L_ALL || lesson == L_BASICS)
         lesson_basics(code, sig);
     if (lesson == L_ALL || lesson == L_MEMORY)

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "table.h"
 #include "term.h"
 #include "timing.h"
@@ -88,14 +89,8 @@ static void set_handlers(void (*fn)(int))
  * the shell sees how we ended. */
 static void stop_if_signalled(void)
 {
-    if (!stop_sig)
-        return;
-    int sig = stop_sig;
-    set_handlers(SIG_DFL);
-    raise(sig);
-    /* Not reached: these signals terminate by default.  Just in case:
-     * cppcheck-suppress unreachableCode */
-    _exit(128 + sig);
+    if (stop_sig)
+        kit_die_of_signal(stop_sig);
 }
 
 /*
