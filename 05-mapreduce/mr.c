@@ -203,6 +203,7 @@ typedef struct {
         uint32_t off;         /* else: the key is at arena + off */
     } key;
 } cslot;
+_Static_assert(sizeof(cslot) * 2 == CACHE_LINE, "two slots per cache line");
 
 typedef struct {
     cslot *slots;  /* 1 << bits slots, CACHE_LINE-aligned */

@@ -9,7 +9,8 @@
  *            byte (words_cut), so no record is ever cut in two
  *   map      one task per split: app->map() reads the split's bytes and
  *            calls mr_emit(key, value) for every pair; an in-mapper combiner
- *            (a hash table) folds equal keys with app->combine() at once
+ *            (a hash table) folds equal keys with app->combine(), in
+ *            emission order (a few pairs late: mr.c prefetches in batches)
  *   shuffle  each combined pair goes to reduce partition
  *            mr_partition(mr_hash(key), R)
  *   reduce   one task per partition: group the values of each key (in
