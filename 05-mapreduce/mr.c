@@ -346,11 +346,11 @@ typedef struct {
 struct mr_emitter {
     ctab tab;
     const mr_app *app;
-    uint64_t emitted;  /* pairs emitted in this attempt */
-    buf_t *trace;      /* --explain: every pair as emitted, before combining */
-    pending q[BATCH];  /* emitted, not yet in the table; q[0..nq) */
+    uint64_t emitted; /* pairs emitted in this attempt */
+    buf_t *trace;     /* --explain: every pair as emitted, before combining */
+    pending q[BATCH]; /* emitted, not yet in the table; q[0..nq) */
     int nq;
-    buf_t qkeys;       /* their keys (a caller's key may not outlive the call) */
+    buf_t qkeys; /* their keys (a caller's key may not outlive the call) */
 };
 
 /* Fold the queued pairs into the table, in the order they were emitted
