@@ -32,6 +32,7 @@
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "term.h"
 #include "timing.h"
 #include "xpthread.h"
@@ -370,9 +371,8 @@ int main(int argc, char *argv[])
             "coffee: pinning to one CPU needs sched_setaffinity (Linux only): "
             "the one-machine run is skipped; try it on Linux\n");
     {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
         runs[0] = run_queues(nq, customers, work_s);
-        runs[0].cpus = n >= 1 ? (int)n : 1;
+        runs[0].cpus = kit_ncpus();
         snprintf(runs[0].cpu_list, sizeof runs[0].cpu_list, "any of %d",
                  runs[0].cpus);
         nruns = 1;

@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "table.h"
 #include "term.h"
 #include "timing.h"
@@ -351,8 +352,7 @@ int main(int argc, char *argv[])
 
     chunks_per_ms = calibrate();
     long cpu_chunks = chunks_per_ms * (long)cpu_ms;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int cpus = ncpu >= 1 ? (int)ncpu : 1;
+    int cpus = kit_ncpus();
 
     /* The baselines: one thread doing all T jobs, one after the other. */
     struct run base[2];

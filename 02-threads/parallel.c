@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "table.h"
 #include "term.h"
 #include "timing.h"
@@ -219,7 +220,7 @@ int main(int argc, char *argv[])
         json_end(&j);
         json_finish(&j);
     } else {
-        int cpus = pool_cpus();
+        int cpus = kit_ncpus();
         printf("Parallel(n_jobs=%d, backend=\"%s\")(delayed(count_primes)(x) "
                "for x in xs)\n",
                n_jobs, pool_backend_name(backend));

@@ -19,6 +19,7 @@
 #include "pool.h"
 
 #include "err.h"
+#include "proc.h"
 #include "timing.h"
 #include "xpthread.h"
 
@@ -33,13 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int pool_cpus(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n >= 1 ? (int)n : 1;
-}
-
-int pool_jobs(int n_jobs) { return n_jobs == -1 ? pool_cpus() : n_jobs; }
+int pool_jobs(int n_jobs) { return n_jobs == -1 ? kit_ncpus() : n_jobs; }
 
 const char *pool_backend_name(enum pool_backend b)
 {
@@ -163,38 +158,6 @@ static volatile sig_atomic_t caught_signal;
 
 static void on_signal(int sig) { caught_signal = sig; }
 
-/* Read exactly n bytes; returns n, 0 at a clean EOF, or -1 (short/EOF
- * mid-message or error; errno set on error). */
-static ssize_t read_full(int fd, void *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, (char *)buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return got == 0 ? 0 : -1;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
-static bool write_full(int fd, const void *buf, size_t n)
-{
-    size_t put = 0;
-    while (put < n) {
-        ssize_t w = write(fd, (const char *)buf + put, n - put);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return false;
-        put += (size_t)w;
-    }
-    return true;
-}
-
 static void close_fd(int *fd)
 {
     if (*fd >= 0) {
@@ -235,9 +198,10 @@ static _Noreturn void worker_loop(int task_fd, int result_fd, pool_fn *fn,
 {
     struct task_msg t;
     ssize_t r;
-    while ((r = read_full(task_fd, &t, sizeof t)) == (ssize_t)sizeof t) {
+    /* kit_read_all: the whole message or nothing (0: a clean EOF). */
+    while ((r = kit_read_all(task_fd, &t, sizeof t)) == (ssize_t)sizeof t) {
         struct result_msg res = {t.index, fn(t.x, arg)};
-        if (!write_full(result_fd, &res, sizeof res))
+        if (!kit_write_all(result_fd, &res, sizeof res))
             _exit(1); /* the parent is gone: nobody to tell */
     }
     _exit(r == 0 ? 0 : 1);
@@ -247,7 +211,7 @@ static bool send_task(struct worker *w, size_t i, const long long *in)
 {
     struct task_msg t = {i, in[i]};
     w->busy = (long)i;
-    return write_full(w->task_fd, &t, sizeof t);
+    return kit_write_all(w->task_fd, &t, sizeof t);
 }
 
 /* Kill, close and reap every worker still there: the error path. */
@@ -417,7 +381,7 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
             if (w->result_fd < 0 || !FD_ISSET(w->result_fd, &rfds))
                 continue;
             struct result_msg res;
-            ssize_t r = read_full(w->result_fd, &res, sizeof res);
+            ssize_t r = kit_read_all(w->result_fd, &res, sizeof res);
             if (r == 0 && w->busy < 0 && w->task_fd < 0) {
                 /* done: we closed its task pipe, so it exited */
                 close_fd(&w->result_fd);

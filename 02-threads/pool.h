@@ -47,11 +47,8 @@ typedef struct {
     char msg[256]; /* one line naming the task: "task 3 (input 12): ..." */
 } pool_error;
 
-/* joblib's n_jobs: -1 means every online CPU, n >= 1 means n. */
+/* joblib's n_jobs: -1 means every online CPU (kit_ncpus), n >= 1 means n. */
 int pool_jobs(int n_jobs);
-
-/* Online CPUs (at least 1). */
-int pool_cpus(void);
 
 /*
  * Map fn over in[0..n-1] into out[0..n-1] with cfg->jobs workers (capped at
