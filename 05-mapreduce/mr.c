@@ -497,9 +497,13 @@ static void cleanup_now(void)
 
 static void on_signal(int sig)
 {
+    /* The signal stays blocked until the handler returns, so raise() only
+     * queues it: save errno for the code we interrupted until then. */
+    int saved = errno;
     cleanup_now();
     signal(sig, SIG_DFL);
-    raise(sig); /* die of the signal, so the shell sees why */
+    raise(sig); /* die of the signal as soon as we return: the shell sees why */
+    errno = saved;
 }
 
 void mr_cleanup_add_file(const char *path) { cat(cl.outfile, 0, path); }
@@ -1008,7 +1012,7 @@ typedef struct {
      * gap the end of one thread's hot data could share a cache line with
      * the start of the next one's (false sharing: the line would bounce
      * between the two cores at every word). */
-    char pad[CACHE_LINE];
+    char pad[CACHE_LINE]; // cppcheck-suppress unusedStructMember
 } tctx;
 
 static void *thread_worker(void *arg)
@@ -1450,7 +1454,7 @@ static void show_pairs(FILE *f, const buf_t *bufs, int nb, bool sort)
         uint64_t v;
         memcpy(&klen, recs[i], 4);
         memcpy(&v, recs[i] + 4, 8);
-        fputs(i ? " (" : " (", f);
+        fputs(" (", f);
         show_bytes(f, recs[i] + 12, klen);
         fprintf(f, ", %llu)", (unsigned long long)v);
     }
