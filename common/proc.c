@@ -315,11 +315,12 @@ void kit_ipc_name(char *buf, size_t n, const char *what, int attempt)
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
         die_errno("clock_gettime");
-    int r = snprintf(buf, n, "/kit-%s-%ld-%lx", what, (long)getpid(),
-                     (unsigned long)ts.tv_nsec ^ ((unsigned long)attempt << 20));
+    int r =
+        snprintf(buf, n, "/kit-%s-%ld-%lx", what, (long)getpid(),
+                 (unsigned long)ts.tv_nsec ^ ((unsigned long)attempt << 20));
     if (r < 0 || (size_t)r >= n)
-        die("internal error: IPC name for '%s' does not fit in %zu bytes",
-            what, n);
+        die("internal error: IPC name for '%s' does not fit in %zu bytes", what,
+            n);
 }
 
 int kit_ncpus(void)

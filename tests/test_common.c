@@ -188,7 +188,8 @@ static void *pester_then_write(void *p)
     return write_then_close(w);
 }
 
-Test(common_proc, write_all_and_read_all_move_a_large_buffer_whole_despite_signals)
+Test(common_proc,
+     write_all_and_read_all_move_a_large_buffer_whole_despite_signals)
 {
     /* 8 MiB through a 64 KiB pipe: hundreds of short reads and writes. */
     const size_t n = 8u << 20;
@@ -230,7 +231,8 @@ Test(common_proc, write_all_and_read_all_move_a_large_buffer_whole_despite_signa
      *    pipe while the writer first sends it signals, then the data. */
     memset(got, 0, n);
     cr_assert_eq(pipe(p), 0);
-    w = (struct transfer){.fd = p[1], .buf = sent, .n = n, .peer = pthread_self()};
+    w = (struct transfer){
+        .fd = p[1], .buf = sent, .n = n, .peer = pthread_self()};
     cr_assert_eq(pthread_create(&t, NULL, pester_then_write, &w), 0);
     ssize_t r2 = kit_read_all(p[0], got, n);
     int read_errno = errno;
@@ -247,9 +249,11 @@ Test(common_proc, write_all_and_read_all_move_a_large_buffer_whole_despite_signa
     cr_assert(ok1, "kit_write_all gave up when a signal interrupted it");
     cr_assert(same1, "writer interrupted: read %zd of %zu bytes, or changed",
               r1, n);
-    cr_assert_eq(at_eof, 0, "after the last byte, kit_read_all must say EOF (0)");
-    cr_assert(same2, "reader interrupted: read %zd of %zu bytes (%s), or changed",
-              r2, n, r2 < 0 ? strerror(read_errno) : "no error");
+    cr_assert_eq(at_eof, 0,
+                 "after the last byte, kit_read_all must say EOF (0)");
+    cr_assert(same2,
+              "reader interrupted: read %zd of %zu bytes (%s), or changed", r2,
+              n, r2 < 0 ? strerror(read_errno) : "no error");
     cr_assert(w.ok);
 }
 
@@ -348,7 +352,8 @@ static bool gone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
 
 /* Every assertion comes after the test child is dead: a failed one must not
  * leave it (or its child) behind. */
-Test(common_proc, sigterm_kills_and_reaps_the_recorded_child_and_removes_the_temp_file)
+Test(common_proc,
+     sigterm_kills_and_reaps_the_recorded_child_and_removes_the_temp_file)
 {
     char *dir = make_tmpdir();
     char *tmpl = path_join(dir, "proc.XXXXXX");
@@ -363,7 +368,8 @@ Test(common_proc, sigterm_kills_and_reaps_the_recorded_child_and_removes_the_tem
     int killed = kill(pid, SIGTERM), st = 0;
     pid_t waited = waitpid(pid, &st, 0);
     bool kid_gone = reported && gone(rep.kid);
-    if (reported && !kid_gone) /* do not leave it behind, whatever the verdict */
+    if (reported &&
+        !kid_gone) /* do not leave it behind, whatever the verdict */
         kill(rep.kid, SIGKILL);
     bool file_left = reported && file_exists(rep.path);
     rm_rf(dir);
@@ -433,7 +439,8 @@ Test(common_proc, kill_children_kills_and_reaps_every_recorded_child)
     for (int i = 0; i < 3; i++) {
         errno = 0;
         cr_assert_eq(waitpid(kids[i], NULL, WNOHANG), -1,
-                     "child %ld was left for someone else to reap", (long)kids[i]);
+                     "child %ld was left for someone else to reap",
+                     (long)kids[i]);
         cr_assert_eq(errno, ECHILD);
     }
 }
@@ -449,7 +456,8 @@ Test(common_proc, wait_child_forgets_so_the_record_never_fills_up)
             _exit(7);
         int st = kit_wait_child(pid);
         cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7,
-                  "child %d: status 0x%x, expected exit code 7", i, (unsigned)st);
+                  "child %d: status 0x%x, expected exit code 7", i,
+                  (unsigned)st);
     }
 }
 
