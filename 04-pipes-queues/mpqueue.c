@@ -48,6 +48,7 @@
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "table.h"
 #include "term.h"
 #include "timing.h"
@@ -104,133 +105,19 @@ typedef struct {
     double watchdog_ms;
 } config;
 
-/* ---- children and signals: nothing may outlive a Ctrl-C ----------------- */
+/* ---- children and signals: nothing may outlive a Ctrl-C -----------------
+ *
+ * Children are made with kit_fork(), which records them; on SIGINT/SIGTERM
+ * the handler from kit_cleanup_on() (see main) kills and reaps them all,
+ * then dies of the signal (common/proc.h).  The message queue, if any, was
+ * unlinked at birth, so nothing else is left to remove.  The list below is
+ * the event loop's own: which child is which, and which are reaped. */
 
-static volatile sig_atomic_t stop_signal;
-static pid_t children[2 * MAX_PROCS]; /* 0 once reaped */
+static pid_t children[2 * MAX_PROCS]; /* [0, P): producers; 0 once reaped */
 static int nchildren;
 
-static void on_stop(int sig) { stop_signal = sig; }
-
-static void kill_and_reap_all(void)
-{
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] > 0)
-            kill(children[i], SIGKILL);
-    for (int i = 0; i < nchildren; i++) {
-        if (children[i] > 0) {
-            while (waitpid(children[i], NULL, 0) < 0 && errno == EINTR)
-                ;
-            children[i] = 0;
-        }
-    }
-}
-
-static _Noreturn void stop_now(void)
-{
-    kill_and_reap_all(); /* the message queue, if any, was unlinked at birth */
-    int sig = stop_signal ? stop_signal : SIGTERM;
-    signal(sig, SIG_DFL);
-    raise(sig);
-    _exit(128 + sig);
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop; /* no SA_RESTART: poll() returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        die_errno("sigaction");
-    sa.sa_handler = SIG_IGN; /* a write to a dead reader: EPIPE, not death */
-    if (sigaction(SIGPIPE, &sa, NULL) != 0)
-        die_errno("sigaction");
-}
-
-static void block_stop_signals(sigset_t *old)
-{
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, SIGINT);
-    sigaddset(&s, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &s, old) != 0)
-        die_errno("sigprocmask");
-}
-
-static void restore_signals(const sigset_t *old)
-{
-    if (sigprocmask(SIG_SETMASK, old, NULL) != 0)
-        die_errno("sigprocmask");
-}
-
-/* fork() with the stop signals blocked, so that a Ctrl-C cannot arrive
- * between the fork and the moment the parent has recorded the pid. */
-static pid_t spawn(void)
-{
-    sigset_t old;
-    block_stop_signals(&old);
-    fflush(NULL); /* or buffered output would be printed twice */
-    pid_t pid = fork();
-    if (pid < 0)
-        die_errno("fork");
-    if (pid == 0) {
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-    } else {
-        children[nchildren++] = pid;
-    }
-    restore_signals(&old);
-    return pid;
-}
-
-static void xclose(int fd)
-{
-    if (close(fd) != 0)
-        die_errno("close");
-}
-
-/* In a child: no exit(), which would run the parent's atexit handlers. */
-static void child_close(int fd)
-{
-    if (close(fd) != 0)
-        _exit(1);
-}
-
-/* ---- byte I/O ------------------------------------------------------------ */
-
-static bool write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* 1: n bytes; 0: EOF before the first byte; -1: error or EOF mid-way. */
-static int read_all(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return got == 0 ? 0 : -1;
-        got += (size_t)r;
-    }
-    return 1;
-}
+/* ---- byte I/O: kit_read_all/kit_write_all (common/proc.h) move whole
+ * buffers; kit_read_all returns 0 only at EOF before the first byte. ----- */
 
 static size_t body_len(uint64_t seq)
 {
@@ -293,7 +180,7 @@ static _Noreturn void producer(const config *c, channels *ch, uint32_t p)
         }
         if (used + 4 + len > ch->batch) {
             /* One write() of whole frames, <= PIPE_BUF bytes: atomic. */
-            if (!write_all(ch->work[1], buf, used))
+            if (!kit_write_all(ch->work[1], buf, used))
                 _exit(1); /* EPIPE: no consumer left */
             used = 0;
         }
@@ -301,7 +188,7 @@ static _Noreturn void producer(const config *c, channels *ch, uint32_t p)
         memcpy(buf + used + 4, body, len);
         used += 4 + len;
     }
-    if (used > 0 && !write_all(ch->work[1], buf, used))
+    if (used > 0 && !kit_write_all(ch->work[1], buf, used))
         _exit(1);
     free(buf);
     _exit(0); /* closes our write end: when all producers are gone, EOF */
@@ -310,14 +197,14 @@ static _Noreturn void producer(const config *c, channels *ch, uint32_t p)
 static void token_lock(const channels *ch)
 {
     char t;
-    if (read_all(ch->token[0], &t, 1) != 1)
+    if (kit_read_all(ch->token[0], &t, 1) != 1)
         _exit(1);
 }
 
 static void token_unlock(const channels *ch)
 {
     char t = 'T';
-    if (!write_all(ch->token[1], &t, 1))
+    if (!kit_write_all(ch->token[1], &t, 1))
         _exit(1);
 }
 
@@ -357,17 +244,18 @@ static int next_item(const config *c, const channels *ch, unsigned char *body,
     if (locked)
         token_lock(ch); /* we alone read the next frame, both of its parts */
     uint32_t n;
-    int r = read_all(ch->work[0], &n, 4);
-    if (r == 1 && n <= BODY_MAX)
-        r = read_all(ch->work[0], body, n);
-    else if (r == 1)
-        r = -1; /* a length no producer writes: the stream is out of step */
+    ssize_t r = kit_read_all(ch->work[0], &n, 4);
+    int got = r == 0 ? 0 : -1; /* EOF between frames: no more items */
+    /* (a length no producer writes means the stream is out of step) */
+    if (r == 4 && n <= BODY_MAX &&
+        kit_read_all(ch->work[0], body, n) == (ssize_t)n)
+        got = 1; /* a whole frame */
     if (locked)
         token_unlock(ch);
-    if (r < 0)
+    if (got < 0)
         _exit(1);
     *len = n;
-    return r;
+    return got;
 }
 
 static _Noreturn void consumer(const config *c, channels *ch, pid_t parent)
@@ -381,12 +269,12 @@ static _Noreturn void consumer(const config *c, channels *ch, pid_t parent)
         acks[nacks++] = check_body(body, len, c);
         if (nacks == cap) {
             /* <= PIPE_BUF bytes again: consumers' batches never interleave. */
-            if (!write_all(ch->result[1], acks, nacks * sizeof *acks))
+            if (!kit_write_all(ch->result[1], acks, nacks * sizeof *acks))
                 _exit(1);
             nacks = 0;
         }
     }
-    if (nacks > 0 && !write_all(ch->result[1], acks, nacks * sizeof *acks))
+    if (nacks > 0 && !kit_write_all(ch->result[1], acks, nacks * sizeof *acks))
         _exit(1);
     free(acks);
     _exit(0);
@@ -441,7 +329,7 @@ static int open_fds(void)
 
 static _Noreturn void deadlock(const config *c, bool drained)
 {
-    kill_and_reap_all();
+    kit_kill_children();
     if (!c->json) {
         if (!drained)
             printf("\n%sDEADLOCK%s: for %.1f s no child has exited, and the "
@@ -568,19 +456,15 @@ static mqd_t open_private_mq(const config *c)
     attr.mq_maxmsg = c->capacity;
     attr.mq_msgsize = BODY_MAX + 1;
     for (int attempt = 0; attempt < 16; attempt++) {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-            die_errno("clock_gettime");
         char name[64];
-        snprintf(name, sizeof name, "/kit-mpqueue-%ld-%lx", (long)getpid(),
-                 (unsigned long)ts.tv_nsec ^ ((unsigned long)attempt << 20));
+        kit_ipc_name(name, sizeof name, "mpqueue", attempt);
         sigset_t old;
-        block_stop_signals(&old); /* no Ctrl-C between create and unlink */
+        kit_block_stop_signals(&old); /* no Ctrl-C between create and unlink */
         mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
         int err = errno;
         if (q != (mqd_t)-1 && mq_unlink(name) != 0)
             die_errno("mq_unlink %s", name);
-        restore_signals(&old);
+        kit_restore_signals(&old);
         if (q != (mqd_t)-1)
             return q;
         if (err != EEXIST) {
@@ -597,7 +481,15 @@ int main(int argc, char **argv)
     kit_set_prog("mpqueue");
     config cfg;
     parse(argc, argv, &cfg);
-    install_handlers();
+    /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
+    static const int stops[] = {SIGINT, SIGTERM};
+    kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN; /* a write to a dead reader: EPIPE, not death */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        die_errno("sigaction");
     int fds_before = open_fds();
     const int P = (int)cfg.producers, C = (int)cfg.consumers;
     const uint64_t N = (uint64_t)cfg.items;
@@ -618,7 +510,8 @@ int main(int argc, char **argv)
             if (pipe(ch.token) != 0)
                 die_errno("pipe");
             char t = 'T';
-            if (!write_all(ch.token[1], &t, 1)) /* the lock starts unlocked */
+            /* the lock starts unlocked */
+            if (!kit_write_all(ch.token[1], &t, 1))
                 die_errno("write");
         }
     } else {
@@ -631,20 +524,24 @@ int main(int argc, char **argv)
     pid_t parent = getpid();
     for (int i = 0; i < P + C; i++) {
         bool is_producer = i < P;
-        if (spawn() != 0)
+        fflush(NULL); /* or buffered output would be printed twice */
+        pid_t pid = kit_fork();
+        if (pid != 0) {
+            children[nchildren++] = pid;
             continue;
+        }
         /* The child closes every end it does not use, at once: */
-        child_close(ch.result[0]); /* only the parent reads results */
+        kit_child_close(ch.result[0]); /* only the parent reads results */
         if (is_producer)
-            child_close(ch.result[1]); /* producers send no results */
+            kit_child_close(ch.result[1]); /* producers send no results */
         if (ch.work[0] >= 0) {
             /* A consumer must not hold a write end of the work pipe, or it
              * would wait for its own EOF; a producer does not read it. */
-            child_close(is_producer ? ch.work[0] : ch.work[1]);
+            kit_child_close(is_producer ? ch.work[0] : ch.work[1]);
         }
         if (ch.token[0] >= 0 && is_producer) {
-            child_close(ch.token[0]); /* the readers' lock is for readers */
-            child_close(ch.token[1]);
+            kit_child_close(ch.token[0]); /* the readers' lock is for readers */
+            kit_child_close(ch.token[1]);
         }
         if (is_producer)
             producer(&cfg, &ch, (uint32_t)i);
@@ -654,14 +551,14 @@ int main(int argc, char **argv)
      * end and of the result pipe's write end must go now: EOF on a pipe
      * comes when the LAST write end is closed. */
     if (ch.work[0] >= 0) {
-        xclose(ch.work[0]);
-        xclose(ch.work[1]);
+        kit_xclose(ch.work[0]);
+        kit_xclose(ch.work[1]);
     }
     if (ch.token[0] >= 0) {
-        xclose(ch.token[0]);
-        xclose(ch.token[1]);
+        kit_xclose(ch.token[0]);
+        kit_xclose(ch.token[1]);
     }
-    xclose(ch.result[1]);
+    kit_xclose(ch.result[1]);
 
     tally t;
     memset(&t, 0, sizeof t);
@@ -676,8 +573,6 @@ int main(int argc, char **argv)
     double last_progress = kit_now();
     unsigned char buf[65536];
     while (live > 0 || result_open) {
-        if (stop_signal)
-            stop_now();
         bool progress = false;
         struct pollfd pfd = {.fd = ch.result[0], .events = POLLIN};
         int n = poll(&pfd, drain && result_open ? 1 : 0, 10);
@@ -702,6 +597,8 @@ int main(int argc, char **argv)
                 die_errno("waitpid");
             if (w <= 0)
                 continue;
+            /* reaped here with WNOHANG: off the cleanup's record too */
+            kit_forget_child(children[i]);
             children[i] = 0;
             live--;
             progress = true;
@@ -735,7 +632,7 @@ int main(int argc, char **argv)
     }
     double secs = kit_now() - t0;
     (void)pills;
-    xclose(ch.result[0]);
+    kit_xclose(ch.result[0]);
 #if HAVE_MQ
     if (cfg.transport == T_MQ && mq_close(ch.mq) != 0)
         die_errno("mq_close");

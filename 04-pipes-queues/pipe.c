@@ -32,6 +32,7 @@
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "table.h"
 #include "term.h"
 #include "timing.h"
@@ -71,111 +72,18 @@ typedef struct {
     double seconds;
 } run_result;
 
-/* ---- signals: a Ctrl-C must not leave the child behind -------------------- */
+/* ---- signals: a Ctrl-C must not leave the child behind --------------------
+ *
+ * The child is made with kit_fork(), which records it; on SIGINT/SIGTERM the
+ * handler from kit_cleanup_on() (see main) kills and reaps it, then dies of
+ * the signal (common/proc.h).  The watchdog below gives up the same way. */
 
-static volatile sig_atomic_t
-    stop_signal;             /* set by the handler, read by the loops */
-static pid_t child_pid = -1; /* the child to kill and reap, or -1 */
 static pthread_t writer_tid; /* the parent's sending thread ... */
 static bool writer_running;  /* ... while it has not been joined */
 
-static void on_stop(int sig) { stop_signal = sig; }
-
-/* Kill and reap the child (if any), then die of the same signal so the
- * shell sees what happened. */
-static _Noreturn void stop_now(void)
-{
-    if (child_pid > 0) {
-        kill(child_pid, SIGKILL);
-        while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    int sig = stop_signal ? stop_signal : SIGTERM;
-    signal(sig, SIG_DFL);
-    raise(sig);
-    _exit(128 + sig);
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop; /* no SA_RESTART: blocking calls return EINTR */
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        die_errno("sigaction");
-    /* A write to a pipe nobody reads must fail with EPIPE, not kill us. */
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, NULL) != 0)
-        die_errno("sigaction");
-}
-
-static void block_stop_signals(sigset_t *old)
-{
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, SIGINT);
-    sigaddset(&s, SIGTERM);
-    int rc = pthread_sigmask(SIG_BLOCK, &s, old);
-    if (rc != 0)
-        die_code(rc, "pthread_sigmask");
-}
-
-static void restore_signals(const sigset_t *old)
-{
-    int rc = pthread_sigmask(SIG_SETMASK, old, NULL);
-    if (rc != 0)
-        die_code(rc, "pthread_sigmask");
-}
-
-/* close() of a pipe end we own cannot really fail; if it does, say so. */
-static void xclose(int fd)
-{
-    if (close(fd) != 0)
-        die_errno("close");
-}
-
-/* In the child: no exit() (it would run the parent's atexit handlers). */
-static void child_close(int fd)
-{
-    if (close(fd) != 0)
-        _exit(1);
-}
-
-/* ---- whole-record I/O: read() and write() may move fewer bytes ----------- */
-
-static bool write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* 1: got n bytes; 0: EOF before the first byte; -1: error or EOF mid-record. */
-static int read_all(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return got == 0 ? 0 : -1;
-        got += (size_t)r;
-    }
-    return 1;
-}
+/* ---- whole records: read() and write() may move fewer bytes -------------
+ * kit_read_all/kit_write_all (common/proc.h) loop until the record is
+ * whole; kit_read_all returns 0 only at EOF before a record's first byte. */
 
 static void fill_record(unsigned char *rec, size_t size, uint64_t seq)
 {
@@ -190,14 +98,14 @@ static _Noreturn void child_serve(int in, int out, size_t size)
 {
     unsigned char *rec = xmalloc(size);
     for (;;) {
-        int r = read_all(in, rec, size);
+        ssize_t r = kit_read_all(in, rec, size);
         if (r == 0)
             break; /* EOF: every write end of our input is closed - done */
-        if (r < 0)
+        if (r != (ssize_t)size)
             _exit(1);
         for (size_t i = HDR; i < size; i++)
             rec[i] = (unsigned char)(rec[i] + 1);
-        if (!write_all(out, rec, size))
+        if (!kit_write_all(out, rec, size))
             _exit(1); /* EPIPE: the parent is gone */
     }
     free(rec);
@@ -225,7 +133,7 @@ static void *writer(void *p)
     a->ok = true;
     for (long long s = 0; s < a->cfg->records && a->ok; s++) {
         fill_record(rec, a->cfg->size, (uint64_t)s);
-        a->ok = write_all(a->fd, rec, a->cfg->size);
+        a->ok = kit_write_all(a->fd, rec, a->cfg->size);
     }
     free(rec);
     if (a->socket) {
@@ -267,12 +175,7 @@ static _Noreturn void watchdog_fired(const config *cfg, const char *transport,
     warn_msg("watchdog: no EOF after %.1f s (%s): a write end was left open; "
              "killing the child, exit %d",
              cfg->watchdog_ms / 1000, transport, EXIT_WATCHDOG);
-    if (child_pid > 0) {
-        kill(child_pid, SIGKILL);
-        while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        child_pid = -1;
-    }
+    kit_kill_children();
     if (writer_running) /* done, or its write() fails with EPIPE now */
         xpthread_join(writer_tid);
     exit(EXIT_WATCHDOG);
@@ -283,8 +186,6 @@ static void wait_readable(int fd, const config *cfg, const char *transport,
                           long long verified)
 {
     for (;;) {
-        if (stop_signal)
-            stop_now();
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int n = poll(&pfd, 1, (int)cfg->watchdog_ms);
         if (n < 0 && errno == EINTR)
@@ -314,62 +215,54 @@ static run_result run_one(const config *cfg, enum mode m)
             die_errno("pipe");
     }
 
-    sigset_t old;
-    block_stop_signals(
-        &old);    /* no signal between fork() and recording the pid */
     fflush(NULL); /* or buffered output would be printed twice */
-    pid_t pid = fork();
-    if (pid < 0)
-        die_errno("fork");
+    /* kit_fork: the child is recorded before any Ctrl-C can arrive, and
+     * just dies on one itself (default action). */
+    pid_t pid = kit_fork();
     if (pid == 0) {
-        signal(SIGINT, SIG_DFL); /* the child just dies on Ctrl-C */
-        signal(SIGTERM, SIG_DFL);
-        restore_signals(&old);
         if (sock) {
             /* The parent's end: if we kept it, shutdown() would still give us
              * EOF (it acts on the socket, not on one descriptor), but it is
              * not ours to hold. */
             if (!cfg->forget_close)
-                child_close(to_child[1]);
+                kit_child_close(to_child[1]);
         } else {
             /* The parent writes to to_child[1].  While we hold a write end
              * of our own input pipe, our reads never see EOF. */
             if (!cfg->forget_close)
-                child_close(to_child[1]);
+                kit_child_close(to_child[1]);
             /* The parent reads from to_parent[0], not us. */
-            child_close(to_parent[0]);
+            kit_child_close(to_parent[0]);
         }
         child_serve(to_child[0], to_parent[1], cfg->size);
     }
-    child_pid = pid;
-    restore_signals(&old);
     if (sock) {
         /* The child's end: if we kept it, the child could die and we would
          * never see EOF. */
-        xclose(to_child[0]);
+        kit_xclose(to_child[0]);
     } else {
         /* The child reads from to_child[0]: keeping it would hide a dead
          * child (our writes would not fail with EPIPE). */
-        xclose(to_child[0]);
+        kit_xclose(to_child[0]);
         /* The child writes to to_parent[1]: while we hold a write end, our
          * reads never see EOF. */
-        xclose(to_parent[1]);
+        kit_xclose(to_parent[1]);
     }
 
     writer_arg wa = {.fd = to_child[1], .socket = sock, .cfg = cfg};
     /* The writer thread must not take Ctrl-C: the main thread handles it. */
-    block_stop_signals(&old);
+    sigset_t old;
+    kit_block_stop_signals(&old);
     xpthread_create(&writer_tid, writer, &wa);
     writer_running = true;
-    restore_signals(&old);
+    kit_restore_signals(&old);
 
     double t0 = kit_now();
     int in = to_parent[0];
     unsigned char *rec = xmalloc(cfg->size), *want = xmalloc(cfg->size);
     for (long long s = 0; s < cfg->records; s++) {
         wait_readable(in, cfg, res.name, res.verified);
-        int r = read_all(in, rec, cfg->size);
-        if (r <= 0)
+        if (kit_read_all(in, rec, cfg->size) != (ssize_t)cfg->size)
             die("%s: the child stopped after %lld of %lld replies", res.name, s,
                 cfg->records);
         fill_record(want, cfg->size, (uint64_t)s);
@@ -380,7 +273,7 @@ static run_result run_one(const config *cfg, enum mode m)
     }
     /* All replies are in; now the child must close its end: EOF. */
     wait_readable(in, cfg, res.name, res.verified);
-    if (read_all(in, rec, 1) != 0)
+    if (kit_read_all(in, rec, 1) != 0)
         die("%s: more data than records", res.name);
     res.seconds = kit_now() - t0;
     free(rec);
@@ -390,15 +283,8 @@ static run_result run_one(const config *cfg, enum mode m)
     writer_running = false;
     if (!wa.ok)
         die("%s: sending failed", res.name);
-    xclose(in);
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            die_errno("waitpid");
-        if (stop_signal)
-            stop_now();
-    }
-    child_pid = -1;
+    kit_xclose(in);
+    int st = kit_wait_child(pid);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         die("%s: the child failed", res.name);
     return res;
@@ -467,7 +353,16 @@ int main(int argc, char **argv)
     kit_set_prog("pipe");
     config cfg;
     parse(argc, argv, &cfg);
-    install_handlers();
+    /* Ctrl-C or kill: kill and reap the child, then die of the signal. */
+    static const int stops[] = {SIGINT, SIGTERM};
+    kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
+    /* A write to a pipe nobody reads must fail with EPIPE, not kill us. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        die_errno("sigaction");
 
     run_result runs[2];
     int nruns = 0;
@@ -481,8 +376,8 @@ int main(int argc, char **argv)
     if (pipe(fds) != 0)
         die_errno("pipe");
     long pipe_buf = fpathconf(fds[1], _PC_PIPE_BUF);
-    xclose(fds[0]);
-    xclose(fds[1]);
+    kit_xclose(fds[0]);
+    kit_xclose(fds[1]);
     if (pipe_buf < 0)
         pipe_buf = PIPE_BUF;
 

@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "table.h"
 #include "term.h"
 #include "timing.h"
@@ -45,7 +46,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Process-shared mutexes are a POSIX option; macOS lacks it.  There we
@@ -83,72 +83,30 @@ typedef struct {
     bool json;
 } config;
 
-/* ---- children and signals ------------------------------------------------- */
-
-static volatile sig_atomic_t stop_signal;
-static pid_t children[MAX_PROCS];
-static int nchildren;
-
-static void on_stop(int sig) { stop_signal = sig; }
-
-static _Noreturn void stop_now(void)
-{
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] > 0)
-            kill(children[i], SIGKILL);
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] > 0)
-            while (waitpid(children[i], NULL, 0) < 0 && errno == EINTR)
-                ;
-    /* the shared memory object was unlinked right after it was created */
-    int sig = stop_signal ? stop_signal : SIGTERM;
-    signal(sig, SIG_DFL);
-    raise(sig);
-    _exit(128 + sig);
-}
-
-static void block_stop_signals(sigset_t *old)
-{
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, SIGINT);
-    sigaddset(&s, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &s, old) != 0)
-        die_errno("sigprocmask");
-}
-
-static void restore_signals(const sigset_t *old)
-{
-    if (sigprocmask(SIG_SETMASK, old, NULL) != 0)
-        die_errno("sigprocmask");
-}
+/* ---- children and signals -------------------------------------------------
+ *
+ * Children are made with kit_fork(), which records them; on SIGINT/SIGTERM
+ * the handler from kit_cleanup_on() (see main) kills and reaps them, then
+ * dies of the signal (common/proc.h).  The shared memory object was
+ * unlinked right after it was created: nothing else to remove. */
 
 /* ---- shared memory: a POSIX shm object, mapped, then unlinked at once ----- */
 
-/* A name nobody else uses; the object lives only between shm_open and
- * shm_unlink (signals blocked), then only the mapping keeps it alive, so
- * nothing is ever left in /dev/shm. */
-static void unique_name(char *buf, size_t n, const char *what, int attempt)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-        die_errno("clock_gettime");
-    snprintf(buf, n, "/kit-shm-%s-%ld-%lx", what, (long)getpid(),
-             (unsigned long)ts.tv_nsec ^ ((unsigned long)attempt << 20));
-}
-
+/* A name nobody else uses (kit_ipc_name); the object lives only between
+ * shm_open and shm_unlink (signals blocked), then only the mapping keeps it
+ * alive, so nothing is ever left in /dev/shm. */
 static shared_page *map_shared_page(void)
 {
     for (int attempt = 0; attempt < 16; attempt++) {
         char name[64];
-        unique_name(name, sizeof name, "page", attempt);
+        kit_ipc_name(name, sizeof name, "shm-page", attempt);
         sigset_t old;
-        block_stop_signals(&old);
+        kit_block_stop_signals(&old);
         int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
         int err = errno;
         if (fd >= 0 && shm_unlink(name) != 0)
             die_errno("shm_unlink %s", name);
-        restore_signals(&old);
+        kit_restore_signals(&old);
         if (fd < 0 && err == EEXIST)
             continue;
         if (fd < 0) {
@@ -163,8 +121,8 @@ static shared_page *map_shared_page(void)
                        MAP_SHARED, fd, 0);
         if (p == MAP_FAILED)
             die_errno("mmap");
-        if (close(fd) != 0) /* the mapping stays valid without the descriptor */
-            die_errno("close");
+        /* the mapping stays valid without the descriptor */
+        kit_xclose(fd);
         return p;
     }
     die("shm_open: could not find a free name");
@@ -197,14 +155,14 @@ static void lock_init(shared_page *pg)
     (void)pg;
     for (int attempt = 0; attempt < 16; attempt++) {
         char name[64];
-        unique_name(name, sizeof name, "sem", attempt);
+        kit_ipc_name(name, sizeof name, "shm-sem", attempt);
         sigset_t old;
-        block_stop_signals(&old);
+        kit_block_stop_signals(&old);
         sem = sem_open(name, O_CREAT | O_EXCL, 0600, 1);
         int err = errno;
         if (sem != SEM_FAILED && sem_unlink(name) != 0)
             die_errno("sem_unlink %s", name);
-        restore_signals(&old);
+        kit_restore_signals(&old);
         if (sem != SEM_FAILED)
             return;
         if (err != EEXIST) {
@@ -272,50 +230,31 @@ static result run(const config *c, enum mode m, shared_page *pg)
     int gun[2];
     if (pipe(gun) != 0)
         die_errno("pipe");
-    nchildren = 0;
+    pid_t children[MAX_PROCS];
     for (int i = 0; i < c->procs; i++) {
-        sigset_t old;
-        block_stop_signals(&old);
         fflush(NULL); /* or buffered output would be printed twice */
-        pid_t pid = fork();
-        if (pid < 0)
-            die_errno("fork");
-        if (pid == 0) {
-            signal(SIGINT, SIG_DFL);
-            signal(SIGTERM, SIG_DFL);
-            restore_signals(&old);
-            if (close(gun[1]) !=
-                0) /* else our own copy would keep the gun silent */
-                _exit(1);
+        children[i] = kit_fork();
+        if (children[i] == 0) {
+            /* else our own copy would keep the gun silent */
+            kit_child_close(gun[1]);
             char b;
-            while (read(gun[0], &b, 1) < 0 && errno == EINTR)
-                ;
+            if (kit_read_all(gun[0], &b, 1) < 0) /* returns 0 at the bang */
+                _exit(1);
             child_work(m, pg, c->iters);
             _exit(0);
         }
-        children[nchildren++] = pid;
-        restore_signals(&old);
     }
-    if (close(gun[0]) != 0) /* the parent never reads the gun */
-        die_errno("close");
+    /* the parent never reads the gun */
+    kit_xclose(gun[0]);
     double t0 = kit_now();
-    if (close(gun[1]) != 0) /* bang: every child sees EOF */
-        die_errno("close");
-    for (int i = 0; i < nchildren; i++) {
-        int st;
-        while (waitpid(children[i], &st, 0) < 0) {
-            if (errno != EINTR)
-                die_errno("waitpid");
-            if (stop_signal)
-                stop_now();
-        }
-        children[i] = 0;
+    /* bang: every child sees EOF */
+    kit_xclose(gun[1]);
+    for (int i = 0; i < c->procs; i++) {
+        int st = kit_wait_child(children[i]);
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
             die("%s: a child failed", mode_names[m]);
     }
     r.seconds = kit_now() - t0;
-    if (stop_signal)
-        stop_now();
     r.got = m == M_PRIVATE ? private_counter : pg->counter;
     return r;
 }
@@ -374,12 +313,9 @@ int main(int argc, char **argv)
     kit_set_prog("shm");
     config cfg;
     parse(argc, argv, &cfg);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop; /* no SA_RESTART: waitpid() returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        die_errno("sigaction");
+    /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
+    static const int stops[] = {SIGINT, SIGTERM};
+    kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
 
     shared_page *pg = map_shared_page();
     lock_init(pg);
