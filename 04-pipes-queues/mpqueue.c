@@ -481,15 +481,10 @@ int main(int argc, char **argv)
     kit_set_prog("mpqueue");
     config cfg;
     parse(argc, argv, &cfg);
+    kit_ignore_sigpipe(); /* a write to a dead reader: EPIPE, not death */
     /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
     static const int stops[] = {SIGINT, SIGTERM};
     kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN; /* a write to a dead reader: EPIPE, not death */
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGPIPE, &sa, NULL) != 0)
-        die_errno("sigaction");
     int fds_before = open_fds();
     const int P = (int)cfg.producers, C = (int)cfg.consumers;
     const uint64_t N = (uint64_t)cfg.items;

@@ -353,16 +353,11 @@ int main(int argc, char **argv)
     kit_set_prog("pipe");
     config cfg;
     parse(argc, argv, &cfg);
+    /* A write to a pipe nobody reads must fail with EPIPE, not kill us. */
+    kit_ignore_sigpipe();
     /* Ctrl-C or kill: kill and reap the child, then die of the signal. */
     static const int stops[] = {SIGINT, SIGTERM};
     kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
-    /* A write to a pipe nobody reads must fail with EPIPE, not kill us. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGPIPE, &sa, NULL) != 0)
-        die_errno("sigaction");
 
     run_result runs[2];
     int nruns = 0;

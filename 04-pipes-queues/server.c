@@ -53,6 +53,7 @@
 #include "cli.h"
 #include "err.h"
 #include "json.h"
+#include "proc.h"
 #include "table.h"
 #include "term.h"
 #include "timing.h"
@@ -1209,12 +1210,7 @@ int main(int argc, char **argv)
 
     /* A client that left must not kill the server with SIGPIPE (MSG_NOSIGNAL
      * covers Linux; this covers systems without it). */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGPIPE, &sa, NULL) != 0)
-        die_errno("sigaction SIGPIPE");
+    kit_ignore_sigpipe();
 
     if (serve)
         return serve_forever(port, mode, workers, capacity, work_ms,

@@ -157,6 +157,16 @@ void kit_die_of_signal(int sig)
     _exit(128 + sig);
 }
 
+void kit_ignore_sigpipe(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        die_errno("sigaction SIGPIPE");
+}
+
 /* The handler: clean up, then die of the same signal, so that the shell
  * (or the test harness) sees how we ended.  Never returns. */
 static void on_stop_signal(int sig)

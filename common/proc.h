@@ -17,6 +17,7 @@
  *                                  same cleanup runs at exit(), e.g. die().
  *   kit_fork / kit_wait_child      fork() that records the child, waitpid()
  *                                  that forgets it.
+ *   kit_ignore_sigpipe             EPIPE instead of death by SIGPIPE.
  *   kit_mkstemp / kit_unlink_temp  mkstemp() that records the path, unlink()
  *                                  that forgets it.
  *   kit_ipc_name                   a fresh name for shm_open/sem_open/mq_open.
@@ -107,6 +108,11 @@ void kit_forget_child(pid_t pid);
 /* Kill (SIGKILL) and reap every recorded child, and forget them all: the
  * error path (a watchdog that gives up, say). */
 void kit_kill_children(void);
+
+/* Ignore SIGPIPE: a write() to a pipe or socket nobody reads any more then
+ * fails with EPIPE (which the caller can report) instead of killing the
+ * process.  Inherited by kit_fork's children.  Dies on failure. */
+void kit_ignore_sigpipe(void);
 
 /* Restore sig's default action, unblock it and raise it: die of the signal
  * as if it had never been caught.  Async-signal-safe; never returns (if the
