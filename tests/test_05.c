@@ -27,12 +27,11 @@
 /* The oracle, reformatted to word<TAB>count. */
 static char *oracle(const char *path)
 {
-    run_result r =
-        RUN("/bin/sh", "-c",
-            "LC_ALL=C tr -cs 'A-Za-z0-9' '\\n' < \"$1\" | tr 'A-Z' 'a-z' | "
-            "grep -v '^$' | LC_ALL=C sort | uniq -c | "
-            "awk '{ printf \"%s\\t%s\\n\", $2, $1 }'",
-            "oracle", path);
+    static const char pipeline[] =
+        "LC_ALL=C tr -cs 'A-Za-z0-9' '\\n' < \"$1\" | tr 'A-Z' 'a-z' | "
+        "grep -v '^$' | LC_ALL=C sort | uniq -c | "
+        "awk '{ printf \"%s\\t%s\\n\", $2, $1 }'";
+    run_result r = RUN("/bin/sh", "-c", pipeline, "oracle", path);
     cr_assert_eq(r.exit_code, 0, "the oracle pipeline failed: %s", r.err);
     free(r.err);
     return r.out;
@@ -66,7 +65,7 @@ static bool dir_is_empty(const char *path)
     struct dirent *e;
     int n = 0;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
             n++;
     closedir(d);
     return n == 0;
@@ -237,7 +236,7 @@ Test(lab05_wordcount, a_word_longer_than_a_block_is_one_word)
     char *big = malloc(n + 16);
     cr_assert(big);
     memset(big, 'A', n);
-    memcpy(big + n, " b a\n", 5);
+    snprintf(big + n, 16, " b a\n"); /* 5 bytes and a NUL */
     char *dir = make_tmpdir();
     char *p = fixture(dir, "long", big, n + 5);
     /* expected: "a\t1\n" sorts before "aaaa...\t1\n" */
