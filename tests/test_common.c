@@ -45,7 +45,8 @@ Test(common_parse, rejects_what_atoi_would_quietly_accept)
     cr_assert_eq(kit_parse_ll("0x10", 1, 100, &v), KIT_PARSE_SYNTAX);
     cr_assert_eq(kit_parse_ll("0", 1, 10, &v), KIT_PARSE_RANGE);
     cr_assert_eq(kit_parse_ll("-3", 1, 10, &v), KIT_PARSE_RANGE);
-    cr_assert_eq(kit_parse_ll("99999999999999999999", 1, 10, &v), KIT_PARSE_RANGE);
+    cr_assert_eq(kit_parse_ll("99999999999999999999", 1, 10, &v),
+                 KIT_PARSE_RANGE);
     cr_assert_eq(v, 7, "a rejected value must not be stored");
 }
 
@@ -73,7 +74,8 @@ Test(common_parse, rejects_bad_sizes_and_overflow)
     cr_assert_eq(kit_parse_size("4T", 1, 1 << 20, &v), KIT_PARSE_SYNTAX);
     cr_assert_eq(kit_parse_size("4KK", 1, 1 << 20, &v), KIT_PARSE_SYNTAX);
     cr_assert_eq(kit_parse_size("1.5M", 1, 1 << 30, &v), KIT_PARSE_SYNTAX);
-    cr_assert_eq(kit_parse_size("99999999999999999999", 1, 100, &v), KIT_PARSE_RANGE);
+    cr_assert_eq(kit_parse_size("99999999999999999999", 1, 100, &v),
+                 KIT_PARSE_RANGE);
     cr_assert_eq(kit_parse_size("17179869184G", 1, ~0ULL, &v), KIT_PARSE_RANGE);
     cr_assert_eq(kit_parse_size("0", 1, 100, &v), KIT_PARSE_RANGE);
     cr_assert_eq(v, 9);
@@ -484,7 +486,8 @@ TestSuite(common_harness, .timeout = 20);
 
 Test(common_harness, captures_output_status_and_input)
 {
-    run_result r = RUN_IN("hello\n", "/bin/sh", "-c", "cat; echo err >&2; exit 5");
+    run_result r =
+        RUN_IN("hello\n", "/bin/sh", "-c", "cat; echo err >&2; exit 5");
     cr_assert_str_eq(r.out, "hello\n");
     cr_assert_str_eq(r.err, "err\n");
     cr_assert_eq(r.exit_code, 5);
@@ -494,8 +497,9 @@ Test(common_harness, captures_output_status_and_input)
 
 Test(common_harness, kills_a_program_that_hangs)
 {
-    run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"/bin/sleep", "30", NULL}, .timeout = 0.5});
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){"/bin/sleep", "30", NULL},
+                    .timeout = 0.5});
     cr_assert(r.timed_out);
     cr_assert_eq(r.signal, SIGKILL);
     run_free(&r);
