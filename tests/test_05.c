@@ -115,6 +115,43 @@ Test(lab05_wordcount, ascii_output_equals_the_coreutils_pipeline)
     free(dir);
 }
 
+/* The combiner keeps keys of up to 16 bytes as two zero-padded words and
+ * longer ones as bytes: words of every length around those edges, each
+ * with twins that differ in one byte only (or are its prefix), must still
+ * be counted apart. */
+Test(lab05_wordcount, near_twin_words_of_every_length_are_counted_apart)
+{
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789abcdefgh";
+    char *text = malloc(64 * 1024);
+    cr_assert(text);
+    size_t n = 0;
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t i = 0; i <= len; i++) { /* i == len: the word itself */
+            for (int rep = 0; rep < (i == len ? 3 : 1); rep++) {
+                memcpy(text + n, alpha, len);
+                if (i < len)
+                    text[n + i] = text[n + i] == 'q' ? 'r' : 'q';
+                n += len;
+                text[n++] = rep % 2 ? '\n' : ' ';
+            }
+        }
+    }
+    char *dir = make_tmpdir();
+    char *p = fixture(dir, "twins", text, n);
+    char *want = oracle(p);
+    char *got = wc_ok((const char *const[]){"wordcount", "-j", "2", p, NULL});
+    cr_assert_str_eq(got, want,
+                     "words that differ in one byte were merged or split\n"
+                     "--- got ---\n%s--- want ---\n%s",
+                     got, want);
+    free(got);
+    free(want);
+    free(p);
+    free(text);
+    rm_rf(dir);
+    free(dir);
+}
+
 Test(lab05_wordcount, empty_input_gives_empty_output_and_exit_0)
 {
     char *dir = make_tmpdir();
@@ -723,6 +760,18 @@ Test(lab05_module, the_hash_is_deterministic_and_length_sensitive)
     cr_assert_neq(mr_hash("word", 4), mr_hash("word", 3));
     cr_assert_neq(mr_hash("", 0), mr_hash("\0", 1));
     cr_assert_neq(mr_hash("abcdefgh1", 9), mr_hash("abcdefgh2", 9));
+    /* every byte counts, at every length (short keys are hashed as two
+     * zero-padded words, long ones eight bytes at a time) */
+    char key[41], twin[41];
+    for (size_t len = 1; len <= sizeof key - 1; len++)
+        for (size_t i = 0; i < len; i++) {
+            for (size_t k = 0; k < len; k++)
+                key[k] = twin[k] = (char)('a' + k % 26);
+            twin[i] = '\0';
+            cr_assert_neq(mr_hash(key, len), mr_hash(twin, len),
+                          "byte %zu of a %zu-byte key is ignored by mr_hash", i,
+                          len);
+        }
 }
 
 Test(lab05_module, the_default_block_gives_a_few_splits_per_worker)
