@@ -50,18 +50,22 @@ static const char usage[] =
     "      --workers KIND    threads (default) or processes\n"
     "      --block-size SIZE split size, K/M/G suffixes (default: ~4 splits\n"
     "                        per worker, at least 1M; HDFS uses 128M)\n"
-    "      --top K           only the K most frequent words (count desc, word asc)\n"
-    "  -o, --output FILE     write FILE (a temp file renamed: never half-written)\n"
+    "      --top K           only the K most frequent words (count desc, word "
+    "asc)\n"
+    "  -o, --output FILE     write FILE (a temp file renamed: never "
+    "half-written)\n"
     "      --plan            print the plan and per-phase timings on stderr\n"
     "      --explain         print every phase on a small input (<= 4K)\n"
     "      --progress        progress bar on stderr (default: TTY and >= 64M)\n"
     "      --crash-rate P    each task attempt dies with probability P (0..1)\n"
     "      --seed S          seed of the crash decisions (default 1)\n"
-    "      --stats FILE      one JSON object of counts and timings ('-': stderr)\n"
+    "      --stats FILE      one JSON object of counts and timings ('-': "
+    "stderr)\n"
     "  -h, --help            this help\n"
     "\n"
     "Examples:\n"
-    "  printf 'Deer Bear River\\nCar Car River\\nDeer Car Bear\\n' | ./wordcount --explain\n"
+    "  printf 'Deer Bear River\\nCar Car River\\nDeer Car Bear\\n' | "
+    "./wordcount --explain\n"
     "  ./wordcount --plan --top 10 05-mapreduce/README.md\n"
     "  ./wordcount --workers processes --crash-rate 0.3 --plan FILE\n";
 
@@ -99,7 +103,8 @@ static uint64_t wc_reduce(const char *key, size_t klen, const uint64_t *vals,
     return sum;
 }
 
-static const mr_app wordcount_app = {"word count", wc_map, wc_combine, wc_reduce, NULL};
+static const mr_app wordcount_app = {"word count", wc_map, wc_combine,
+                                     wc_reduce, NULL};
 
 /* ---- output --------------------------------------------------------------- */
 
@@ -188,8 +193,13 @@ int main(int argc, char *argv[])
         switch (c) {
         case 'j': jobs = (int)opt_int("--jobs", optarg, 1, 256); break;
         case 'r': reducers = (int)opt_int("--reducers", optarg, 1, 256); break;
-        case 'W': workers = opt_choice("--workers", optarg, kinds) ? MR_PROCESSES : MR_THREADS; break;
-        case 'b': block = opt_size("--block-size", optarg, 1, 1ULL << 30); break;
+        case 'W':
+            workers = opt_choice("--workers", optarg, kinds) ? MR_PROCESSES
+                                                             : MR_THREADS;
+            break;
+        case 'b':
+            block = opt_size("--block-size", optarg, 1, 1ULL << 30);
+            break;
         case 't': top = (int)opt_int("--top", optarg, 1, 1000000000); break;
         case 'o':
             if (!*optarg)
@@ -200,7 +210,9 @@ int main(int argc, char *argv[])
         case 'E': explain = true; break;
         case 'g': progress = true; break;
         case 'c': crash = opt_double("--crash-rate", optarg, 0, 1); break;
-        case 's': seed = opt_int("--seed", optarg, 0, 9223372036854775807LL); break;
+        case 's':
+            seed = opt_int("--seed", optarg, 0, 9223372036854775807LL);
+            break;
         case 'S':
             if (!*optarg)
                 usage_error("--stats: expected a file name or '-', got ''");
@@ -211,7 +223,8 @@ int main(int argc, char *argv[])
         }
     }
     if (explain && workers == MR_PROCESSES)
-        usage_error("--explain shows the in-memory run: drop --workers processes");
+        usage_error(
+            "--explain shows the in-memory run: drop --workers processes");
     for (int i = optind; i < argc; i++)
         if (!*argv[i])
             usage_error("expected a file name, got ''");
