@@ -271,6 +271,20 @@ static const char *account_name(const struct bank *b, int a)
     return a == NOBODY ? "nothing" : b->acct[a].name;
 }
 
+/* The fields both reports start with (the run's settings and outcome). */
+static void json_head(json_w *j, const struct bank *b, long long done,
+                      bool deadlock, double seconds)
+{
+    json_start(j, stdout);
+    json_obj(j, NULL);
+    json_str(j, "fix", fix_names[b->fix]);
+    json_int(j, "transfers", b->transfers);
+    json_double(j, "pause_ms", b->pause_ms);
+    json_int(j, "completed", done);
+    json_bool(j, "deadlock", deadlock);
+    json_double(j, "seconds", seconds);
+}
+
 static void report_deadlock(struct bank *b, bool json, double seconds)
 {
     int holder[NACCOUNTS];
@@ -289,14 +303,7 @@ static void report_deadlock(struct bank *b, bool json, double seconds)
 
     if (json) {
         json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_str(&j, "fix", fix_names[b->fix]);
-        json_int(&j, "transfers", b->transfers);
-        json_double(&j, "pause_ms", b->pause_ms);
-        json_int(&j, "completed", done);
-        json_bool(&j, "deadlock", true);
-        json_double(&j, "seconds", seconds);
+        json_head(&j, b, done, true, seconds);
         json_arr(&j, "tellers");
         for (int t = 0; t < NTELLERS; t++) {
             json_obj(&j, NULL);
@@ -362,14 +369,7 @@ static bool report_done(const struct bank *b, bool json, double seconds)
 
     if (json) {
         json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_str(&j, "fix", fix_names[b->fix]);
-        json_int(&j, "transfers", b->transfers);
-        json_double(&j, "pause_ms", b->pause_ms);
-        json_int(&j, "completed", done);
-        json_bool(&j, "deadlock", false);
-        json_double(&j, "seconds", seconds);
+        json_head(&j, b, done, false, seconds);
         json_int(&j, "backoffs", backoffs);
         json_arr(&j, "accounts");
         for (int a = 0; a < NACCOUNTS; a++) {
