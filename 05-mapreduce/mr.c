@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20) /* bytes a map task reads per pread */
+#define CHUNK (1u << 18) /* bytes a map task reads per pread */
 #define PATHLEN 4096
 #define MAX_WORKERS 256 /* the CLI's --jobs limit */
 #define CRASH_EXIT 42   /* a worker "dying" with _exit */
@@ -240,9 +240,10 @@ unsigned mr_partition(uint64_t hash, unsigned nreduce)
  * Open addressing with linear probing: a key lives in the first free slot
  * at or after its home slot, so a lookup reads consecutive slots, usually
  * in one cache line.  The capacity is a power of two (the home slot is a
- * shift, not a division) and at most half full (a lookup probes ~1.5
- * slots on average).  The home slot is the hash's TOP bits: mr_partition
- * uses the low ones, so every key in one partition has the same low bits.
+ * shift, not a division) and at most 3/4 full (a hit probes ~2 slots on
+ * average: one cache line).  The home slot is the hash's TOP bits:
+ * mr_partition uses the low ones, so every key in one partition has the
+ * same low bits.
  *
  * Why a slot is 32 bytes with the key inside it: the table outgrows the
  * L2 cache (100,000 distinct words), so a lookup's cost is the cache lines
@@ -253,12 +254,13 @@ unsigned mr_partition(uint64_t hash, unsigned nreduce)
  * live in an arena and the slot holds their offset.
  * ------------------------------------------------------------------- */
 #define EMPTY UINT32_MAX /* klen of a free slot */
+#define EMPTY_META UINT64_MAX /* meta of a free slot (its klen is EMPTY) */
 #define INLINE_KEY SHORT_KEY
 #define CACHE_LINE 64
 
 typedef struct {
-    uint32_t tag;  /* the hash's low 32 bits: compared before the key */
-    uint32_t klen; /* EMPTY: free slot */
+    uint64_t meta; /* the hash's low 32 bits | klen << 32: one compare
+                      checks both before the key; EMPTY_META: free */
     uint64_t val;  /* combined value */
     union {
         char inl[INLINE_KEY]; /* klen <= INLINE_KEY: the key, zero-padded
@@ -268,19 +270,29 @@ typedef struct {
 } cslot;
 _Static_assert(sizeof(cslot) * 2 == CACHE_LINE, "two slots per cache line");
 
+static inline uint64_t slot_meta(uint64_t hash, size_t klen)
+{
+    return (uint32_t)hash | (uint64_t)klen << 32;
+}
+
+static inline uint32_t slot_klen(const cslot *s)
+{
+    return (uint32_t)(s->meta >> 32);
+}
+
 typedef struct {
     cslot *slots;  /* 1 << bits slots, CACHE_LINE-aligned */
     unsigned bits; /* capacity = 1 << bits */
-    size_t used;   /* occupied slots; kept <= capacity / 2 */
+    size_t used;   /* occupied slots; kept <= capacity * 3/4 */
     buf_t arena;   /* the keys longer than INLINE_KEY, each once */
 } ctab;
 
 static const char *slot_key(const ctab *t, const cslot *s)
 {
-    return s->klen <= INLINE_KEY ? s->key.inl : t->arena.p + s->key.off;
+    return slot_klen(s) <= INLINE_KEY ? s->key.inl : t->arena.p + s->key.off;
 }
 
-/* n free slots (klen = EMPTY), aligned to a cache line. */
+/* n free slots (meta = EMPTY_META), aligned to a cache line. */
 static cslot *slots_new(size_t n)
 {
     void *p = NULL;
@@ -297,7 +309,7 @@ static void ctab_clear(ctab *t)
         t->bits = 10;
         t->slots = slots_new((size_t)1 << t->bits);
     } else {
-        memset(t->slots, 0xff, sizeof(cslot) << t->bits); /* klen = EMPTY */
+        memset(t->slots, 0xff, sizeof(cslot) << t->bits); /* all EMPTY_META */
     }
     t->used = 0;
     t->arena.len = 0;
@@ -313,10 +325,11 @@ static void ctab_grow(ctab *t)
     cslot *ns = slots_new(ncap);
     for (size_t i = 0; i < (size_t)1 << t->bits; i++) {
         cslot *s = &t->slots[i];
-        if (s->klen == EMPTY)
+        if (s->meta == EMPTY_META)
             continue;
-        size_t j = (size_t)(hash_key(slot_key(t, s), s->klen) >> (64 - nbits));
-        while (ns[j].klen != EMPTY)
+        size_t j =
+            (size_t)(hash_key(slot_key(t, s), slot_klen(s)) >> (64 - nbits));
+        while (ns[j].meta != EMPTY_META)
             j = (j + 1) & (ncap - 1);
         ns[j] = *s;
     }
@@ -353,34 +366,13 @@ static inline bool slot_is(const cslot *s, key16 k)
     return ((w[0] ^ k.w[0]) | (w[1] ^ k.w[1])) == 0;
 }
 
-/* Fold (key, value) into the table; h = hash_key(key, klen).  A short key
- * (klen <= INLINE_KEY) comes as k = key16_load(key, klen), and key is not
- * read; a longer one as its bytes at key. */
-static void ctab_add(ctab *t, const mr_app *app, const char *key, key16 k,
-                     size_t klen, uint64_t h, uint64_t value)
+/* A new key into free slot i (the one that ended its probe).  A short key
+ * (klen <= INLINE_KEY) comes as its key16 k; a longer one as its bytes. */
+static void ctab_insert(ctab *t, size_t i, uint64_t meta, key16 k,
+                        const char *key, size_t klen, uint64_t value)
 {
-    uint32_t tag = (uint32_t)h;
-    size_t mask = ((size_t)1 << t->bits) - 1;
-    size_t i = (size_t)(h >> (64 - t->bits));
-    for (;;) {
-        cslot *s = &t->slots[i];
-        if (s->klen == EMPTY)
-            break;
-        /* the tag and the length first: a different key almost never gets
-         * past them, so the key bytes are compared about once per word */
-        if (s->tag == tag && s->klen == klen &&
-            (klen <= INLINE_KEY
-                 ? slot_is(s, k)
-                 : memcmp(t->arena.p + s->key.off, key, klen) == 0)) {
-            s->val = app->combine(s->val, value, app->arg);
-            return;
-        }
-        i = (i + 1) & mask;
-    }
-    /* A new key: into the free slot that ended the probe. */
     cslot *s = &t->slots[i];
-    s->tag = tag;
-    s->klen = (uint32_t)klen;
+    s->meta = meta;
     s->val = value;
     if (klen <= INLINE_KEY) {
         memcpy(s->key.inl, k.w, INLINE_KEY); /* zero-padded: see key16 */
@@ -390,7 +382,7 @@ static void ctab_add(ctab *t, const mr_app *app, const char *key, key16 k,
         s->key.off = (uint32_t)t->arena.len;
         buf_put(&t->arena, key, klen);
     }
-    if (++t->used * 2 > mask + 1)
+    if (++t->used * 4 > (size_t)3 << t->bits)
         ctab_grow(t);
 }
 
@@ -409,8 +401,10 @@ static void ctab_add(ctab *t, const mr_app *app, const char *key, key16 k,
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(addr) __builtin_prefetch(addr)
+#define NOINLINE __attribute__((noinline))
 #else
 #define PREFETCH(addr) ((void)(addr)) /* a hint only: fine to lose */
+#define NOINLINE
 #endif
 
 typedef struct {
@@ -430,35 +424,66 @@ struct mr_emitter {
                     not outlive the call) */
 };
 
-/* Fold the queued pairs into the table, in the order they were emitted
- * (combine() need not be commutative). */
-static void emit_flush(mr_emitter *em)
+uint64_t mr_sum(uint64_t held, uint64_t value, void *arg)
 {
+    (void)arg;
+    return held + value;
+}
+
+/* Fold the queued pairs into the table, in the order they were emitted
+ * (combine() need not be commutative).  Kept out of line: mr_emit(), run
+ * for every word, stays a few instructions long.  The combiner mr_sum is
+ * recognised and inlined (an indirect call per word costs more than the
+ * addition it makes). */
+static NOINLINE void emit_flush(mr_emitter *em)
+{
+    ctab *t = &em->tab;
+    const mr_app *app = em->app;
+    bool sum = app->combine == mr_sum;
     for (int k = 0; k < em->nq; k++) {
         const pending *q = &em->q[k];
         const char *key = q->klen > SHORT_KEY ? em->qkeys.p + q->koff : NULL;
-        ctab_add(&em->tab, em->app, key, q->k, q->klen, q->hash, q->value);
+        uint64_t meta = slot_meta(q->hash, q->klen);
+        size_t mask = ((size_t)1 << t->bits) - 1;
+        size_t i = (size_t)(q->hash >> (64 - t->bits));
+        for (;;) {
+            cslot *s = &t->slots[i];
+            /* meta first: a different key almost never gets past it, so
+             * the key bytes are compared about once per word */
+            if (s->meta == meta &&
+                (key ? memcmp(t->arena.p + s->key.off, key, q->klen) == 0
+                     : slot_is(s, q->k))) {
+                s->val = sum ? s->val + q->value
+                             : app->combine(s->val, q->value, app->arg);
+                break;
+            }
+            if (s->meta == EMPTY_META) {
+                ctab_insert(t, i, meta, q->k, key, q->klen, q->value);
+                break;
+            }
+            i = (i + 1) & mask;
+        }
     }
     em->nq = 0;
     em->qkeys.len = 0;
 }
 
-void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
+/* Queue one pair whose short key (klen <= SHORT_KEY) is already loaded as
+ * k, or whose long key is at key. */
+static inline void emit_queue(mr_emitter *em, const char *key, size_t klen,
+                              key16 k, uint64_t value)
 {
-    if (klen >= EMPTY)
-        die("a key of %zu bytes is too long", klen);
     em->emitted++;
     if (em->trace)
         pair_put(em->trace, key, (uint32_t)klen, value);
     pending *q = &em->q[em->nq++];
     q->value = value;
     q->klen = (uint32_t)klen;
+    q->k = k;
     if (klen <= SHORT_KEY) { /* nearly every word: kept in the queue */
-        q->k = key16_load((const unsigned char *)key, klen);
-        q->hash = hash_key16(q->k, klen);
+        q->hash = hash_key16(k, klen);
         q->koff = 0;
     } else {
-        q->k = (key16){{0, 0}};
         q->hash = hash_key(key, klen);
         q->koff = (uint32_t)em->qkeys.len;
         buf_put(&em->qkeys, key, klen);
@@ -467,6 +492,39 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
     PREFETCH(&t->slots[q->hash >> (64 - t->bits)]);
     if (em->nq == BATCH)
         emit_flush(em);
+}
+
+void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
+{
+    if (klen >= EMPTY)
+        die("a key of %zu bytes is too long", klen);
+    key16 k = {{0, 0}};
+    if (klen <= SHORT_KEY)
+        k = key16_load((const unsigned char *)key, klen);
+    emit_queue(em, key, klen, k, value);
+}
+
+/* 16 bytes of 0xff, then 16 of 0: the 16 bytes at ff_then_0 + 16 - len are
+ * len bytes of 0xff and then zeros, in memory order whatever the byte
+ * order of the machine -- the mask that keeps a key's len bytes. */
+static const unsigned char ff_then_0[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+void mr_emit_padded(mr_emitter *em, const char *key, size_t klen,
+                    uint64_t value)
+{
+    if (klen > SHORT_KEY) {
+        mr_emit(em, key, klen, value);
+        return;
+    }
+    /* The caller promised key[0..klen + MR_KEY_PAD) readable: load 16
+     * bytes and clear those past the key.  Same key16 as key16_load(),
+     * with no branch on the length. */
+    uint64_t w[2], m[2];
+    memcpy(w, key, 16);
+    memcpy(m, ff_then_0 + 16 - klen, 16);
+    emit_queue(em, key, klen, (key16){{w[0] & m[0], w[1] & m[1]}}, value);
 }
 
 static void emitter_free(mr_emitter *em)
@@ -820,14 +878,15 @@ static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
     unsigned R = (unsigned)J->R;
     for (size_t i = 0; i < (size_t)1 << t->bits; i++) {
         cslot *sl = &t->slots[i];
-        if (sl->klen == EMPTY)
+        if (sl->meta == EMPTY_META)
             continue;
         const char *key = slot_key(t, sl);
-        unsigned r = mr_partition(hash_key(key, sl->klen), R);
+        uint32_t klen = slot_klen(sl);
+        unsigned r = mr_partition(hash_key(key, klen), R);
         if (r >= R)
             die("mr_partition returned %u, but there are only %u partitions", r,
                 R);
-        pair_put(&out[r], key, sl->klen, sl->val);
+        pair_put(&out[r], key, klen, sl->val);
     }
     if (J->cfg->workers == MR_PROCESSES) {
         int crash_after = c.dies && c.where >= 0.8

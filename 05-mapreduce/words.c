@@ -221,12 +221,16 @@ size_t words_cut_back(const char *buf, size_t n)
 /*
  * Scratch space for lowercased words: a buffer on the caller's stack that
  * moves to the heap when a word outgrows it.  Local to one words_scan()
- * call, so threads never share it.
+ * call, so threads never share it.  `limit` is where the bytes that may be
+ * handed out in place end: a word w[0..len) can be passed as it is only if
+ * w + len + WORDS_PAD <= limit (the promise of words.h), else it is copied
+ * here first.
  */
 typedef struct {
     unsigned char *p;    /* stack_buf or a malloc'd block */
     size_t cap;          /* bytes available at p */
     unsigned char *heap; /* == p when on the heap, else NULL (to free) */
+    const unsigned char *limit; /* end of the readable bytes around words */
 } scratch;
 
 static void scratch_reserve(scratch *s, size_t need)
@@ -242,21 +246,35 @@ static void scratch_reserve(scratch *s, size_t need)
     s->cap = cap;
 }
 
+/* Hand the len bytes at s->p to the callback, with WORDS_PAD initialised
+ * bytes after them (room was reserved). */
+static void hand_out(scratch *s, size_t len, words_fn fn, void *ctx)
+{
+    memset(s->p + len, 0, WORDS_PAD);
+    fn((const char *)s->p, len, ctx);
+}
+
 /* Hand one word, bytes w[0..len), to the callback; `flags` is the OR of
  * the classes of its bytes other than LOW. */
 static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
                  words_fn fn, void *ctx)
 {
-    if (flags == 0) { /* already lowercase ASCII: no copy at all */
-        fn((const char *)w, len, ctx);
+    if (flags == 0) { /* already lowercase ASCII: no copy, if it has room */
+        if (len + WORDS_PAD <= (size_t)(s->limit - w)) {
+            fn((const char *)w, len, ctx);
+            return;
+        }
+        scratch_reserve(s, len + WORDS_PAD);
+        memcpy(s->p, w, len);
+        hand_out(s, len, fn, ctx);
         return;
     }
     if (!(flags & HIGH)) { /* ASCII with capitals: set bit 0x20 */
-        scratch_reserve(s, len);
+        scratch_reserve(s, len + WORDS_PAD);
         for (size_t i = 0; i < len; i++)
             s->p[i] =
                 (unsigned char)(w[i] | (ascii_class[w[i]] == UP ? 0x20 : 0));
-        fn((const char *)s->p, len, ctx);
+        hand_out(s, len, fn, ctx);
         return;
     }
     /* Non-ASCII: decode again (every sequence in the word is valid and a
@@ -271,19 +289,21 @@ static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
             i++;
             continue;
         }
-        scratch_reserve(s, out + 4);
+        scratch_reserve(s, out + 4 + WORDS_PAD);
         out += words_utf8_encode(lookup(cp) & CP_MASK, s->p + out);
         i += k;
     }
-    fn((const char *)s->p, out, ctx);
+    hand_out(s, out, fn, ctx);
 }
 
 /*
+ * The byte-at-a-time path, for what the fast path below hands it: words
+ * with bytes >= 0x80, and words longer than its window.
+ *
  * Scan p[0..end-p) whose last byte is an ASCII separator (or which is
  * empty).  That byte is a sentinel: the loop over a word's letters stops
- * at it at the latest, so it needs no "p < end" test -- the hottest loop
- * of the lab is one table lookup and one compare per byte.  (A UTF-8
- * sequence never contains an ASCII byte, so it cannot run past it either.)
+ * at it at the latest, so it needs no "p < end" test.  (A UTF-8 sequence
+ * never contains an ASCII byte, so it cannot run past it either.)
  */
 static size_t scan_region(const unsigned char *p, const unsigned char *end,
                           scratch *s, words_fn fn, void *ctx)
@@ -334,23 +354,270 @@ static size_t scan_region(const unsigned char *p, const unsigned char *end,
     return count;
 }
 
+/*
+ * The fast path: 64 bytes at a time.
+ *
+ * A byte-at-a-time loop pays one mispredicted branch per word, where its
+ * letter loop exits (word lengths vary, so the predictor cannot know when),
+ * and another per capitalised word.  Instead, classify a whole 64-byte
+ * block at once into two bitmasks -- bit i describes byte i:
+ *
+ *   word   the byte may be part of a word: an ASCII letter or digit, or any
+ *          byte >= 0x80 (which scan_region decides about, if it comes)
+ *   high   the byte is >= 0x80
+ *
+ * and, in the same pass, write the block lowercased ('A'..'Z' | 0x20) into
+ * a window buffer.  The words are then the runs of 1s in `word`: a word
+ * starts where a 1 follows a 0 and ends where a 0 follows a 1; both sets of
+ * positions are a shift and a mask away, and a loop walks their bits
+ * (count trailing zeros).  Its one hard-to-predict branch is the end of a
+ * block, once per ~7 words.  A word with no high byte -- nearly every word
+ * of an English text -- goes to the callback in place, from the window
+ * buffer; one with a high byte goes to scan_region(), which decodes it (it
+ * may turn out to be several words, or none).
+ *
+ * classify64() has two versions that compute the same thing: SSE2 (every
+ * x86-64 CPU has it: 16 bytes per instruction) and portable C that works
+ * on 8 bytes in a uint64_t ("SWAR": SIMD within a register).  On x86-64
+ * both are compiled, and the tests compare them (words_classify_block).
+ */
+#define BLOCK 64
+#define WINDOW 4096 /* bytes lowercased at a time: stays in the L1 cache */
+
+typedef struct {
+    uint64_t word, high;
+} blockmask;
+
+#define ONES 0x0101010101010101ULL /* 0x01 in every byte */
+
+/* One 0x80-or-0x00 flag per byte of m -> 8 bits (byte i -> bit i): the
+ * multiply moves every flag into the top byte, no two on the same bit. */
+static inline uint64_t swar_bits(uint64_t m)
+{
+    return ((m >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
+/* The bytes of x (each < 0x80) in lo..hi: the 0x80 bit of each byte.
+ * Adding 0x80 - lo sets a byte's top bit iff it is >= lo; adding 0x7f - hi
+ * iff it is > hi.  No sum passes 0xff, so no carry crosses bytes. */
+static inline uint64_t swar_in(uint64_t x, unsigned lo, unsigned hi)
+{
+    uint64_t ge = x + (0x80u - lo) * ONES, gt = x + (0x7fu - hi) * ONES;
+    return ge & ~gt & (0x80 * ONES);
+}
+
+static blockmask classify64_swar(const unsigned char *in, unsigned char *low)
+{
+    blockmask m = {0, 0};
+    for (int i = 0; i < BLOCK / 8; i++) {
+        uint64_t v;
+        memcpy(&v, in + 8 * i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        v = __builtin_bswap64(v); /* byte 0 in the low bits, as below */
+#endif
+        uint64_t high = v & (0x80 * ONES);
+        uint64_t x = v & (0x7f * ONES); /* (a high byte's top bit cleared) */
+        uint64_t up = swar_in(x, 'A', 'Z') & ~high;
+        uint64_t alnum =
+            (up | swar_in(x, 'a', 'z') | swar_in(x, '0', '9')) & ~high;
+        uint64_t lowered = v | up >> 2; /* 0x80 >> 2 == 0x20 */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        lowered = __builtin_bswap64(lowered);
+#endif
+        memcpy(low + 8 * i, &lowered, 8);
+        m.word |= swar_bits(alnum | high) << (8 * i);
+        m.high |= swar_bits(high) << (8 * i);
+    }
+    return m;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* SSE2 compares signed bytes only: adding 0x80 - lo maps lo..hi onto
+ * -128..-128+(hi-lo), so "in range" is one signed less-than. */
+static inline __m128i sse_in(__m128i x, unsigned lo, unsigned hi)
+{
+    __m128i t = _mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - lo)));
+    return _mm_cmplt_epi8(t, _mm_set1_epi8((char)(-128 + (int)(hi - lo) + 1)));
+}
+
+static blockmask classify64_sse2(const unsigned char *in, unsigned char *low)
+{
+    blockmask m = {0, 0};
+    for (int i = 0; i < BLOCK / 16; i++) {
+        __m128i x = _mm_loadu_si128((const void *)(in + 16 * i));
+        __m128i up = sse_in(x, 'A', 'Z');
+        __m128i alnum = _mm_or_si128(
+            up, _mm_or_si128(sse_in(x, 'a', 'z'), sse_in(x, '0', '9')));
+        _mm_storeu_si128(
+            (void *)(low + 16 * i),
+            _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+        uint64_t high = (unsigned)_mm_movemask_epi8(x); /* the top bits */
+        uint64_t an = (unsigned)_mm_movemask_epi8(alnum);
+        m.word |= (an | high) << (16 * i);
+        m.high |= high << (16 * i);
+    }
+    return m;
+}
+#define classify64 classify64_sse2
+#else
+#define classify64 classify64_swar
+#endif
+
+void words_classify_block(const unsigned char block[64], int portable,
+                          unsigned char lowered[64], uint64_t *word,
+                          uint64_t *high)
+{
+#if defined(__SSE2__)
+    blockmask m = portable ? classify64_swar(block, lowered)
+                           : classify64_sse2(block, lowered);
+#else
+    (void)portable;
+    blockmask m = classify64_swar(block, lowered);
+#endif
+    *word = m.word;
+    *high = m.high;
+}
+
+static inline unsigned ctz64(uint64_t x) /* x != 0 */
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+/* One run of word bytes, w[0..len) in the window buffer, followed by an
+ * ASCII separator.  Returns the number of words it was. */
+static inline size_t window_word(const unsigned char *w, size_t len,
+                                 bool high, scratch *s, words_fn fn,
+                                 void *ctx)
+{
+    if (!high) { /* ASCII, already lowercased: most words */
+        fn((const char *)w, len, ctx);
+        return 1;
+    }
+    return scan_region(w, w + len + 1, s, fn, ctx); /* the separator too */
+}
+
+/* Scan in[0..n), n <= WINDOW, whose last byte is an ASCII separator, via
+ * its lowercased copy in low[].  A word may span blocks: `start` is then
+ * where it began and `whigh` whether it has had a high byte so far. */
+static size_t scan_window(const unsigned char *in, size_t n,
+                          unsigned char *low, scratch *s, words_fn fn,
+                          void *ctx)
+{
+    size_t count = 0, start = 0;
+    bool open = false, whigh = false;
+    uint64_t carry = 0; /* 1 if the previous block ended inside a word */
+    size_t base;
+    for (base = 0; base < n; base += BLOCK) {
+        blockmask m;
+        if (n - base >= BLOCK) {
+            m = classify64(in + base, low + base);
+        } else { /* the last block: pad it with separators */
+            unsigned char pad[BLOCK];
+            memset(pad, ' ', sizeof pad);
+            memcpy(pad, in + base, n - base);
+            m = classify64(pad, low + base);
+        }
+        uint64_t prev = m.word << 1 | carry;
+        uint64_t starts = m.word & ~prev; /* a word byte after a non-word */
+        uint64_t ends = ~m.word & prev;   /* a non-word byte after a word */
+        carry = m.word >> 63;
+        if (open) {
+            if (ends == 0) { /* the word goes on through this block */
+                whigh |= m.high != 0;
+                continue;
+            }
+            uint64_t before = (ends & (0 - ends)) - 1; /* bits below its end */
+            size_t e = base + ctz64(ends);
+            ends &= ends - 1;
+            count += window_word(low + start, e - start,
+                                 whigh || (m.high & before), s, fn, ctx);
+            open = false;
+        }
+        while (starts) {
+            unsigned i = ctz64(starts);
+            uint64_t from = 0 - (starts & (0 - starts)); /* bits i..63 */
+            starts &= starts - 1;
+            if (ends == 0) { /* it goes on into the next block */
+                start = base + i;
+                whigh = (m.high & from) != 0;
+                open = true;
+                break;
+            }
+            unsigned j = ctz64(ends);
+            uint64_t in_word = from & ((ends & (0 - ends)) - 1); /* i..j-1 */
+            ends &= ends - 1;
+            count += window_word(low + base + i, j - i,
+                                 (m.high & in_word) != 0, s, fn, ctx);
+        }
+    }
+    return count;
+}
+
+/* Scan p[0..n) whose last byte is an ASCII separator (or n == 0): window
+ * by window, each cut just after a separator so no word spans two. */
+static size_t scan_fast(const unsigned char *p, size_t n, scratch *s,
+                        words_fn fn, void *ctx)
+{
+    /* The window's lowercased copy, and after it room for the last
+     * block's padding and WORDS_PAD bytes behind the last word. */
+    unsigned char low[WINDOW + BLOCK + WORDS_PAD];
+    memset(low + WINDOW + BLOCK, ' ', WORDS_PAD);
+    size_t count = 0, at = 0;
+    while (at < n) {
+        size_t w = n - at;
+        if (w > WINDOW) {
+            w = words_cut_back((const char *)p + at, WINDOW);
+            if (w == 0) { /* WINDOW word bytes in a row: a very long word
+                             (or several non-ASCII ones): byte by byte */
+                w = words_cut((const char *)p + at, n - at, WINDOW) + 1;
+                s->limit = p + n;
+                count += scan_region(p + at, p + at + w, s, fn, ctx);
+                at += w;
+                continue;
+            }
+        }
+        /* behind the last block: the bytes a word's WORDS_PAD may reach */
+        size_t used = (w + BLOCK - 1) / BLOCK * BLOCK;
+        memset(low + used, ' ', WORDS_PAD);
+        s->limit = low + used + WORDS_PAD;
+        count += scan_window(p + at, w, low, s, fn, ctx);
+        at += w;
+    }
+    return count;
+}
+
 size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx)
 {
     words_init(); /* one atomic load once initialised */
     const unsigned char *p = (const unsigned char *)buf;
     unsigned char stack_buf[256];
-    scratch s = {stack_buf, sizeof stack_buf, NULL};
+    scratch s = {stack_buf, sizeof stack_buf, NULL, p + n};
     /* Everything up to the last ASCII separator has its sentinel. */
     size_t safe = words_cut_back(buf, n);
-    size_t count = scan_region(p, p + safe, &s, fn, ctx);
+    size_t count = scan_fast(p, safe, &s, fn, ctx);
     if (safe < n) {
         /* The rest has no ASCII separator (usually: the last word of a
-         * file without a final newline): scan a copy with one added. */
+         * file without a final newline): scan a copy with one added, and
+         * WORDS_PAD bytes after that. */
         size_t len = n - safe;
         unsigned char small[64];
-        unsigned char *tail = len < sizeof small ? small : xmalloc(len + 1);
+        unsigned char *tail = len + 1 + WORDS_PAD <= sizeof small
+                                  ? small
+                                  : xmalloc(len + 1 + WORDS_PAD);
         memcpy(tail, p + safe, len);
-        tail[len] = ' ';
+        memset(tail + len, ' ', 1 + WORDS_PAD);
+        s.limit = tail + len + 1 + WORDS_PAD;
         count += scan_region(tail, tail + len + 1, &s, fn, ctx);
         if (tail != small)
             free(tail);

@@ -29,7 +29,12 @@
 #include <stdint.h>
 
 /* Called for every word.  `word` is lowercased UTF-8, `len` bytes, NOT
- * NUL-terminated and valid only during the call (copy it to keep it). */
+ * NUL-terminated and valid only during the call (copy it to keep it).
+ * The WORDS_PAD bytes after it, word[len .. len+WORDS_PAD), are readable
+ * too (their values are unspecified): a hash table may load a short word
+ * as two 8-byte words and a mask, with no branch on its length. */
+#define WORDS_PAD 16
+
 typedef void (*words_fn)(const char *word, size_t len, void *ctx);
 
 /* Build the tables.  Call once before any thread uses the tokenizer;
@@ -66,6 +71,15 @@ size_t words_utf8_decode(const unsigned char *buf, size_t n, uint32_t *cp);
 /* Encode a code point (<= U+10FFFF, not a surrogate) into out[0..4);
  * returns the length. */
 size_t words_utf8_encode(uint32_t cp, unsigned char out[4]);
+
+/* The fast path's classifier, on the 64 bytes of block: bit i of *word is
+ * set if byte i is an ASCII letter or digit or >= 0x80, bit i of *high if
+ * it is >= 0x80; lowered[] receives the block with 'A'..'Z' lowercased.
+ * portable != 0 asks for the portable C version even where a SIMD one is
+ * used (the tests compare the two). */
+void words_classify_block(const unsigned char block[64], int portable,
+                          unsigned char lowered[64], uint64_t *word,
+                          uint64_t *high);
 
 /* The rule for one code point, from the tables: is it a word character,
  * and its lowercase form. */
