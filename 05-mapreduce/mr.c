@@ -172,20 +172,18 @@ static inline key16 key16_load(const unsigned char *p, size_t len)
     return k;
 }
 
-/* The hash of a short key: both words, then the length, each folded in with
- * a multiply and a shift (a cousin of splitmix64).  No branch at all. */
+/* The hash of a short key: two multiplies, each followed by a fold of its
+ * well-mixed top half into the bottom one.  A multiply's top bits depend on
+ * all of its input's bits, so the second product's top half depends on
+ * every byte of the key and on its length; the final fold gives the low
+ * bits (mr_partition's) the same.  Both steps are bijections of each word,
+ * so two keys that differ in one word never collide.  No branch at all. */
 static inline uint64_t hash_key16(key16 k, size_t len)
 {
-    uint64_t h =
-        0x243F6A8885A308D3ULL ^ ((uint64_t)len * 0x9E3779B97F4A7C15ULL);
-    h = (h ^ k.w[0]) * 0xBF58476D1CE4E5B9ULL;
-    h ^= h >> 31;
+    uint64_t h = (k.w[0] ^ (uint64_t)len * 0x9E3779B97F4A7C15ULL) *
+                 0xBF58476D1CE4E5B9ULL;
     h = (h ^ k.w[1]) * 0x94D049BB133111EBULL;
-    h ^= h >> 29;
-    h ^= h >> 32;
-    h *= 0xD6E8FEB86659FD93ULL;
-    h ^= h >> 32;
-    return h;
+    return h ^ h >> 32;
 }
 
 /* Any key: a short one as above; a longer one eight bytes at a time, the
@@ -440,14 +438,15 @@ static NOINLINE void emit_flush(mr_emitter *em)
     ctab *t = &em->tab;
     const mr_app *app = em->app;
     bool sum = app->combine == mr_sum;
+    cslot *slots = t->slots; /* in locals: ctab_insert may grow the table */
+    unsigned shift = 64 - t->bits;
+    size_t mask = ((size_t)1 << t->bits) - 1;
     for (int k = 0; k < em->nq; k++) {
         const pending *q = &em->q[k];
         const char *key = q->klen > SHORT_KEY ? em->qkeys.p + q->koff : NULL;
         uint64_t meta = slot_meta(q->hash, q->klen);
-        size_t mask = ((size_t)1 << t->bits) - 1;
-        size_t i = (size_t)(q->hash >> (64 - t->bits));
-        for (;;) {
-            cslot *s = &t->slots[i];
+        for (size_t i = (size_t)(q->hash >> shift);; i = (i + 1) & mask) {
+            cslot *s = &slots[i];
             /* meta first: a different key almost never gets past it, so
              * the key bytes are compared about once per word */
             if (s->meta == meta &&
@@ -459,9 +458,11 @@ static NOINLINE void emit_flush(mr_emitter *em)
             }
             if (s->meta == EMPTY_META) {
                 ctab_insert(t, i, meta, q->k, key, q->klen, q->value);
+                slots = t->slots;
+                shift = 64 - t->bits;
+                mask = ((size_t)1 << t->bits) - 1;
                 break;
             }
-            i = (i + 1) & mask;
         }
     }
     em->nq = 0;
@@ -469,27 +470,17 @@ static NOINLINE void emit_flush(mr_emitter *em)
 }
 
 /* Queue one pair whose short key (klen <= SHORT_KEY) is already loaded as
- * k, or whose long key is at key. */
-static inline void emit_queue(mr_emitter *em, const char *key, size_t klen,
-                              key16 k, uint64_t value)
+ * k, and prefetch its home slot. */
+static inline void emit_short(mr_emitter *em, size_t klen, key16 k,
+                              uint64_t value)
 {
     em->emitted++;
-    if (em->trace)
-        pair_put(em->trace, key, (uint32_t)klen, value);
     pending *q = &em->q[em->nq++];
+    q->hash = hash_key16(k, klen);
     q->value = value;
-    q->klen = (uint32_t)klen;
     q->k = k;
-    if (klen <= SHORT_KEY) { /* nearly every word: kept in the queue */
-        q->hash = hash_key16(k, klen);
-        q->koff = 0;
-    } else {
-        q->hash = hash_key(key, klen);
-        q->koff = (uint32_t)em->qkeys.len;
-        buf_put(&em->qkeys, key, klen);
-    }
-    ctab *t = &em->tab;
-    PREFETCH(&t->slots[q->hash >> (64 - t->bits)]);
+    q->klen = (uint32_t)klen;
+    PREFETCH(&em->tab.slots[q->hash >> (64 - em->tab.bits)]);
     if (em->nq == BATCH)
         emit_flush(em);
 }
@@ -498,10 +489,24 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
 {
     if (klen >= EMPTY)
         die("a key of %zu bytes is too long", klen);
-    key16 k = {{0, 0}};
-    if (klen <= SHORT_KEY)
-        k = key16_load((const unsigned char *)key, klen);
-    emit_queue(em, key, klen, k, value);
+    if (em->trace)
+        pair_put(em->trace, key, (uint32_t)klen, value);
+    if (klen <= SHORT_KEY) { /* nearly every word: kept in the queue */
+        emit_short(em, klen, key16_load((const unsigned char *)key, klen),
+                   value);
+        return;
+    }
+    em->emitted++;
+    pending *q = &em->q[em->nq++];
+    q->hash = hash_key(key, klen);
+    q->value = value;
+    q->k = (key16){{0, 0}};
+    q->klen = (uint32_t)klen;
+    q->koff = (uint32_t)em->qkeys.len;
+    buf_put(&em->qkeys, key, klen);
+    PREFETCH(&em->tab.slots[q->hash >> (64 - em->tab.bits)]);
+    if (em->nq == BATCH)
+        emit_flush(em);
 }
 
 /* 16 bytes of 0xff, then 16 of 0: the 16 bytes at ff_then_0 + 16 - len are
@@ -514,7 +519,7 @@ static const unsigned char ff_then_0[32] = {
 void mr_emit_padded(mr_emitter *em, const char *key, size_t klen,
                     uint64_t value)
 {
-    if (klen > SHORT_KEY) {
+    if (klen > SHORT_KEY || em->trace) {
         mr_emit(em, key, klen, value);
         return;
     }
@@ -524,7 +529,7 @@ void mr_emit_padded(mr_emitter *em, const char *key, size_t klen,
     uint64_t w[2], m[2];
     memcpy(w, key, 16);
     memcpy(m, ff_then_0 + 16 - klen, 16);
-    emit_queue(em, key, klen, (key16){{w[0] & m[0], w[1] & m[1]}}, value);
+    emit_short(em, klen, (key16){{w[0] & m[0], w[1] & m[1]}}, value);
 }
 
 static void emitter_free(mr_emitter *em)
@@ -873,21 +878,34 @@ static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
             return crash_now(J, &c);
     }
     emit_flush(em); /* the last few pairs */
-    /* Partition the combined pairs: the shuffle's sending side. */
+    /* Partition the combined pairs: the shuffle's sending side.  Two
+     * passes: count each partition's bytes, then write them into buffers
+     * of exactly that size (growing them by doubling instead copied every
+     * byte about once more, and touched twice the fresh memory). */
     ctab *t = &em->tab;
     unsigned R = (unsigned)J->R;
-    for (size_t i = 0; i < (size_t)1 << t->bits; i++) {
-        cslot *sl = &t->slots[i];
-        if (sl->meta == EMPTY_META)
-            continue;
-        const char *key = slot_key(t, sl);
-        uint32_t klen = slot_klen(sl);
-        unsigned r = mr_partition(hash_key(key, klen), R);
-        if (r >= R)
-            die("mr_partition returned %u, but there are only %u partitions", r,
-                R);
-        pair_put(&out[r], key, klen, sl->val);
+    size_t *need = xcalloc(R, sizeof *need);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < (size_t)1 << t->bits; i++) {
+            cslot *sl = &t->slots[i];
+            if (sl->meta == EMPTY_META)
+                continue;
+            const char *key = slot_key(t, sl);
+            uint32_t klen = slot_klen(sl);
+            unsigned r = mr_partition(hash_key(key, klen), R);
+            if (r >= R)
+                die("mr_partition returned %u, but there are only %u "
+                    "partitions",
+                    r, R);
+            if (pass == 0)
+                need[r] += 12 + (size_t)klen;
+            else
+                pair_put(&out[r], key, klen, sl->val);
+        }
+        for (unsigned r = 0; pass == 0 && r < R; r++)
+            buf_reserve(&out[r], need[r]);
     }
+    free(need);
     if (J->cfg->workers == MR_PROCESSES) {
         int crash_after = c.dies && c.where >= 0.8
                               ? (int)((c.where - 0.8) / 0.2 * (J->R + 1))
@@ -911,6 +929,17 @@ static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
 /* ---------------------------------------------------------------------
  * A reduce task: group partition r's pairs by key (the shuffle's receiving
  * side), reduce each distinct key, sort the distinct keys.
+ *
+ * Why the grouping table is indexed by the hash's top bits, like the
+ * mappers' tables: a map output lists its keys in its table's slot order,
+ * i.e. sorted by those bits.  So each map output sweeps this table from
+ * start to end -- memory read in order, which the hardware prefetches --
+ * instead of jumping to a random slot (a cache miss) for every pair.
+ * That needs the table big enough from the start: grown from small, the
+ * first keys (the smallest hashes) would all pile up at slot 0 and every
+ * later one probe past the pile.  The value lists are built in the same
+ * order, so reducing in slot order walks them in order too; only the
+ * final sort looks at the keys in another order.
  * ------------------------------------------------------------------- */
 typedef struct {
     uint64_t hash;
@@ -925,14 +954,105 @@ typedef struct {
     uint32_t next; /* UINT32_MAX: end */
 } vnode;
 
-static int rslot_cmp(const void *a, const void *b)
+/* A reduced key, to sort: its first 8 bytes as a big-endian number
+ * (zero-padded), so that most comparisons are one integer compare with no
+ * trip to the key's bytes (scattered over the map outputs: a cache miss
+ * each); then the result of reduce(). */
+typedef struct {
+    uint64_t prefix;
+    const rslot *s;
+    uint64_t res;  /* reduce()'s value */
+    uint64_t toff; /* its text: tlen bytes at offset toff of the task's */
+    uint32_t tlen; /* text buffer */
+} rkey;
+
+static uint64_t key_prefix(const char *key, uint32_t klen)
 {
-    const rslot *x = *(const rslot *const *)a, *y = *(const rslot *const *)b;
-    uint32_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = n ? memcmp(x->key, y->key, n) : 0;
+    uint64_t p = 0;
+    for (uint32_t i = 0; i < 8; i++)
+        p = p << 8 | (i < klen ? (unsigned char)key[i] : 0u);
+    return p;
+}
+
+/* Bytewise order, as LC_ALL=C sort: equal prefixes are settled by the
+ * whole keys (a key shorter than 8 bytes and its zero-padded twin have the
+ * same prefix, so the length decides). */
+static int rkey_cmp(const void *a, const void *b)
+{
+    const rkey *x = a, *y = b;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    uint32_t n = x->s->klen < y->s->klen ? x->s->klen : y->s->klen;
+    int c = n ? memcmp(x->s->key, y->s->key, n) : 0;
     if (c)
         return c;
-    return (x->klen > y->klen) - (x->klen < y->klen);
+    return (x->s->klen > y->s->klen) - (x->s->klen < y->s->klen);
+}
+
+/* Double the grouping table (rare: it starts big enough for the largest
+ * map output's keys). */
+static rslot *rtab_grow(rslot *tab, unsigned *bits)
+{
+    size_t old = (size_t)1 << *bits, cap = old * 2;
+    rslot *nt = xcalloc(cap, sizeof *nt);
+    for (size_t k = 0; k < old; k++) {
+        if (!tab[k].key)
+            continue;
+        size_t j = (size_t)(tab[k].hash >> (64 - (*bits + 1)));
+        while (nt[j].key)
+            j = (j + 1) & (cap - 1);
+        nt[j] = tab[k];
+    }
+    free(tab);
+    ++*bits;
+    return nt;
+}
+
+/* Reduce every key of tab, in slot order, then sort them: out receives the
+ * sorted records (u32 klen, u32 tlen, u64 value, key, text). */
+static void reduce_keys(const mr_app *app, const rslot *tab, unsigned bits,
+                        size_t used, const vnode *nodes, buf_t *out)
+{
+    rkey *keys = xmalloc((used ? used : 1) * sizeof *keys);
+    uint64_t *vals = NULL;
+    size_t vcap = 0, k = 0, need = 0;
+    mr_text text = {{0}};
+    for (size_t i = 0; i < (size_t)1 << bits; i++) {
+        const rslot *s = &tab[i];
+        if (!s->key)
+            continue;
+        if (s->n > vcap) {
+            vcap = s->n * 2;
+            vals = xrealloc(vals, vcap * sizeof *vals);
+        }
+        size_t n = 0;
+        for (uint32_t x = s->head; x != UINT32_MAX; x = nodes[x].next)
+            vals[n++] = nodes[x].val;
+        size_t before = text.b.len;
+        uint64_t res = app->reduce(s->key, s->klen, vals, n, &text, app->arg);
+        if (text.b.len - before >= UINT32_MAX)
+            die("reduce: a result text is too long");
+        uint32_t tl = (uint32_t)(text.b.len - before);
+        keys[k++] = (rkey){key_prefix(s->key, s->klen), s, res, before, tl};
+        need += 16 + (size_t)s->klen + tl;
+    }
+    qsort(keys, used, sizeof *keys, rkey_cmp); /* distinct keys only */
+    out->len = 0;
+    buf_reserve(out, need);
+    for (size_t i = 0; i < used; i++) {
+        const rkey *x = &keys[i];
+        char *p = out->p + out->len;
+        memcpy(p, &x->s->klen, 4);
+        memcpy(p + 4, &x->tlen, 4);
+        memcpy(p + 8, &x->res, 8);
+        memcpy(p + 16, x->s->key, x->s->klen);
+        if (x->tlen)
+            memcpy(p + 16 + x->s->klen, text.b.p + x->toff, x->tlen);
+        out->len += 16 + (size_t)x->s->klen + x->tlen;
+    }
+    free(vals);
+    buf_free(&text.b);
+    free(keys);
 }
 
 static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
@@ -943,9 +1063,30 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
     double t0 = kit_thread_cpu_seconds();
     bool procs = J->cfg->workers == MR_PROCESSES;
     buf_t *files = procs ? xcalloc((size_t)J->M, sizeof *files) : NULL;
+    const buf_t **ins = xcalloc((size_t)J->M, sizeof *ins);
+    /* Fetch every map output first: their sizes bound the work.  A record
+     * is at least 12 bytes, so total / 12 bounds the values (the node
+     * array never has to grow) and largest / 12 the keys of the largest
+     * map output, which are all distinct (the table starts at twice
+     * that). */
+    size_t total = 0, largest = 0;
+    for (int m = 0; m < J->M; m++) {
+        if (procs) {
+            char path[PATHLEN];
+            inter_name(path, m, r, "");
+            slurp(path, &files[m]);
+            ins[m] = &files[m];
+        } else {
+            ins[m] = &J->mapout[(size_t)m * (size_t)J->R + (size_t)r];
+        }
+        total += ins[m]->len;
+        largest = ins[m]->len > largest ? ins[m]->len : largest;
+    }
     unsigned bits = 10;
+    while (((size_t)1 << bits) < largest / 12 * 2)
+        bits++;
     rslot *tab = xcalloc((size_t)1 << bits, sizeof *tab);
-    size_t used = 0, nn = 0, ncap = 1024;
+    size_t used = 0, nn = 0, ncap = total / 12 + 1;
     vnode *nodes = xmalloc(ncap * sizeof *nodes);
     bool alive = true;
     for (int m = 0; m < J->M && alive; m++) {
@@ -953,55 +1094,25 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
             alive = crash_now(J, &c);
             break;
         }
-        const buf_t *in;
-        if (procs) {
-            char path[PATHLEN];
-            inter_name(path, m, r, "");
-            slurp(path, &files[m]);
-            in = &files[m];
-        } else {
-            in = &J->mapout[(size_t)m * (size_t)J->R + (size_t)r];
-        }
         size_t off = 0;
         const char *key;
         uint32_t klen;
         uint64_t v;
-        while (pair_next(in, &off, &key, &klen, &v)) {
-            /* Re-mixed: the pairs arrive in the order of the mappers'
-             * slots, i.e. sorted by the hash's top bits; indexing by those
-             * bits again would pile every early key into slot 0 and make
-             * linear probing quadratic. */
-            uint64_t h = hash_key(key, klen) * 0x9E3779B97F4A7C15ULL;
+        while (pair_next(ins[m], &off, &key, &klen, &v)) {
+            uint64_t h = hash_key(key, klen);
             size_t mask = ((size_t)1 << bits) - 1;
-            size_t i = (size_t)(h >> (64 - bits));
+            size_t i = (size_t)(h >> (64 - bits)); /* see above */
             while (tab[i].key && !(tab[i].hash == h && tab[i].klen == klen &&
                                    same_key(tab[i].key, key, klen)))
                 i = (i + 1) & mask;
-            if (nn == ncap) {
-                ncap *= 2;
-                nodes = xrealloc(nodes, ncap * sizeof *nodes);
-            }
             if (nn >= UINT32_MAX)
                 die("reduce partition %d: too many values", r);
-            nodes[nn] = (vnode){v, UINT32_MAX};
+            nodes[nn] = (vnode){v, UINT32_MAX}; /* nn < ncap: total / 12 */
             rslot *s = &tab[i];
             if (!s->key) {
                 *s = (rslot){h, key, klen, (uint32_t)nn, (uint32_t)nn, 1};
-                if (++used * 2 > mask + 1) { /* grow: rehash by top bits */
-                    unsigned nb = bits + 1;
-                    rslot *nt = xcalloc((size_t)1 << nb, sizeof *nt);
-                    for (size_t k = 0; k <= mask; k++) {
-                        if (!tab[k].key)
-                            continue;
-                        size_t j = (size_t)(tab[k].hash >> (64 - nb));
-                        while (nt[j].key)
-                            j = (j + 1) & (((size_t)1 << nb) - 1);
-                        nt[j] = tab[k];
-                    }
-                    free(tab);
-                    tab = nt;
-                    bits = nb;
-                }
+                if (++used * 2 > mask + 1)
+                    tab = rtab_grow(tab, &bits);
             } else {
                 nodes[s->tail].next = (uint32_t)nn;
                 s->tail = (uint32_t)nn;
@@ -1011,47 +1122,8 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
         }
     }
     double t1 = kit_thread_cpu_seconds();
-    if (alive) {
-        rslot **keys = xmalloc((used ? used : 1) * sizeof *keys);
-        size_t k = 0;
-        for (size_t i = 0; i < (size_t)1 << bits; i++)
-            if (tab[i].key)
-                keys[k++] = &tab[i];
-        qsort(keys, used, sizeof *keys, rslot_cmp); /* distinct keys only */
-        uint64_t *vals = NULL;
-        size_t vcap = 0;
-        mr_text text = {{0}};
-        const mr_app *app = J->cfg->app;
-        out->len = 0;
-        for (size_t i = 0; i < used; i++) {
-            rslot *s = keys[i];
-            if (s->n > vcap) {
-                vcap = s->n * 2;
-                vals = xrealloc(vals, vcap * sizeof *vals);
-            }
-            size_t n = 0;
-            for (uint32_t x = s->head; x != UINT32_MAX; x = nodes[x].next)
-                vals[n++] = nodes[x].val;
-            text.b.len = 0;
-            uint64_t res =
-                app->reduce(s->key, s->klen, vals, n, &text, app->arg);
-            if (text.b.len >= UINT32_MAX)
-                die("reduce: a result text is too long");
-            uint32_t tl = (uint32_t)text.b.len;
-            buf_reserve(out, 16 + (size_t)s->klen + tl);
-            char *p = out->p + out->len;
-            memcpy(p, &s->klen, 4);
-            memcpy(p + 4, &tl, 4);
-            memcpy(p + 8, &res, 8);
-            memcpy(p + 16, s->key, s->klen);
-            if (tl)
-                memcpy(p + 16 + s->klen, text.b.p, tl);
-            out->len += 16 + (size_t)s->klen + tl;
-        }
-        free(vals);
-        buf_free(&text.b);
-        free(keys);
-    }
+    if (alive)
+        reduce_keys(J->cfg->app, tab, bits, used, nodes, out);
     free(tab);
     free(nodes);
     if (alive && procs) {
@@ -1069,6 +1141,7 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
             buf_free(&files[m]);
         free(files);
     }
+    free(ins);
     *shuffle_s = t1 - t0;
     *reduce_s = kit_thread_cpu_seconds() - t1;
     return alive;
@@ -1411,11 +1484,13 @@ static void procs_phase(job_t *J, pworker *ws, int nw, int phase, int ntasks)
  * ------------------------------------------------------------------- */
 uint64_t mr_default_block(uint64_t total, int jobs)
 {
-    /* About 4 splits per worker: enough to balance the load and to lose
-     * little to a crash, few enough that per-task costs (a table, R files)
-     * stay small -- and their number, hence memory, does not grow with the
-     * input. */
-    uint64_t want = total / (4 * (uint64_t)(jobs > 0 ? jobs : 1)) + 1;
+    /* About 4 splits per worker, and at least 8: enough to balance the
+     * load and to lose little to a crash, few enough that per-task costs
+     * (a table, R files) stay small -- and their number, hence memory,
+     * does not grow with the input.  The "at least 8" makes -j 1 and -j 2
+     * run the same tasks, so comparing them measures the parallelism. */
+    uint64_t splits = 4 * (uint64_t)(jobs > 2 ? jobs : 2);
+    uint64_t want = total / splits + 1;
     uint64_t min = 1u << 20;
     want = want < min ? min : want;
     return (want + 65535) / 65536 * 65536;
@@ -1906,6 +1981,24 @@ void mr_result_free(mr_result *res)
     memset(res, 0, sizeof *res);
 }
 
+/* "\t<v>\n" into buf (at least 22 bytes); returns its length.  By hand:
+ * fprintf's format parsing was most of the time of writing 100,000
+ * lines. */
+static size_t tab_number_nl(char *buf, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    buf[0] = '\t';
+    for (size_t i = 0; i < n; i++)
+        buf[1 + i] = digits[n - 1 - i];
+    buf[n + 1] = '\n';
+    return n + 2;
+}
+
 bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -1916,7 +2009,8 @@ bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
             fwrite(r->text, 1, r->tlen, out);
             putc('\n', out);
         } else {
-            fprintf(out, "\t%llu\n", (unsigned long long)r->value);
+            char num[24];
+            fwrite(num, 1, tab_number_nl(num, r->value), out);
         }
     }
     return !ferror(out);

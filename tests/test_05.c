@@ -788,6 +788,13 @@ Test(lab05_module, the_default_block_gives_a_few_splits_per_worker)
               "4x the input must make 4x larger blocks, not 4x the tasks (%llu "
               "vs %llu)",
               (unsigned long long)splits4, (unsigned long long)splits);
+    cr_assert_eq(mr_default_block(200000000, 1), b,
+                 "-j 1 and -j 2 must run the same splits (so that comparing "
+                 "them measures the parallelism only)");
+    uint64_t b8 = mr_default_block(200000000, 8);
+    cr_assert((200000000 + b8 - 1) / b8 >= 30,
+              "8 workers: about four splits each, got %llu",
+              (unsigned long long)((200000000 + b8 - 1) / b8));
 }
 
 /* ---- exercise 05.1: the partition function ------------------------------- */
