@@ -283,6 +283,13 @@ typedef struct {
     unsigned bits; /* capacity = 1 << bits */
     size_t used;   /* occupied slots; kept <= capacity * 3/4 */
     buf_t arena;   /* the keys longer than INLINE_KEY, each once */
+    /* The arrays the table has outgrown, freed with the table: freeing a
+     * large block unmaps it, and unmapping memory in a process whose other
+     * threads run flushes their TLBs by interrupting their cores (perf:
+     * smp_call_function_many_cond was ~5% of a -j 2 run).  They add up to
+     * less than the table itself. */
+    cslot *retired[64];
+    int nretired;
 } ctab;
 
 static const char *slot_key(const ctab *t, const cslot *s)
@@ -331,7 +338,10 @@ static void ctab_grow(ctab *t)
             j = (j + 1) & (ncap - 1);
         ns[j] = *s;
     }
-    free(t->slots);
+    if (t->nretired < (int)(sizeof t->retired / sizeof t->retired[0]))
+        t->retired[t->nretired++] = t->slots;
+    else
+        free(t->slots);
     t->slots = ns;
     t->bits = nbits;
 }
@@ -534,6 +544,8 @@ void mr_emit_padded(mr_emitter *em, const char *key, size_t klen,
 
 static void emitter_free(mr_emitter *em)
 {
+    for (int i = 0; i < em->tab.nretired; i++)
+        free(em->tab.retired[i]);
     free(em->tab.slots);
     buf_free(&em->tab.arena);
     buf_free(&em->qkeys);
@@ -989,12 +1001,25 @@ static int rkey_cmp(const void *a, const void *b)
     return (x->s->klen > y->s->klen) - (x->s->klen < y->s->klen);
 }
 
+/* n free slots.  Not calloc: fresh zeroed memory is only mapped to the
+ * kernel's shared zero page when first read, so the first write to each
+ * page faults again, and in a process with more than one thread that fault
+ * must flush the other CPUs' TLBs -- an interrupt to every core running a
+ * worker (callgrind cannot see it; perf shows smp_call_function).  Writing
+ * first costs one ordinary fault per page. */
+static rslot *rtab_new(size_t n)
+{
+    rslot *t = xmalloc(n * sizeof *t);
+    memset(t, 0, n * sizeof *t);
+    return t;
+}
+
 /* Double the grouping table (rare: it starts big enough for the largest
  * map output's keys). */
 static rslot *rtab_grow(rslot *tab, unsigned *bits)
 {
     size_t old = (size_t)1 << *bits, cap = old * 2;
-    rslot *nt = xcalloc(cap, sizeof *nt);
+    rslot *nt = rtab_new(cap);
     for (size_t k = 0; k < old; k++) {
         if (!tab[k].key)
             continue;
@@ -1085,7 +1110,7 @@ static bool run_reduce(job_t *J, int r, int attempt, buf_t *out,
     unsigned bits = 10;
     while (((size_t)1 << bits) < largest / 12 * 2)
         bits++;
-    rslot *tab = xcalloc((size_t)1 << bits, sizeof *tab);
+    rslot *tab = rtab_new((size_t)1 << bits);
     size_t used = 0, nn = 0, ncap = total / 12 + 1;
     vnode *nodes = xmalloc(ncap * sizeof *nodes);
     bool alive = true;
@@ -1298,8 +1323,9 @@ static void threads_phase(job_t *J, int phase, int ntasks)
         cx[i].s = &s;
         xpthread_create(&th[i], thread_worker, &cx[i]);
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         xpthread_join(th[i]);
+    for (int i = 0; i < n; i++) { /* all joined: no TLB to flush elsewhere */
         emitter_free(&cx[i].w.em);
         buf_free(&cx[i].w.chunk);
     }
