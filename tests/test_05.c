@@ -797,6 +797,211 @@ Test(lab05_module, the_default_block_gives_a_few_splits_per_worker)
               (unsigned long long)((200000000 + b8 - 1) / b8));
 }
 
+/* Two apps that emit the same pairs: the words of a split (runs of bytes
+ * other than ' ' and '\n', so keys of any byte and any length), each with
+ * value 1, through mr_emit or through mr_emit_padded.  The padded one hands
+ * over a copy followed by MR_KEY_PAD bytes of garbage, which must not
+ * matter. */
+static void emit_words(const char *data, size_t len, mr_emitter *em,
+                       bool padded)
+{
+    for (size_t i = 0; i < len;) {
+        while (i < len && (data[i] == ' ' || data[i] == '\n'))
+            i++;
+        size_t start = i;
+        while (i < len && data[i] != ' ' && data[i] != '\n')
+            i++;
+        if (i == start)
+            continue;
+        size_t n = i - start;
+        if (!padded) {
+            mr_emit(em, data + start, n, 1);
+            continue;
+        }
+        char *copy = malloc(n + MR_KEY_PAD);
+        cr_assert(copy != NULL);
+        memcpy(copy, data + start, n);
+        memset(copy + n, (int)(0xa0 + n % 32), MR_KEY_PAD); /* garbage */
+        mr_emit_padded(em, copy, n, 1);
+        free(copy);
+    }
+}
+
+static void map_plain(const mr_split *s, const char *data, size_t len,
+                      mr_emitter *em, void *arg)
+{
+    (void)s;
+    (void)arg;
+    emit_words(data, len, em, false);
+}
+
+static void map_padded(const mr_split *s, const char *data, size_t len,
+                       mr_emitter *em, void *arg)
+{
+    (void)s;
+    (void)arg;
+    emit_words(data, len, em, true);
+}
+
+static uint64_t add_values(uint64_t held, uint64_t v, void *arg)
+{
+    (void)arg;
+    return held + v;
+}
+
+static uint64_t sum_values(const char *key, size_t klen, const uint64_t *vals,
+                           size_t n, mr_text *text, void *arg)
+{
+    (void)key;
+    (void)klen;
+    (void)text;
+    (void)arg;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += vals[i];
+    return sum;
+}
+
+/* Run app on file with jobs/reducers/block and return the result as
+ * "key<TAB>count\n" lines (malloc'd, *len bytes: keys may hold NULs). */
+static char *run_app(const mr_app *app, const char *file, int jobs,
+                     int reducers, uint64_t block, size_t *len_out)
+{
+    const char *files[] = {file};
+    mr_config cfg = {.app = app,
+                     .files = files,
+                     .nfiles = 1,
+                     .jobs = jobs,
+                     .reducers = reducers,
+                     .workers = MR_THREADS,
+                     .block_size = block,
+                     .seed = 1};
+    mr_result res;
+    mr_run(&cfg, &res);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    cr_assert(f != NULL);
+    cr_assert(mr_write_recs(f, res.recs, res.n));
+    cr_assert_eq(fclose(f), 0);
+    mr_result_free(&res);
+    *len_out = len;
+    return out;
+}
+
+Test(lab05_module, mr_emit_padded_gives_the_pairs_of_mr_emit)
+{
+    /* Keys of 1..40 bytes (both sides of the 16-byte short-key limit),
+     * with NUL, 0xff and capitals inside, each several times. */
+    char *dir = make_tmpdir();
+    size_t cap = 64 * 1024, len = 0;
+    char *text = malloc(cap);
+    cr_assert(text != NULL);
+    uint32_t x = 5;
+    for (int rep = 0; rep < 3; rep++)
+        for (size_t n = 1; n <= 40; n++)
+            for (int variant = 0; variant < 4; variant++) {
+                for (size_t i = 0; i < n; i++) {
+                    x = x * 1664525u + 1013904223u;
+                    char c = (char)('a' + (x >> 24) % 3);
+                    if (variant == 1 && i == n / 2)
+                        c = '\0';
+                    if (variant == 2 && i == n - 1)
+                        c = (char)0xff;
+                    if (variant == 3)
+                        c = (char)('A' + i % 26);
+                    text[len++] = c;
+                }
+                text[len++] = (x >> 20) & 1 ? ' ' : '\n';
+            }
+    cr_assert(len < cap);
+    char *file = fixture(dir, "keys", text, len);
+    static const mr_app plain = {"plain", map_plain, add_values, sum_values,
+                                 NULL};
+    static const mr_app padded = {"padded", map_padded, add_values, sum_values,
+                                  NULL};
+    static const mr_app padded_sum = {"padded, mr_sum", map_padded, mr_sum,
+                                      sum_values, NULL};
+    size_t wlen, glen, lines = 0;
+    char *want = run_app(&plain, file, 1, 1, 0, &wlen);
+    for (size_t i = 0; i < wlen; i++)
+        lines += want[i] == '\n';
+    cr_assert(lines > 300, "the test input has only %zu distinct keys", lines);
+    const struct {
+        const mr_app *app;
+        int jobs, reducers;
+        uint64_t block;
+    } runs[] = {/* one split (block 0: the default, 1 MiB): a split
+                 * boundary would fall at the first ASCII separator, which
+                 * may be a NUL inside one of these keys */
+                {&padded, 1, 1, 0},
+                {&padded, 2, 3, 0},
+                {&padded_sum, 1, 1, 0},
+                {&padded_sum, 3, 2, 0},
+                {&plain, 2, 5, 0}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char *got = run_app(runs[i].app, file, runs[i].jobs, runs[i].reducers,
+                            runs[i].block, &glen);
+        cr_assert(glen == wlen && memcmp(got, want, wlen) == 0,
+                  "%s, -j %d -r %d, block %llu: the result differs from "
+                  "mr_emit's (%zu vs %zu bytes)",
+                  runs[i].app->name, runs[i].jobs, runs[i].reducers,
+                  (unsigned long long)runs[i].block, glen, wlen);
+        free(got);
+    }
+    free(want);
+    free(file);
+    free(text);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(lab05_module, mr_sum_adds)
+{
+    cr_assert_eq(mr_sum(0, 0, NULL), 0);
+    cr_assert_eq(mr_sum(40, 2, NULL), 42);
+    cr_assert_eq(mr_sum(UINT64_MAX - 1, 1, NULL), UINT64_MAX);
+}
+
+Test(lab05_module, mr_write_recs_writes_lines_longer_than_its_buffer_whole)
+{
+    /* The writer assembles lines in a 64 KiB buffer: lines around and far
+     * beyond that size, values and texts, must come out byte for byte. */
+    enum { BIG = 200 * 1024 };
+    char *key = malloc(BIG), *txt = malloc(BIG);
+    cr_assert(key != NULL && txt != NULL);
+    for (size_t i = 0; i < BIG; i++) {
+        key[i] = (char)('a' + i % 26);
+        txt[i] = (char)('A' + i % 26);
+    }
+    const mr_rec recs[] = {
+        {"a", 1, 0, NULL, 7},        {key, 65530, 0, NULL, UINT64_MAX},
+        {key, BIG, 0, NULL, 0},      {"b", 1, BIG, txt, 3},
+        {key, 70000, 5, "x,y,z", 2}, {"z", 1, 0, NULL, 1234567890},
+    };
+    size_t n = sizeof recs / sizeof recs[0];
+    char *got = NULL, *want = NULL;
+    size_t glen = 0, wlen = 0;
+    FILE *g = open_memstream(&got, &glen), *w = open_memstream(&want, &wlen);
+    cr_assert(g != NULL && w != NULL);
+    cr_assert(mr_write_recs(g, recs, n), "mr_write_recs reported an error");
+    for (size_t i = 0; i < n; i++) { /* the obvious way, with stdio */
+        fwrite(recs[i].key, 1, recs[i].klen, w);
+        if (recs[i].tlen)
+            fprintf(w, "\t%.*s\n", (int)recs[i].tlen, recs[i].text);
+        else
+            fprintf(w, "\t%llu\n", (unsigned long long)recs[i].value);
+    }
+    cr_assert_eq(fclose(g), 0);
+    cr_assert_eq(fclose(w), 0);
+    cr_assert_eq(glen, wlen, "wrote %zu bytes, want %zu", glen, wlen);
+    cr_assert(memcmp(got, want, wlen) == 0, "the bytes differ");
+    free(got);
+    free(want);
+    free(key);
+    free(txt);
+}
+
 /* ---- exercise 05.1: the partition function ------------------------------- */
 EXERCISE(ex05_partition, "05", "the partition function (hash -> reducer)", 4);
 
