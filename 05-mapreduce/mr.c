@@ -251,7 +251,7 @@ unsigned mr_partition(uint64_t hash, unsigned nreduce)
  * right there, with no second miss in a separate key array.  Longer keys
  * live in an arena and the slot holds their offset.
  * ------------------------------------------------------------------- */
-#define EMPTY UINT32_MAX /* klen of a free slot */
+#define EMPTY UINT32_MAX      /* klen of a free slot */
 #define EMPTY_META UINT64_MAX /* meta of a free slot (its klen is EMPTY) */
 #define INLINE_KEY SHORT_KEY
 #define CACHE_LINE 64
@@ -522,9 +522,9 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
 /* 16 bytes of 0xff, then 16 of 0: the 16 bytes at ff_then_0 + 16 - len are
  * len bytes of 0xff and then zeros, in memory order whatever the byte
  * order of the machine -- the mask that keeps a key's len bytes. */
-static const unsigned char ff_then_0[32] = {
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const unsigned char ff_then_0[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                            0xff, 0xff, 0xff, 0xff};
 
 void mr_emit_padded(mr_emitter *em, const char *key, size_t klen,
                     uint64_t value)
@@ -1039,8 +1039,8 @@ static void reduce_keys(const mr_app *app, const rslot *tab, unsigned bits,
                         size_t used, const vnode *nodes, buf_t *out)
 {
     rkey *keys = xmalloc((used ? used : 1) * sizeof *keys);
-    uint64_t *vals = NULL;
-    size_t vcap = 0, k = 0, need = 0;
+    size_t vcap = 16, k = 0, need = 0;
+    uint64_t *vals = xmalloc(vcap * sizeof *vals);
     mr_text text = {{0}};
     for (size_t i = 0; i < (size_t)1 << bits; i++) {
         const rslot *s = &tab[i];
@@ -2050,8 +2050,8 @@ bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
                          fwrite(r->text, 1, r->tlen, out) == r->tlen &&
                          putc('\n', out) != EOF;
                 else
-                    ok = ok && fwrite(buf, 1, tab_number_nl(buf, r->value),
-                                      out) > 0;
+                    ok = ok &&
+                         fwrite(buf, 1, tab_number_nl(buf, r->value), out) > 0;
                 continue;
             }
         }

@@ -227,9 +227,9 @@ size_t words_cut_back(const char *buf, size_t n)
  * here first.
  */
 typedef struct {
-    unsigned char *p;    /* stack_buf or a malloc'd block */
-    size_t cap;          /* bytes available at p */
-    unsigned char *heap; /* == p when on the heap, else NULL (to free) */
+    unsigned char *p;           /* stack_buf or a malloc'd block */
+    size_t cap;                 /* bytes available at p */
+    unsigned char *heap;        /* == p when on the heap, else NULL (to free) */
     const unsigned char *limit; /* end of the readable bytes around words */
 } scratch;
 
@@ -496,9 +496,8 @@ static inline unsigned ctz64(uint64_t x) /* x != 0 */
 
 /* One run of word bytes, w[0..len) in the window buffer, followed by an
  * ASCII separator.  Returns the number of words it was. */
-static inline size_t window_word(const unsigned char *w, size_t len,
-                                 bool high, scratch *s, words_fn fn,
-                                 void *ctx)
+static inline size_t window_word(const unsigned char *w, size_t len, bool high,
+                                 scratch *s, words_fn fn, void *ctx)
 {
     if (!high) { /* ASCII, already lowercased: most words */
         fn((const char *)w, len, ctx);
@@ -510,9 +509,8 @@ static inline size_t window_word(const unsigned char *w, size_t len,
 /* Scan in[0..n), n <= WINDOW, whose last byte is an ASCII separator, via
  * its lowercased copy in low[].  A word may span blocks: `start` is then
  * where it began and `whigh` whether it has had a high byte so far. */
-static size_t scan_window(const unsigned char *in, size_t n,
-                          unsigned char *low, scratch *s, words_fn fn,
-                          void *ctx)
+static size_t scan_window(const unsigned char *in, size_t n, unsigned char *low,
+                          scratch *s, words_fn fn, void *ctx)
 {
     size_t count = 0, start = 0;
     bool open = false, whigh = false;
@@ -557,8 +555,8 @@ static size_t scan_window(const unsigned char *in, size_t n,
             unsigned j = ctz64(ends);
             uint64_t in_word = from & ((ends & (0 - ends)) - 1); /* i..j-1 */
             ends &= ends - 1;
-            count += window_word(low + base + i, j - i,
-                                 (m.high & in_word) != 0, s, fn, ctx);
+            count += window_word(low + base + i, j - i, (m.high & in_word) != 0,
+                                 s, fn, ctx);
         }
     }
     return count;
@@ -573,6 +571,7 @@ static size_t scan_fast(const unsigned char *p, size_t n, scratch *s,
      * block's padding and WORDS_PAD bytes behind the last word. */
     unsigned char low[WINDOW + BLOCK + WORDS_PAD];
     memset(low + WINDOW + BLOCK, ' ', WORDS_PAD);
+    const unsigned char *limit = s->limit; /* s->limit points into low[] */
     size_t count = 0, at = 0;
     while (at < n) {
         size_t w = n - at;
@@ -594,6 +593,7 @@ static size_t scan_fast(const unsigned char *p, size_t n, scratch *s,
         count += scan_window(p + at, w, low, s, fn, ctx);
         at += w;
     }
+    s->limit = limit; /* ... until here */
     return count;
 }
 

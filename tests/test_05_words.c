@@ -470,6 +470,28 @@ static unsigned lowest_bit(uint64_t x) /* x != 0 */
     return i;
 }
 
+static const char *version_name(int portable)
+{
+    return portable ? "portable (SWAR)" : "default (SIMD)";
+}
+
+/* Fail, naming the first bit where mask got differs from want.  (The
+ * message is built first: cppcheck's model of cr_assert_fail drops its
+ * arguments and would call every variable they use unread.) */
+static void mask_fail(const char *mask, const char *what, unsigned k,
+                      const char *ver, const unsigned char *block, uint64_t got,
+                      uint64_t want)
+{
+    unsigned i = lowest_bit(got ^ want);
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "%s %u, %s version: bit %u of the %s mask is %d for byte "
+             "0x%02x (mask %016llx, want %016llx)",
+             what, k, ver, i, mask, (int)(got >> i & 1), block[i],
+             (unsigned long long)got, (unsigned long long)want);
+    cr_assert_fail("%s", msg);
+}
+
 /* Classify block[0..64) with both versions, the input and the output at
  * the given misalignments (the input ending where its heap block does, for
  * AddressSanitizer), and compare with classify_ref(). */
@@ -482,27 +504,15 @@ static void check_block(const unsigned char *block, unsigned in_at,
     memcpy(in + in_at, block, BLK);
     classify_ref(block, want_low, &want_word, &want_high);
     for (int portable = 0; portable <= 1; portable++) {
-        const char *ver = portable ? "portable (SWAR)" : "default (SIMD)";
+        const char *ver = version_name(portable);
         unsigned char out[BLK + 32];
         memset(out, 0xa5, sizeof out);
         uint64_t word = ~want_word, high = ~want_high;
         words_classify_block(in + in_at, portable, out + out_at, &word, &high);
-        if (word != want_word) {
-            unsigned i = lowest_bit(word ^ want_word);
-            cr_assert_fail("%s %u, %s version: bit %u of the word mask is %d "
-                           "for byte 0x%02x (mask %016llx, want %016llx)",
-                           what, k, ver, i, (int)(word >> i & 1), block[i],
-                           (unsigned long long)word,
-                           (unsigned long long)want_word);
-        }
-        if (high != want_high) {
-            unsigned i = lowest_bit(high ^ want_high);
-            cr_assert_fail("%s %u, %s version: bit %u of the high mask is %d "
-                           "for byte 0x%02x (mask %016llx, want %016llx)",
-                           what, k, ver, i, (int)(high >> i & 1), block[i],
-                           (unsigned long long)high,
-                           (unsigned long long)want_high);
-        }
+        if (word != want_word)
+            mask_fail("word", what, k, ver, block, word, want_word);
+        if (high != want_high)
+            mask_fail("high", what, k, ver, block, high, want_high);
         for (unsigned i = 0; i < BLK; i++)
             cr_assert_eq(out[out_at + i], want_low[i],
                          "%s %u, %s version: byte %u (0x%02x) lowered to "
@@ -592,11 +602,12 @@ static void assert_same_words(const char *got, const char *want,
     for (; got[i] && got[i] == want[i]; i++)
         word += got[i] == '\n';
     size_t from = i > 24 ? i - 24 : 0;
-    cr_assert_fail("%s: tokenizer vs reference differ in word %zu (byte %zu "
-                   "of the list; %zu vs %zu bytes in all)\n"
-                   " got: ...%.64s\nwant: ...%.64s",
-                   what, word, i, strlen(got), strlen(want), got + from,
-                   want + from);
+    char msg[512]; /* built first: see mask_fail() */
+    snprintf(msg, sizeof msg,
+             "%s: tokenizer vs reference differ in word %zu (byte %zu of the "
+             "list; %zu vs %zu bytes in all)\n got: ...%.64s\nwant: ...%.64s",
+             what, word, i, strlen(got), strlen(want), got + from, want + from);
+    cr_assert_fail("%s", msg);
 }
 
 /* Scan an exact-size heap copy of buf[0..n) (n > 0) with pad_reader and
@@ -637,6 +648,15 @@ static void check_exact(const char *buf, size_t n, const char *fmt, ...)
     free(copy);
 }
 
+/* Copy the bytes of s (no NUL) to dst; returns how many. */
+static size_t put_text(char *dst, const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        dst[n] = s[n];
+    return n;
+}
+
 /* Fill w[0..len) with word bytes of one kind (a multi-byte letter is never
  * cut: an odd Cyrillic length ends with an ASCII letter). */
 enum { LOWER, CAPS, DIGITS, CYRILLIC, CYR_CAPS, KINDS };
@@ -657,7 +677,7 @@ static void fill_word(char *w, size_t len, int kind, size_t seed)
                 int ya = v % 5 == 0;
                 w[i] = ya && !cap ? '\xd1' : '\xd0';
                 w[i + 1] =
-                    ya ? (cap ? '\xaf' : '\x8f') : (cap ? '\x96' : '\xb6');
+                    (char)(ya ? (cap ? 0xaf : 0x8f) : (cap ? 0x96 : 0xb6));
                 i++;
             } else {
                 w[i] = 'Q';
@@ -679,7 +699,7 @@ Test(lab05_words, every_word_has_words_pad_readable_bytes_after_it)
         const char *s;
         size_t len;
     } small[] = {
-#define S(lit) {lit, sizeof lit - 1}
+#define S(lit) {(lit), sizeof(lit) - 1}
         S("a"),
         S("A"),
         S("abc"),
@@ -735,7 +755,7 @@ Test(lab05_words, every_word_has_words_pad_readable_bytes_after_it)
         for (int kind = 0; kind < KINDS; kind++)
             for (size_t after = 0; after <= 17; after += after == 3 ? 12 : 1) {
                 for (size_t i = 0; i < end + after; i++)
-                    buf[i] = i % 7 == 6 ? ' ' : (char)('a' + i % 26);
+                    buf[i] = (char)(i % 7 == 6 ? ' ' : 'a' + i % 26);
                 memset(buf + end - 20, ' ', 20 + after);
                 fill_word(buf + end - 19, 19, kind, end);
                 check_exact(buf, end + after,
@@ -755,8 +775,7 @@ Test(lab05_words, every_word_has_words_pad_readable_bytes_after_it)
                 memcpy(buf + n, fill[f], fl);
                 n += fl;
             }
-            memcpy(buf + n, "abc", 3);
-            n += 3;
+            n += put_text(buf + n, "abc");
             memset(buf + n, ' ', after);
             n += after;
             check_exact(buf, n,
@@ -792,7 +811,7 @@ Test(lab05_words, words_straddling_blocks_at_every_offset_match_the_reference)
             int kind = (int)((off + len) % KINDS);
             size_t s = (off * 7 + len) % NSEPS;
             for (size_t i = 0; i < off; i++)
-                buf[i] = i % 5 == 4 ? ' ' : (char)("aBc9z"[i % 5]);
+                buf[i] = "aBc9z "[i % 5 == 4 ? 5 : i % 5];
             if (off > 0)
                 buf[off - 1] = '\n';
             fill_word(buf + off, len, kind, off);
@@ -827,7 +846,7 @@ Test(lab05_words, words_of_4095_4096_4097_and_10000_bytes_are_one_word)
                     buf[off - 1] = ' ';
                 fill_word(buf + off, len, kind, l);
                 n += len;
-                memcpy(buf + n, " and Two more", 13);
+                put_text(buf + n, " and Two more"); /* 13 bytes */
                 size_t pre = (off + 1) / 4; /* the words of the prefix */
                 ref_words w = {0};
                 words_scan(buf, n + 13, ref_collect, &w);
@@ -874,7 +893,7 @@ Test(lab05_words, a_window_without_an_ascii_separator_is_scanned_exactly)
                 }
                 check_exact(buf, n, "unit %zu, %zu bytes, prefix %zu", u,
                             sizes[z], pre);
-                memcpy(buf + n, " Tail", 5);
+                put_text(buf + n, " Tail"); /* 5 bytes */
                 check_exact(buf, n + 5,
                             "unit %zu, %zu bytes, prefix %zu, "
                             "then ' Tail'",
@@ -892,7 +911,7 @@ Test(lab05_words, mixed_scripts_and_invalid_bytes_across_window_edges_match)
         const char *s;
         size_t len;
     } units[] = {
-#define U(lit) {lit, sizeof lit - 1}
+#define U(lit) {(lit), sizeof(lit) - 1}
         U("Привет"),
         U("Жук\xffЖУК"),
         U("ÀB\xe2\x82x"),
@@ -913,7 +932,7 @@ Test(lab05_words, mixed_scripts_and_invalid_bytes_across_window_edges_match)
             for (int glue = 0; glue <= 1; glue++) {
                 /* glue 0: spaces around the unit; 1: glued to the text */
                 for (size_t i = 0; i < n; i++)
-                    buf[i] = i % 9 == 8 ? ' ' : (char)("LoRem1psu"[i % 9]);
+                    buf[i] = "LoRem1psu "[i % 9 == 8 ? 9 : i % 9];
                 if (glue == 0)
                     buf[at - 1] = buf[at + ul] = ' ';
                 memcpy(buf + at, units[u].s, ul);
