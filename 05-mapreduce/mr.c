@@ -27,7 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 18) /* bytes a map task reads per pread */
+#define CHUNK (1u << 18) /* bytes a map task reads per pread: 256 KiB stay in
+                            the L2 cache next to the combiner table */
 #define PATHLEN 4096
 #define MAX_WORKERS 256 /* the CLI's --jobs limit */
 #define CRASH_EXIT 42   /* a worker "dying" with _exit */
@@ -746,8 +747,11 @@ static void slurp(const char *path, buf_t *b)
     if (fd < 0)
         die_errno("open %s", path);
     b->len = 0;
+    struct stat st; /* one allocation of the right size, if it says */
+    if (fstat(fd, &st) == 0 && st.st_size > 0)
+        buf_reserve(b, (size_t)st.st_size + 1);
     for (;;) {
-        buf_reserve(b, 65536);
+        buf_reserve(b, 1); /* room to see EOF (or a file that grew) */
         ssize_t n = read(fd, b->p + b->len, b->cap - b->len);
         if (n < 0) {
             if (errno == EINTR)

@@ -2,13 +2,19 @@
  * words.c - the UTF-8 word tokenizer of lab 05 (see words.h for the rule).
  *
  * Two paths through the bytes:
- *   ASCII     a 256-entry class table, compiled in: separator, lowercase
- *             letter or digit, uppercase letter, or "not ASCII".  A word made
- *             only of lowercase ASCII is passed to the callback in place.
- *   non-ASCII a strict RFC 3629 decoder, then one lookup in a table built at
- *             words_init() from iswalnum_l()/towlower_l() in the "C.UTF-8"
- *             locale for the whole BMP (U+0000..U+FFFF); the rare code point
- *             above it asks the locale directly.
+ *   fast      64 bytes at a time (scan_fast, at the end of this file): SSE2
+ *             or portable 64-bit arithmetic finds where every word starts
+ *             and ends and lowercases ASCII capitals, into a 4 KiB window
+ *             buffer from which an ASCII word is handed out in place.
+ *   per byte  for words with a byte >= 0x80 (scan_region): a 256-entry
+ *             class table (separator, lowercase letter or digit, uppercase
+ *             letter, "not ASCII"), a strict RFC 3629 decoder, then one
+ *             lookup in a table built at words_init() from
+ *             iswalnum_l()/towlower_l() in the "C.UTF-8" locale for the whole
+ *             BMP (U+0000..U+FFFF); the rare code point above it asks the
+ *             locale directly.
+ * Both give the same words; the tests compare them with a slow reference
+ * (tests/fuzz/words_ref.h), and so does `make fuzz`.
  *
  * Why newlocale() and the *_l functions instead of setlocale(): setlocale
  * changes the whole process (and would make the answer depend on whatever
