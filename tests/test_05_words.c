@@ -439,6 +439,16 @@ Test(lab05_words, threads_scanning_at_once_get_the_same_words)
 
 /* ---- lab05_words: the fast path's edges ---------------------------------- */
 
+/* A byte string with its length (it may hold NULs): LIT("...") */
+typedef struct {
+    const char *s;
+    size_t len;
+} bytes_lit;
+#define LIT(lit) \
+    { \
+        (lit), sizeof(lit) - 1 \
+    }
+
 /* The fast path (words.c) classifies 64-byte blocks, lowercases 4096 bytes
  * at a time, and falls back to a byte-at-a-time loop for non-ASCII words
  * and runs of 4096 word bytes: the tests below put words on every one of
@@ -695,35 +705,30 @@ enum { NSEPS = sizeof seps / sizeof seps[0] };
 
 Test(lab05_words, every_word_has_words_pad_readable_bytes_after_it)
 {
-    static const struct {
-        const char *s;
-        size_t len;
-    } small[] = {
-#define S(lit) {(lit), sizeof(lit) - 1}
-        S("a"),
-        S("A"),
-        S("abc"),
-        S("abc "),
-        S(" abc"),
-        S("ABC"),
-        S("ABC."),
-        S("Abc"),
-        S("\xd0\x96"),
-        S("\xd0\x96 "),
-        S("мир"),
-        S("Мир"),
-        S("мир "),
-        S("a\xff"),
-        S("\xffz"),
-        S("ab\xd0"),
-        S("ab\xd0 "),
-        S("x\0"),
-        S("x\0y"),
-        S("Straße"),
-        S("x٣y"),
-        S("\xc8\xba"),
-        S("\xc8\xba\xc8\xba "),
-#undef S
+    static const bytes_lit small[] = {
+        LIT("a"),
+        LIT("A"),
+        LIT("abc"),
+        LIT("abc "),
+        LIT(" abc"),
+        LIT("ABC"),
+        LIT("ABC."),
+        LIT("Abc"),
+        LIT("\xd0\x96"),
+        LIT("\xd0\x96 "),
+        LIT("мир"),
+        LIT("Мир"),
+        LIT("мир "),
+        LIT("a\xff"),
+        LIT("\xffz"),
+        LIT("ab\xd0"),
+        LIT("ab\xd0 "),
+        LIT("x\0"),
+        LIT("x\0y"),
+        LIT("Straße"),
+        LIT("x٣y"),
+        LIT("\xc8\xba"),
+        LIT("\xc8\xba\xc8\xba "),
     };
     for (size_t i = 0; i < sizeof small / sizeof small[0]; i++)
         check_exact(small[i].s, small[i].len, "small input %zu ('%s')", i,
@@ -907,21 +912,16 @@ Test(lab05_words, mixed_scripts_and_invalid_bytes_across_window_edges_match)
     /* ASCII text with one unit in it starting at 4072..4104 or
      * 8180..8200: a Cyrillic word starting at 4090 spans the first window's
      * edge, and so on. */
-    static const struct {
-        const char *s;
-        size_t len;
-    } units[] = {
-#define U(lit) {(lit), sizeof(lit) - 1}
-        U("Привет"),
-        U("Жук\xffЖУК"),
-        U("ÀB\xe2\x82x"),
-        U("abc\xe2\x80\x94Wxy"),
-        U("\xd0"),
-        U("Ёлка\0Ёж"),
-        U("x\xf0\x90\x90\x80y"),
-        U("\xc8\xba\xc8\xba"),
-        U("ЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖ"),
-#undef U
+    static const bytes_lit units[] = {
+        LIT("Привет"),
+        LIT("Жук\xffЖУК"),
+        LIT("ÀB\xe2\x82x"),
+        LIT("abc\xe2\x80\x94Wxy"),
+        LIT("\xd0"),
+        LIT("Ёлка\0Ёж"),
+        LIT("x\xf0\x90\x90\x80y"),
+        LIT("\xc8\xba\xc8\xba"),
+        LIT("ЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖ"),
     };
     char *buf = malloc(2 * WIN + 120);
     for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
