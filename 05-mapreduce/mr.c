@@ -27,8 +27,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 18) /* bytes a map task reads per pread: 256 KiB stay in
-                            the L2 cache next to the combiner table */
+/* Bytes a map task reads per pread: 256 KiB stay in the L2 cache next to
+ * the combiner table. */
+#define CHUNK (1u << 18)
 #define PATHLEN 4096
 #define MAX_WORKERS 256 /* the CLI's --jobs limit */
 #define CRASH_EXIT 42   /* a worker "dying" with _exit */
