@@ -174,17 +174,21 @@ static inline key16 key16_load(const unsigned char *p, size_t len)
     return k;
 }
 
-/* The hash of a short key: two multiplies, each followed by a fold of its
- * well-mixed top half into the bottom one.  A multiply's top bits depend on
- * all of its input's bits, so the second product's top half depends on
- * every byte of the key and on its length; the final fold gives the low
- * bits (mr_partition's) the same.  Both steps are bijections of each word,
- * so two keys that differ in one word never collide.  No branch at all. */
+/* The hash of a short key: the words folded in one multiply each, then a
+ * finalizer.  Bit j of a product depends only on bits 0..j of its input, so
+ * after the two multiplies only the TOP bits have seen every byte of the
+ * key; the final xor-shift / multiply / xor-shift carries them down to the
+ * low bits too, which mr_partition uses (hash % R: without it, keys such as
+ * "user00001".."user99999" crowded into a few partitions).  Each step is a
+ * bijection of each word, so two keys of one length that differ in one word
+ * never collide.  No branch at all. */
 static inline uint64_t hash_key16(key16 k, size_t len)
 {
     uint64_t h = (k.w[0] ^ (uint64_t)len * 0x9E3779B97F4A7C15ULL) *
                  0xBF58476D1CE4E5B9ULL;
     h = (h ^ k.w[1]) * 0x94D049BB133111EBULL;
+    h ^= h >> 32;
+    h *= 0xD6E8FEB86659FD93ULL;
     return h ^ h >> 32;
 }
 
@@ -288,11 +292,14 @@ typedef struct {
     /* The arrays the table has outgrown, freed with the table: freeing a
      * large block unmaps it, and unmapping memory in a process whose other
      * threads run flushes their TLBs by interrupting their cores (perf:
-     * smp_call_function_many_cond was ~5% of a -j 2 run).  They add up to
-     * less than the table itself. */
+     * smp_call_function_many_cond and the interrupts' sending, ~10% of a
+     * -j 2 run).  They add up to less than the table itself.  The table
+     * starts at 2^10 slots and cannot pass 2^63, so 64 places are enough. */
     cslot *retired[64];
     int nretired;
 } ctab;
+_Static_assert(sizeof(((ctab *)0)->retired) / sizeof(cslot *) >= 64 - 10,
+               "a place for every doubling from 2^10 slots");
 
 static const char *slot_key(const ctab *t, const cslot *s)
 {
@@ -340,10 +347,7 @@ static void ctab_grow(ctab *t)
             j = (j + 1) & (ncap - 1);
         ns[j] = *s;
     }
-    if (t->nretired < (int)(sizeof t->retired / sizeof t->retired[0]))
-        t->retired[t->nretired++] = t->slots;
-    else
-        free(t->slots);
+    t->retired[t->nretired++] = t->slots; /* room: see the assert at ctab */
     t->slots = ns;
     t->bits = nbits;
 }
@@ -748,7 +752,7 @@ static void slurp(const char *path, buf_t *b)
     if (fd < 0)
         die_errno("open %s", path);
     b->len = 0;
-    struct stat st; /* one allocation of the right size, if it says */
+    struct stat st; /* one allocation, big enough, if fstat says */
     if (fstat(fd, &st) == 0 && st.st_size > 0)
         buf_reserve(b, (size_t)st.st_size + 1);
     for (;;) {
@@ -897,8 +901,9 @@ static bool run_map(job_t *J, worker_t *w, int m, int attempt, buf_t *out)
     emit_flush(em); /* the last few pairs */
     /* Partition the combined pairs: the shuffle's sending side.  Two
      * passes: count each partition's bytes, then write them into buffers
-     * of exactly that size (growing them by doubling instead copied every
-     * byte about once more, and touched twice the fresh memory). */
+     * allocated once, big enough (growing them by doubling as they filled
+     * copied every byte about once more, and touched twice the fresh
+     * memory). */
     ctab *t = &em->tab;
     unsigned R = (unsigned)J->R;
     size_t *need = xcalloc(R, sizeof *need);
@@ -2054,9 +2059,10 @@ bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
                     ok = ok && putc('\t', out) != EOF &&
                          fwrite(r->text, 1, r->tlen, out) == r->tlen &&
                          putc('\n', out) != EOF;
-                else
-                    ok = ok &&
-                         fwrite(buf, 1, tab_number_nl(buf, r->value), out) > 0;
+                else {
+                    size_t nl = tab_number_nl(buf, r->value);
+                    ok = ok && fwrite(buf, 1, nl, out) == nl;
+                }
                 continue;
             }
         }

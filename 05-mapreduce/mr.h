@@ -156,7 +156,8 @@ typedef struct {
 
 /* The default block size for `total` input bytes and J workers: about four
  * splits per worker and at least 8 splits (so -j 1 and -j 2 run the same
- * tasks), blocks of at least 1 MiB (see the README for why not 128 MiB). */
+ * tasks), but blocks of at least 1 MiB -- an input under 8 MiB has fewer
+ * splits (see the README for why not 128 MiB). */
 uint64_t mr_default_block(uint64_t total, int jobs);
 
 /* Run the job; dies (exit 1, after cleanup) on any error. */

@@ -6,13 +6,14 @@
  *             or portable 64-bit arithmetic finds where every word starts
  *             and ends and lowercases ASCII capitals, into a 4 KiB window
  *             buffer from which an ASCII word is handed out in place.
- *   per byte  for words with a byte >= 0x80 (scan_region): a 256-entry
- *             class table (separator, lowercase letter or digit, uppercase
- *             letter, "not ASCII"), a strict RFC 3629 decoder, then one
- *             lookup in a table built at words_init() from
- *             iswalnum_l()/towlower_l() in the "C.UTF-8" locale for the whole
- *             BMP (U+0000..U+FFFF); the rare code point above it asks the
- *             locale directly.
+ *   per byte  (scan_region) for words with a byte >= 0x80, runs of 4 KiB
+ *             with no ASCII separator, and a last word with none after it:
+ *             a 256-entry class table (separator, lowercase letter or
+ *             digit, uppercase letter, "not ASCII"), a strict RFC 3629
+ *             decoder, then one lookup in a table built at words_init()
+ *             from iswalnum_l()/towlower_l() in the "C.UTF-8" locale for
+ *             the whole BMP (U+0000..U+FFFF); the rare code point above it
+ *             asks the locale directly.
  * Both give the same words; the tests compare them with a slow reference
  * (tests/fuzz/words_ref.h), and so does `make fuzz`.
  *
@@ -303,8 +304,9 @@ static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
 }
 
 /*
- * The byte-at-a-time path, for what the fast path below hands it: words
- * with bytes >= 0x80, and words longer than its window.
+ * The byte-at-a-time path, for what the fast path below hands it -- words
+ * with bytes >= 0x80, runs of word bytes longer than its window -- and for
+ * a buffer's last word when no ASCII separator follows it (words_scan).
  *
  * Scan p[0..end-p) whose last byte is an ASCII separator (or which is
  * empty).  That byte is a sentinel: the loop over a word's letters stops
@@ -389,6 +391,7 @@ static size_t scan_region(const unsigned char *p, const unsigned char *end,
  */
 #define BLOCK 64
 #define WINDOW 4096 /* bytes lowercased at a time: stays in the L1 cache */
+_Static_assert(WINDOW % BLOCK == 0, "a window is a whole number of blocks");
 
 typedef struct {
     uint64_t word, high;
@@ -412,25 +415,44 @@ static inline uint64_t swar_in(uint64_t x, unsigned lo, unsigned hi)
     return ge & ~gt & (0x80 * ONES);
 }
 
+/* 8 bytes as a number with byte 0 in the low bits, and back: a plain
+ * load where the byte order is known to be little-endian, else shifts
+ * (which any compiler turns into a load and a byte swap where it can). */
+static inline uint64_t load_le64(const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+#else
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+#endif
+}
+
+static inline void store_le64(unsigned char *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+#endif
+}
+
 static blockmask classify64_swar(const unsigned char *in, unsigned char *low)
 {
     blockmask m = {0, 0};
     for (int i = 0; i < BLOCK / 8; i++) {
-        uint64_t v;
-        memcpy(&v, in + 8 * i, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        v = __builtin_bswap64(v); /* byte 0 in the low bits, as below */
-#endif
+        uint64_t v = load_le64(in + 8 * i);
         uint64_t high = v & (0x80 * ONES);
         uint64_t x = v & (0x7f * ONES); /* (a high byte's top bit cleared) */
         uint64_t up = swar_in(x, 'A', 'Z') & ~high;
         uint64_t alnum =
             (up | swar_in(x, 'a', 'z') | swar_in(x, '0', '9')) & ~high;
-        uint64_t lowered = v | up >> 2; /* 0x80 >> 2 == 0x20 */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        lowered = __builtin_bswap64(lowered);
-#endif
-        memcpy(low + 8 * i, &lowered, 8);
+        store_le64(low + 8 * i, v | up >> 2); /* 0x80 >> 2 == 0x20 */
         m.word |= swar_bits(alnum | high) << (8 * i);
         m.high |= swar_bits(high) << (8 * i);
     }
@@ -573,10 +595,10 @@ static size_t scan_window(const unsigned char *in, size_t n, unsigned char *low,
 static size_t scan_fast(const unsigned char *p, size_t n, scratch *s,
                         words_fn fn, void *ctx)
 {
-    /* The window's lowercased copy, and after it room for the last
-     * block's padding and WORDS_PAD bytes behind the last word. */
-    unsigned char low[WINDOW + BLOCK + WORDS_PAD];
-    memset(low + WINDOW + BLOCK, ' ', WORDS_PAD);
+    /* The window's lowercased copy (WINDOW is a whole number of blocks,
+     * so even a last, partial block is written inside it), and after it
+     * room for the WORDS_PAD bytes behind the last word. */
+    unsigned char low[WINDOW + WORDS_PAD];
     const unsigned char *limit = s->limit; /* s->limit points into low[] */
     size_t count = 0, at = 0;
     while (at < n) {

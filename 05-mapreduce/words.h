@@ -15,10 +15,12 @@
  * For pure ASCII input the words are exactly those of
  *     LC_ALL=C tr -cs 'A-Za-z0-9' '\n' < F | tr 'A-Z' 'a-z' | grep -v '^$'
  *
- * Speed: ASCII text is classified 64 bytes at a time (SSE2 where the CPU
- * has it, portable C elsewhere) and an ASCII word is handed to the callback
- * from a lowercased window buffer, with no copy of its own; only words with
- * bytes >= 0x80 are decoded byte by byte.
+ * Speed: text is classified 64 bytes at a time (SSE2 where the CPU has
+ * it, portable C elsewhere) and an ASCII word is handed to the callback
+ * from a lowercased window buffer, with no copy of its own.  Byte by byte
+ * go only words with bytes >= 0x80, runs of 4 KiB or more with no ASCII
+ * separator (CJK text without spaces, say), and a buffer's last word when
+ * no separator follows it.
  *
  * Thread safety: words_init() builds read-only tables once (pthread_once);
  * after that words_scan() and words_cut() touch no shared mutable state, so

@@ -821,7 +821,11 @@ static void emit_words(const char *data, size_t len, mr_emitter *em,
         char *copy = malloc(n + MR_KEY_PAD);
         cr_assert(copy != NULL);
         memcpy(copy, data + start, n);
-        memset(copy + n, (int)(0xa0 + n % 32), MR_KEY_PAD); /* garbage */
+        static _Thread_local uint32_t x = 1; /* garbage, new at every call */
+        for (size_t j = 0; j < MR_KEY_PAD; j++) {
+            x = x * 1664525u + 1013904223u;
+            copy[n + j] = (char)(x >> 24);
+        }
         mr_emit_padded(em, copy, n, 1);
         free(copy);
     }
@@ -860,6 +864,19 @@ static uint64_t sum_values(const char *key, size_t klen, const uint64_t *vals,
     for (size_t i = 0; i < n; i++)
         sum += vals[i];
     return sum;
+}
+
+/* reduce: how many values the key got -- one per map task that emitted
+ * it, if the combiner folded every occurrence into one slot. */
+static uint64_t count_values(const char *key, size_t klen, const uint64_t *vals,
+                             size_t n, mr_text *text, void *arg)
+{
+    (void)key;
+    (void)klen;
+    (void)vals;
+    (void)text;
+    (void)arg;
+    return n;
 }
 
 /* Run app on file with jobs/reducers/block and return the result as
@@ -949,11 +966,65 @@ Test(lab05_module, mr_emit_padded_gives_the_pairs_of_mr_emit)
                   (unsigned long long)runs[i].block, glen, wlen);
         free(got);
     }
+    /* One split, so one map task: if the padded loads saw the bytes after
+     * a key, its occurrences would land in different combiner slots and the
+     * reducer get several values for it (the sums above would not show
+     * that). */
+    static const mr_app padded_n = {"padded, values per key", map_padded,
+                                    mr_sum, count_values, NULL};
+    size_t nlen;
+    char *n_out = run_app(&padded_n, file, 2, 3, 0, &nlen);
+    size_t keys = 0;
+    for (size_t i = 0; i < nlen; i++)
+        if (n_out[i] == '\t') {
+            keys++;
+            cr_assert(i + 2 < nlen && n_out[i + 1] == '1' &&
+                          n_out[i + 2] == '\n',
+                      "a key reached the reducer with several values from "
+                      "one map task: mr_emit_padded let the bytes after it "
+                      "in (%.20s)",
+                      n_out + i + 1);
+        }
+    cr_assert_eq(keys, lines, "%zu keys counted, %zu in the sums", keys, lines);
+    free(n_out);
     free(want);
     free(file);
     free(text);
     rm_rf(dir);
     free(dir);
+}
+
+Test(lab05_module, the_hash_spreads_structured_keys_over_partitions)
+{
+    /* Keys that differ only in a few bytes, anywhere in the first 16: the
+     * partition is hash % R, so the hash's LOW bits must depend on every
+     * byte (a hash whose low bits ignored bytes 5..7 put all of "inter???"
+     * into one partition).  Checked on mr_hash itself: mr_partition is an
+     * exercise.  10,000 keys or more each, so that chance stays far inside
+     * the 10% (for R = 8, 10% of a partition is 3.5 standard deviations). */
+    static const struct {
+        const char *fmt;
+        int n;
+    } pats[] = {{"user%05d", 100000},
+                {"%08d", 100000},
+                {"int%05d", 100000},
+                {"0123456789ab%04d", 10000},
+                {"%04dsuffix", 10000}};
+    for (size_t t = 0; t < sizeof pats / sizeof pats[0]; t++)
+        for (unsigned R = 2; R <= 8; R *= 2) {
+            unsigned count[8] = {0};
+            for (int i = 0; i < pats[t].n; i++) {
+                char k[32];
+                int n = snprintf(k, sizeof k, pats[t].fmt, i);
+                count[mr_hash(k, (size_t)n) % R]++;
+            }
+            double mean = (double)pats[t].n / R;
+            for (unsigned r = 0; r < R; r++)
+                cr_assert(count[r] > 0.9 * mean && count[r] < 1.1 * mean,
+                          "keys '%s' (%d of them), R = %u: partition %u got "
+                          "%u, expected about %.0f",
+                          pats[t].fmt, pats[t].n, R, r, count[r], mean);
+        }
 }
 
 Test(lab05_module, mr_sum_adds)
@@ -963,7 +1034,7 @@ Test(lab05_module, mr_sum_adds)
     cr_assert_eq(mr_sum(UINT64_MAX - 1, 1, NULL), UINT64_MAX);
 }
 
-Test(lab05_module, mr_write_recs_writes_lines_longer_than_its_buffer_whole)
+Test(lab05_module, mr_write_recs_writes_every_line_whole_through_its_buffer)
 {
     /* The writer assembles lines in a 64 KiB buffer: lines around and far
      * beyond that size, values and texts, must come out byte for byte. */
@@ -974,12 +1045,26 @@ Test(lab05_module, mr_write_recs_writes_lines_longer_than_its_buffer_whole)
         key[i] = (char)('a' + i % 26);
         txt[i] = (char)('A' + i % 26);
     }
-    const mr_rec recs[] = {
-        {"a", 1, 0, NULL, 7},        {key, 65530, 0, NULL, UINT64_MAX},
-        {key, BIG, 0, NULL, 0},      {"b", 1, BIG, txt, 3},
-        {key, 70000, 5, "x,y,z", 2}, {"z", 1, 0, NULL, 1234567890},
-    };
-    size_t n = sizeof recs / sizeof recs[0];
+    /* Around the big ones, 20,000 short lines (more than 64 KiB: the
+     * buffer fills and is flushed many times), and two lines that fill the
+     * empty buffer exactly and one byte more (the writer reserves 22 bytes
+     * for "\t<number>\n"). */
+    enum { SHORT = 20000, N = SHORT + 8 };
+    mr_rec *recs = calloc(N, sizeof *recs);
+    cr_assert(recs != NULL, "out of memory");
+    size_t n = 0;
+    recs[n++] = (mr_rec){"a", 1, 0, NULL, 7};
+    recs[n++] = (mr_rec){key, 65530, 0, NULL, UINT64_MAX};
+    for (int i = 0; i < SHORT; i++)
+        recs[n++] = (mr_rec){key + i % 26, 1 + (uint32_t)(i % 11), 0, NULL,
+                             (uint64_t)i * 7919u};
+    recs[n++] = (mr_rec){key, BIG, 0, NULL, 0};
+    recs[n++] = (mr_rec){key, 65536 - 22, 0, NULL, 1};
+    recs[n++] = (mr_rec){key, 65536 - 21, 0, NULL, 22};
+    recs[n++] = (mr_rec){"b", 1, BIG, txt, 3};
+    recs[n++] = (mr_rec){key, 70000, 5, "x,y,z", 2};
+    recs[n++] = (mr_rec){"z", 1, 0, NULL, 1234567890};
+    cr_assert(n <= N);
     char *got = NULL, *want = NULL;
     size_t glen = 0, wlen = 0;
     FILE *g = open_memstream(&got, &glen), *w = open_memstream(&want, &wlen);
@@ -998,6 +1083,7 @@ Test(lab05_module, mr_write_recs_writes_lines_longer_than_its_buffer_whole)
     cr_assert(memcmp(got, want, wlen) == 0, "the bytes differ");
     free(got);
     free(want);
+    free(recs);
     free(key);
     free(txt);
 }

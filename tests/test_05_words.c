@@ -544,8 +544,9 @@ Test(lab05_words,
 {
     unsigned char b[BLK];
     /* Every byte value at every position, with three neighbour orders
-     * (byte i of block k is k + step*i: step is odd, so as k goes round,
-     * position i sees all 256 values). */
+     * (byte i of block k is k + step*i: as k goes round, position i sees
+     * all 256 values; an odd step also makes the 64 bytes of one block
+     * all different). */
     static const unsigned steps[] = {1, 255, 101};
     for (unsigned s = 0; s < 3; s++)
         for (unsigned k = 0; k < 256; k++) {
@@ -791,6 +792,7 @@ Test(lab05_words, every_word_has_words_pad_readable_bytes_after_it)
         }
     /* And long words of every kind at the end, with and without a tail. */
     char *big = malloc(10050);
+    cr_assert(big != NULL, "out of memory");
     for (int kind = 0; kind < KINDS; kind++)
         for (size_t len = 4094; len <= 10000; len += len < 4100 ? 1 : 5900)
             for (size_t after = 0; after <= 17; after += 17) {
@@ -841,6 +843,7 @@ Test(lab05_words, words_of_4095_4096_4097_and_10000_bytes_are_one_word)
     static const size_t offs[] = {0, 1, 63, 64, 65, 4095};
     size_t cap = 4095 + 10000 + 64;
     char *buf = malloc(cap);
+    cr_assert(buf != NULL, "out of memory");
     for (size_t l = 0; l < 4; l++)
         for (size_t o = 0; o < sizeof offs / sizeof offs[0]; o++)
             for (int kind = 0; kind < KINDS; kind++) {
@@ -883,6 +886,7 @@ Test(lab05_words, a_window_without_an_ascii_separator_is_scanned_exactly)
         "x\xe2\x82",                        /* truncated sequences */
     };
     char *buf = malloc(9100);
+    cr_assert(buf != NULL, "out of memory");
     static const size_t sizes[] = {4095, 4096, 4097, 4100, 4160, 9000};
     for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
         for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
@@ -924,6 +928,7 @@ Test(lab05_words, mixed_scripts_and_invalid_bytes_across_window_edges_match)
         LIT("ЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖ"),
     };
     char *buf = malloc(2 * WIN + 120);
+    cr_assert(buf != NULL, "out of memory");
     for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
         for (size_t at = WIN - 24; at <= 2 * WIN + 8; at++) {
             if (at == WIN + 9)
@@ -961,6 +966,7 @@ Test(lab05_words, splitting_at_every_cut_back_point_keeps_the_words)
      * words of the whole. */
     size_t cap = 20000, n = 0;
     char *text = malloc(cap);
+    cr_assert(text != NULL, "out of memory");
     static const char *const parts[] = {
         "Hello, World! ", "Привет\xffМИР ", "x\0y ",    "a\xe2\x82 b ",
         "ÀÉÎ-x٣y\n",      "CamelCaseWord ", "_under_ ", "12345 ",
@@ -1000,6 +1006,7 @@ Test(lab05_words, splitting_at_every_cut_back_point_keeps_the_words)
         ref_words w = {0};
         /* exact sizes (malloc(0) aside), so over-reads are seen */
         char *left = malloc(c + (c == 0)), *right = malloc(n - c + (c == n));
+        cr_assert(left != NULL && right != NULL, "out of memory");
         memcpy(left, text, c);
         memcpy(right, text + c, n - c);
         size_t k = words_scan(left, c, ref_collect, &w);
@@ -1055,6 +1062,7 @@ Test(lab05_words, agrees_with_the_slow_reference_on_inputs_of_several_windows)
     _Static_assert(sizeof flen / sizeof flen[0] == NF,
                    "one length per fragment");
     char *buf = malloc(N + 5000);
+    cr_assert(buf != NULL, "out of memory");
     uint32_t x = 4242;
     for (int round = 0; round < 60; round++) {
         size_t n = 0;
