@@ -341,44 +341,52 @@ Test(lab05_words, words_cut_back_finds_the_last_separator)
     cr_assert_eq(words_cut_back("", 0), 0);
 }
 
+/* A byte string with its length (it may hold NULs): LIT("...") */
+typedef struct {
+    const char *s;
+    size_t len;
+} bytes_lit;
+#define LIT(lit) \
+    { \
+        (lit), sizeof(lit) - 1 \
+    }
+
+/* Fragments for random inputs, chosen to hit every branch: ASCII of each
+ * class, valid 2/3/4-byte letters, non-letters, and every kind of invalid
+ * byte. */
+static const bytes_lit random_frags[] = {
+    LIT("a"),
+    LIT("Z"),
+    LIT("7"),
+    LIT(" "),
+    LIT("_"),
+    LIT("\n"),
+    LIT("\0"),
+    LIT("\xc3\xa9"),
+    LIT("\xc3\x89"),
+    LIT("\xd0\x81"),
+    LIT("\xd1\x91"),
+    LIT("\xc8\xba"),
+    LIT("\xc4\xb0"),
+    LIT("\xe4\xb8\xad"),
+    LIT("\xe2\x80\x94"),
+    LIT("\xd9\xa3"),
+    LIT("\xf0\x90\x90\x80"),
+    LIT("\xf0\x9f\x98\x80"),
+    LIT("\xc0\xaf"),
+    LIT("\xed\xa0\x80"),
+    LIT("\xf4\x90\x80\x80"),
+    LIT("\x80"),
+    LIT("\xff"),
+    LIT("\xe2\x82"),
+    LIT("\xf0"),
+    LIT("\xcc\x81"),
+    LIT("\xef\xbf\xbd"),
+};
+enum { NRF = sizeof random_frags / sizeof random_frags[0] };
+
 Test(lab05_words, agrees_with_the_slow_reference_on_random_inputs)
 {
-    /* Fragments chosen to hit every branch: ASCII of each class, valid
-     * 2/3/4-byte letters, non-letters, and every kind of invalid byte. */
-    static const char *const frag[] = {
-        "a",
-        "Z",
-        "7",
-        " ",
-        "_",
-        "\n",
-        "\0",
-        "\xc3\xa9",
-        "\xc3\x89",
-        "\xd0\x81",
-        "\xd1\x91",
-        "\xc8\xba",
-        "\xc4\xb0",
-        "\xe4\xb8\xad",
-        "\xe2\x80\x94",
-        "\xd9\xa3",
-        "\xf0\x90\x90\x80",
-        "\xf0\x9f\x98\x80",
-        "\xc0\xaf",
-        "\xed\xa0\x80",
-        "\xf4\x90\x80\x80",
-        "\x80",
-        "\xff",
-        "\xe2\x82",
-        "\xf0",
-        "\xcc\x81",
-        "\xef\xbf\xbd",
-    };
-    static const size_t flen[] = {1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3,
-                                  3, 2, 4, 4, 2, 3, 4, 1, 1, 2, 1, 2, 3};
-    enum { NF = sizeof frag / sizeof frag[0] };
-    _Static_assert(sizeof flen / sizeof flen[0] == NF,
-                   "one length per fragment");
     uint32_t x = 2024;
     char buf[256];
     for (int round = 0; round < 5000; round++) {
@@ -387,9 +395,9 @@ Test(lab05_words, agrees_with_the_slow_reference_on_random_inputs)
             x = x * 1664525u + 1013904223u;
             if ((x >> 28) == 0)
                 break;
-            size_t f = (x >> 8) % NF;
-            memcpy(buf + n, frag[f], flen[f]);
-            n += flen[f];
+            const bytes_lit *f = &random_frags[(x >> 8) % NRF];
+            memcpy(buf + n, f->s, f->len);
+            n += f->len;
         }
         char *got = words_of(buf, n, NULL);
         char *want = ref_words_of(buf, n);
@@ -438,16 +446,6 @@ Test(lab05_words, threads_scanning_at_once_get_the_same_words)
 }
 
 /* ---- lab05_words: the fast path's edges ---------------------------------- */
-
-/* A byte string with its length (it may hold NULs): LIT("...") */
-typedef struct {
-    const char *s;
-    size_t len;
-} bytes_lit;
-#define LIT(lit) \
-    { \
-        (lit), sizeof(lit) - 1 \
-    }
 
 /* The fast path (words.c) classifies 64-byte blocks, lowercases 4096 bytes
  * at a time, and falls back to a byte-at-a-time loop for non-ASCII words
@@ -1029,38 +1027,11 @@ Test(lab05_words, splitting_at_every_cut_back_point_keeps_the_words)
 Test(lab05_words, agrees_with_the_slow_reference_on_inputs_of_several_windows)
 {
     /* As agrees_with_the_slow_reference_on_random_inputs, on 10 KiB inputs
-     * that cross windows, with long runs of word bytes now and then. */
-    static const char *const frag[] = {
-        "a",
-        "Z",
-        "7",
-        " ",
-        "_",
-        "\n",
-        "\0",
-        "\xc3\xa9",
-        "\xd0\x81",
-        "\xd1\x91",
-        "\xc8\xba",
-        "\xe4\xb8\xad",
-        "\xe2\x80\x94",
-        "\xd9\xa3",
-        "\xf0\x90\x90\x80",
-        "\xf0\x9f\x98\x80",
-        "\xc0\xaf",
-        "\xed\xa0\x80",
-        "\x80",
-        "\xff",
-        "\xe2\x82",
-        "\xf0",
-        "abcdefghijklmnopqrstuvwxyz",
-        "THE QUICK BROWN FOX ",
-    };
-    static const size_t flen[] = {1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,  3,
-                                  3, 2, 4, 4, 2, 3, 1, 1, 2, 1, 26, 20};
-    enum { NF = sizeof frag / sizeof frag[0], N = 10240 };
-    _Static_assert(sizeof flen / sizeof flen[0] == NF,
-                   "one length per fragment");
+     * that cross windows, with longer ASCII runs and now and then a run of
+     * 1000..4999 word bytes. */
+    static const bytes_lit ascii[] = {LIT("abcdefghijklmnopqrstuvwxyz"),
+                                      LIT("THE QUICK BROWN FOX ")};
+    enum { NF = NRF + 2, N = 10240 };
     char *buf = malloc(N + 5000);
     cr_assert(buf != NULL, "out of memory");
     uint32_t x = 4242;
@@ -1075,8 +1046,9 @@ Test(lab05_words, agrees_with_the_slow_reference_on_inputs_of_several_windows)
                 n += r;
                 continue;
             }
-            memcpy(buf + n, frag[f], flen[f]);
-            n += flen[f];
+            const bytes_lit *fr = f < NRF ? &random_frags[f] : &ascii[f - NRF];
+            memcpy(buf + n, fr->s, fr->len);
+            n += fr->len;
         }
         check_exact(buf, n, "round %d (%zu bytes)", round, n);
     }
