@@ -485,20 +485,33 @@ static NOINLINE void emit_flush(mr_emitter *em)
     em->qkeys.len = 0;
 }
 
+/* Queue a pair: the next free entry (filled in by the caller), and then
+ * emit_queued(), which prefetches its home slot and folds the queue in
+ * when it is full. */
+static inline pending *emit_next(mr_emitter *em)
+{
+    em->emitted++;
+    return &em->q[em->nq++];
+}
+
+static inline void emit_queued(mr_emitter *em, const pending *q)
+{
+    PREFETCH(&em->tab.slots[q->hash >> (64 - em->tab.bits)]);
+    if (em->nq == BATCH)
+        emit_flush(em);
+}
+
 /* Queue one pair whose short key (klen <= SHORT_KEY) is already loaded as
- * k, and prefetch its home slot. */
+ * k: nearly every word. */
 static inline void emit_short(mr_emitter *em, size_t klen, key16 k,
                               uint64_t value)
 {
-    em->emitted++;
-    pending *q = &em->q[em->nq++];
+    pending *q = emit_next(em);
     q->hash = hash_key16(k, klen);
     q->value = value;
     q->k = k;
     q->klen = (uint32_t)klen;
-    PREFETCH(&em->tab.slots[q->hash >> (64 - em->tab.bits)]);
-    if (em->nq == BATCH)
-        emit_flush(em);
+    emit_queued(em, q);
 }
 
 void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
@@ -507,22 +520,19 @@ void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
         die("a key of %zu bytes is too long", klen);
     if (em->trace)
         pair_put(em->trace, key, (uint32_t)klen, value);
-    if (klen <= SHORT_KEY) { /* nearly every word: kept in the queue */
+    if (klen <= SHORT_KEY) {
         emit_short(em, klen, key16_load((const unsigned char *)key, klen),
                    value);
         return;
     }
-    em->emitted++;
-    pending *q = &em->q[em->nq++];
+    pending *q = emit_next(em); /* a long key: its bytes go to qkeys */
     q->hash = hash_key(key, klen);
     q->value = value;
     q->k = (key16){{0, 0}};
     q->klen = (uint32_t)klen;
     q->koff = (uint32_t)em->qkeys.len;
     buf_put(&em->qkeys, key, klen);
-    PREFETCH(&em->tab.slots[q->hash >> (64 - em->tab.bits)]);
-    if (em->nq == BATCH)
-        emit_flush(em);
+    emit_queued(em, q);
 }
 
 /* 16 bytes of 0xff, then 16 of 0: the 16 bytes at ff_then_0 + 16 - len are
