@@ -101,7 +101,7 @@ $(eval $(call module,05-mapreduce/mr.c))
 # ---------------------------------------------------------------------------
 
 .DEFAULT_GOAL := all
-.PHONY: all $(LABS) test bench demo help clean check-criterion handout grade syscalls lint memcheck fuzz stress
+.PHONY: all $(LABS) test bench demo help clean check-packages check-criterion handout grade syscalls lint memcheck fuzz stress
 
 all: $(addprefix $(BIN_DIR)/,$(PROGRAMS))
 
@@ -142,7 +142,7 @@ TEST_ARGS   ?= $(if $(LAB),--filter '*$(LAB)_*/*')
 TEST_ENV     = KIT_BIN_DIR=$(BIN_DIR) KIT_SAN=$(SAN) \
                LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 
-$(BUILD_DIR)/t/%.o: %.c $(FLAGS_STAMP) | check-criterion
+$(BUILD_DIR)/t/%.o: %.c $(FLAGS_STAMP) | check-packages
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -150,12 +150,23 @@ $(TEST_BIN): $(TEST_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $(TEST_SAN) -pthread -o $@ $^ -lcriterion $(LDLIBS)
 
-# Criterion is the one dependency beyond libc: install it, or say exactly how.
-check-criterion:
-	@sh tools/need-criterion.sh "$(CC)"
+# What the suite needs beyond libc (Criterion; unifdef and strace for the
+# classroom tests): install it, saying so, or say exactly how.  One line per
+# package in tools/need-packages.sh.
+check-packages:
+	@sh tools/need-packages.sh "$(CC)"
+check-criterion: check-packages
 
-test: all $(TEST_BIN) $(GRADE_BIN)
-	$(TEST_ENV) $(TEST_BIN) $(TEST_ARGS)
+# A test that skips for want of an optional tool appends its one-line reason
+# to $(SKIP_LOG); the reasons are repeated after Criterion's synthesis line.
+SKIP_LOG := $(BUILD_DIR)/test-skipped.txt
+test: check-packages all $(TEST_BIN) $(GRADE_BIN)
+	@rm -f $(SKIP_LOG)
+	@echo "$(TEST_ENV) $(TEST_BIN) $(TEST_ARGS)"
+	@rc=0; $(TEST_ENV) KIT_SKIP_LOG=$(abspath $(SKIP_LOG)) $(TEST_BIN) $(TEST_ARGS) || rc=$$?; \
+	 if [ -s $(SKIP_LOG) ]; then \
+	   echo "make test: skipped for want of an optional tool:"; sort -u $(SKIP_LOG) | sed 's/^/  /'; fi; \
+	 exit $$rc
 
 # ---- the classroom ---------------------------------------------------------
 demo: all

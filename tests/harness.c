@@ -350,3 +350,50 @@ void assert_usage_error(const run_result *r, const char *mention)
         cr_assert(strstr(r->err, mention),
                   "stderr should mention '%s', got: %s", mention, r->err);
 }
+
+bool tool_on_path(const char *command)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/bin:/bin";
+    char dir[4096];
+    for (const char *p = path;; p++) {
+        size_t n = strcspn(p, ":");
+        if (n == 0)
+            snprintf(dir, sizeof dir, ".");
+        else
+            snprintf(dir, sizeof dir, "%.*s", (int)n, p);
+        char *full = path_join(dir, command);
+        bool ok = access(full, X_OK) == 0;
+        free(full);
+        if (ok)
+            return true;
+        p += n;
+        if (!*p)
+            return false;
+    }
+}
+
+void skip_without_tool(const char *command, const char *package,
+                       const char *needed_for)
+{
+    if (tool_on_path(command))
+        return;
+    char reason[512];
+    snprintf(reason, sizeof reason,
+             "%s needs %s, which is not installed: sudo apt-get install -y %s",
+             needed_for, command, package);
+    /* One short line, appended whole (O_APPEND): workers run in parallel. */
+    const char *log = getenv("KIT_SKIP_LOG");
+    if (log && *log) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            char line[600];
+            int n = snprintf(line, sizeof line, "%s\n", reason);
+            if (n > 0 && write(fd, line, (size_t)n) < 0)
+                cr_log_warn("cannot append to %s", log);
+            close(fd);
+        }
+    }
+    cr_skip_test("%s", reason);
+}

@@ -72,6 +72,16 @@ void write_file(const char *path, const char *data, size_t len);
 char *read_file(const char *path, size_t *len); /* malloc'd, NULL if missing */
 bool file_exists(const char *path);
 
+/* Is COMMAND an executable file in a $PATH folder? */
+bool tool_on_path(const char *command);
+
+/* For a test that needs an optional tool: when COMMAND is not on $PATH, skip
+ * with one line naming what needs it and the Debian PACKAGE to install, and
+ * append that line to $KIT_SKIP_LOG, which `make test` repeats at the end.
+ * tools/need-packages.sh installs these packages when it can. */
+void skip_without_tool(const char *command, const char *package,
+                       const char *needed_for);
+
 /* Count occurrences of needle in haystack. */
 size_t count_substr(const char *haystack, const char *needle);
 

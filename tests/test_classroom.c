@@ -161,6 +161,7 @@ static int scan_dir(const char *dir, const char *handout)
 Test(classroom_handout, handout_has_stubs_but_no_solution_markers_or_bodies)
 {
     skip_if_nested();
+    skip_without_tool("unifdef", "unifdef", "make handout");
     char *tmp = make_tmpdir();
     run_result r = run_with(&(run_opts){
         .argv = (const char *const[]){"/bin/sh", "tools/handout.sh", tmp, NULL},
@@ -202,6 +203,7 @@ Test(classroom_handout, handout_builds_and_fails_exactly_the_exercises)
 {
     skip_if_nested();
     skip_if_sanitized();
+    skip_without_tool("unifdef", "unifdef", "make handout");
     char *tmp = make_tmpdir();
     run_result r = run_with(&(run_opts){
         .argv = (const char *const[]){"/bin/sh", "tools/handout.sh", tmp, NULL},
@@ -452,8 +454,7 @@ TestSuite(classroom_syscalls, .timeout = 60);
 Test(classroom_syscalls, fork_and_pthread_create_both_show_up_as_clone)
 {
     skip_if_nested();
-    if (!file_exists("/usr/bin/strace") && !file_exists("/bin/strace"))
-        cr_skip_test("strace is not installed");
+    skip_without_tool("strace", "strace", "make syscalls");
     const char *bindir = getenv("KIT_BIN_DIR");
     char env_bin[4096];
     snprintf(env_bin, sizeof env_bin, "BIN_DIR=%s",
