@@ -246,6 +246,11 @@ Test(classroom_handout, handout_builds_and_fails_exactly_the_exercises)
             !passed,
             "exercise '%s' (%s) passes on the stub: its tests cannot tell",
             name, suite);
+        snprintf(path, sizeof path, "exercises.%d.failed", i);
+        cr_expect_gt(tj_len(doc, path), 0,
+                     "exercise '%s' is NOT YET but grade.json names no failing "
+                     "test",
+                     name);
     }
     int nb = tj_len(doc, "behaviour");
     cr_assert_geq(
@@ -442,6 +447,94 @@ Test(classroom_grade, crashed_and_timed_out_tests_score_zero)
     run_free(&r);
     rm_rf(tmp);
     free(src);
+    free(gj);
+    free(rep);
+    free(tmp);
+}
+
+Test(classroom_grade, a_failing_exercise_shows_its_tests_and_first_messages)
+{
+    char self[4096], grader[4200];
+    build_paths(self, sizeof self, grader, sizeof grader);
+    char *tmp = make_tmpdir();
+    char *src = path_join(tmp, "test_x.c");
+    char *instr = path_join(tmp, "test_classroom_x.c");
+    char *gj = path_join(tmp, "grade.json");
+    char *rep = path_join(tmp, "report.tap");
+    const char decl[] = "EXERCISE(ex97_ok, \"97\", \"passes\", 2);\n"
+                        "EXERCISE(ex97_bad, \"97\", \"the mutex fix\", 5);\n";
+    write_file(src, decl, sizeof decl - 1);
+    const char instr_decl[] = "TestSuite(classroom_x, .timeout = 1);\n";
+    write_file(instr, instr_decl, sizeof instr_decl - 1);
+    /* Criterion lists a test's failed assertions last first: the grader must
+     * show the FIRST (test_x.c:10), the one the others follow from. */
+    const char report[] = "TAP version 13\n1..5\n# Criterion v2.4.1\n#\n"
+                          "ok - ex97_ok::t  (0.01s)\n"
+                          "not ok - ex97_bad::is_exact  (0.01s)\n"
+                          "  ---\n  assertions: 2\n  failures:\n"
+                          "  - test_x.c:20: |+\n"
+                          "      Assertion failed: a consequence\n"
+                          "  - test_x.c:10: |+\n"
+                          "      Assertion failed: expected 2000, got 1874:\n"
+                          "      lock around the whole load-add-store\n"
+                          "  ...\n"
+                          "not ok - ex97_bad::never_hangs timed out (60.00s)\n"
+                          "ok - lab97_x::t  (0.00s)\n"
+                          "not ok - classroom_x::t  (0.00s)\n"
+                          "  ---\n  failures:\n  - c.c:1: |+\n"
+                          "      Assertion failed: needs the whole kit\n"
+                          "  ...\n";
+    write_file(rep, report, sizeof report - 1);
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){grader, "-r", rep, "-o", gj, "-i", instr,
+                                      src, NULL},
+    });
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
+    /* The table: the NOT YET row, then each failing test and its message. */
+    const char *row = strstr(r.out, "the mutex fix");
+    cr_assert(row && strstr(row, "NOT YET"), "no NOT YET row:\n%s", r.out);
+    const char *t1 = strstr(row, "ex97_bad::is_exact");
+    const char *m1 = strstr(row, "test_x.c:10: expected 2000, got 1874:");
+    const char *t2 = strstr(row, "ex97_bad::never_hangs");
+    const char *m2 = strstr(row, "timed out (60.00s)");
+    cr_assert(t1 && m1 && t1 < m1,
+              "under the NOT YET row: the failing test, then its first "
+              "assertion message (test_x.c:10):\n%s",
+              r.out);
+    cr_assert(t2 && m2 && t2 < m2, "the timed-out test and how it ended:\n%s",
+              r.out);
+    cr_assert(!strstr(r.out, "a consequence"),
+              "only the first failed assertion is shown:\n%s", r.out);
+    /* Instructor-only suites are reported apart, never scored. */
+    cr_assert(strstr(r.out, "total: 3/8"),
+              "max = 2 + 5 + one behaviour suite; classroom_x not scored:\n%s",
+              r.out);
+    cr_assert(strstr(r.out, "instructor-only") &&
+                  strstr(r.out, "needs the whole kit"),
+              "the instructor-only failure, apart:\n%s", r.out);
+    /* grade.json: the same, in full. */
+    char *doc = read_file(gj, NULL);
+    cr_assert(doc && tj_valid(doc), "grade.json missing or not JSON");
+    char test[128], msg[256];
+    cr_assert(tj_str(doc, "exercises.1.failed.0.test", test, sizeof test));
+    cr_assert_str_eq(test, "ex97_bad::is_exact");
+    cr_assert(tj_str(doc, "exercises.1.failed.0.message", msg, sizeof msg));
+    cr_assert(strncmp(msg, "test_x.c:10: expected 2000, got 1874:", 37) == 0 &&
+                  strstr(msg, "lock around the whole load-add-store"),
+              "the whole first message, every line: %s", msg);
+    cr_assert(tj_str(doc, "exercises.1.failed.1.message", msg, sizeof msg));
+    cr_assert_str_eq(msg, "timed out (60.00s)");
+    cr_assert_eq(tj_len(doc, "exercises.0.failed"), 0,
+                 "a passed exercise lists no failure");
+    cr_assert(tj_str(doc, "instructor_only.0.suite", test, sizeof test));
+    cr_assert_str_eq(test, "classroom_x");
+    double v = -1;
+    cr_assert(tj_num(doc, "max", &v) && v == 8, "max %g: %s", v, doc);
+    free(doc);
+    run_free(&r);
+    rm_rf(tmp);
+    free(src);
+    free(instr);
     free(gj);
     free(rep);
     free(tmp);
