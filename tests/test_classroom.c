@@ -565,5 +565,34 @@ Test(classroom_syscalls, fork_and_pthread_create_both_show_up_as_clone)
     cr_assert(strstr(r.out, "CLONE_THREAD"), "the thread's clone flags:\n%s",
               r.out);
     cr_assert_eq(r.leftover, 0);
+    /* Which system call each one made: the line after its heading. */
+    char fork_call[16] = "", thread_call[16] = "";
+    const char *p = strstr(r.out, "a PROCESS");
+    const char *t = strstr(r.out, "a THREAD");
+    cr_assert(p && t);
+    cr_assert_eq(sscanf(strchr(p, '\n'), " %15[a-z0-9]", fork_call), 1);
+    cr_assert_eq(sscanf(strchr(t, '\n'), " %15[a-z0-9]", thread_call), 1);
+    char verdict[128];
+    if (strcmp(fork_call, thread_call) == 0)
+        snprintf(verdict, sizeof verdict, "Same system call (%s)", fork_call);
+    else
+        snprintf(verdict, sizeof verdict,
+                 "fork() called %s, pthread_create() called %s", fork_call,
+                 thread_call);
+    cr_assert(strstr(r.out, verdict),
+              "the closing line must name the calls strace saw: '%s':\n%s",
+              verdict, r.out);
+    /* Long calls wrap at an argument boundary: no line over 100 columns,
+     * and each line ends with a whole argument or flag. */
+    for (const char *line = r.out; *line;) {
+        size_t len = strcspn(line, "\n");
+        cr_expect_leq(len, 100, "a line over 100 columns: %.*s", (int)len,
+                      line);
+        if (len > 0 && strncmp(line, "    ", 4) == 0 && line[len - 1] != ',' &&
+            line[len - 1] != '|')
+            cr_expect(memchr(line, '=', len) && strstr(line, ") = "),
+                      "a traced call cut mid-argument: %.*s", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
     run_free(&r);
 }
