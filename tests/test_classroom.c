@@ -43,6 +43,37 @@ static void skip_if_sanitized(void)
 
 /* ---- make demo --------------------------------------------------------- */
 
+/* Characters in a UTF-8 line (the slide titles are Russian). */
+static size_t utf8_columns(const char *s, size_t n)
+{
+    size_t cols = 0;
+    for (size_t i = 0; i < n; i++)
+        cols += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return cols;
+}
+
+/* What demo.sh itself prints, for a projector: titles ("-> ...") and
+ * commands ("$ ...") within 100 columns, and every command as it could be
+ * typed, never the `sh -c` wrapper. */
+static void check_projector_lines(const char *out)
+{
+    for (const char *line = out; *line;) {
+        size_t len = strcspn(line, "\n");
+        bool ours = strncmp(line, "-> ", 3) == 0 ||
+                    strncmp(line, "$ ", 2) == 0 ||
+                    strncmp(line, "==== Lab", 8) == 0;
+        if (ours) {
+            cr_expect_leq(utf8_columns(line, len), 100,
+                          "a tour line over 100 columns: %.*s", (int)len,
+                          line);
+            cr_expect(strncmp(line, "$ sh -c", 7) != 0,
+                      "a command shown through its sh -c wrapper: %.*s",
+                      (int)len, line);
+        }
+        line += len + (line[len] == '\n');
+    }
+}
+
 TestSuite(classroom_demo, .timeout = 300);
 
 Test(classroom_demo, tour_runs_every_lab_non_interactively_and_exits_0)
@@ -72,6 +103,36 @@ Test(classroom_demo, tour_runs_every_lab_non_interactively_and_exits_0)
               "the tour's closing line should say 0 failed");
     cr_assert_eq(r.leftover, 0, "the tour left %d process(es) behind",
                  r.leftover);
+    check_projector_lines(r.out);
+    cr_expect(strstr(r.out, "(exit status 3, as expected)"),
+              "a step whose title says 'exits 3' must show the exit status");
+    run_free(&r);
+}
+
+/* PAUSE=1 waits for a line on standard input, even when it is a pipe. */
+Test(classroom_demo, pause_reads_standard_input_when_it_is_not_a_terminal)
+{
+    skip_if_nested();
+    skip_if_sanitized();
+    const char *bindir = getenv("KIT_BIN_DIR");
+    char env_bin[4096];
+    snprintf(env_bin, sizeof env_bin, "BIN_DIR=%s",
+             bindir && *bindir ? bindir : ".");
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"/bin/sh", "tools/demo.sh", NULL},
+        .env = (const char *const[]){env_bin, "PAUSE=1", "LAB=05", "NO_COLOR=1",
+                                     NULL},
+        .in = "\n\n", /* two steps, then end of input: no more pauses */
+        .timeout = 120,
+    });
+    cr_assert(!r.timed_out, "the paused tour hung");
+    cr_assert_eq(r.exit_code, 0, "%s", r.out);
+    size_t prompts = count_substr(r.out, "(press Enter)");
+    cr_assert_eq(prompts, 3,
+                 "two lines read, the third read meets end of input and "
+                 "stops the pauses: expected 3 prompts, got %zu:\n%s",
+                 prompts, r.out);
+    check_projector_lines(r.out);
     run_free(&r);
 }
 
