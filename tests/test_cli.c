@@ -250,6 +250,144 @@ Test(rel_badargs, an_unknown_subcommand_or_stray_operand_is_refused)
     }
 }
 
+/*
+ * One option dialect (CONTRIBUTING.md): a short option means one thing in
+ * every program, and --json has no short form.
+ *
+ * Read from each program's --help, whose option lines all have the form
+ * "  -j, --jobs N   ...": that is the dialect a student sees and types, and
+ * rel_help already requires every program to print it.  (The getopt tables
+ * themselves are static arrays inside each program, out of a test's reach;
+ * an undocumented short option would escape this check, and rel_help's
+ * review of the usage text is what keeps them documented.)
+ *
+ * A letter's meaning is its long name.  Where several long names are one
+ * knob under different words (-n: how many items of work, whatever they
+ * are), `one_meaning` says so.  `known_clashes` lists the uses that break the
+ * rule today, each a CLI change for its program's owner; a new clash fails,
+ * and so does an entry that no longer occurs (remove it when it is fixed).
+ */
+static const struct {
+    char letter;
+    const char *longs; /* one meaning: its long names, space-separated */
+} one_meaning[] = {
+    {'n', "--count --items --iterations --records --requests --tasks "
+          "--transfers"},
+    {'k', "--capacity --queue"},         /* server's --queue: its capacity */
+    {'c', "--clients --consumers --customers"}, /* how many are served */
+};
+
+static const struct {
+    const char *prog;
+    char letter;
+    const char *longopt;
+} known_clashes[] = {
+    {"fork", 'c', "--code"},        {"gil", 'c', "--cpu-ms"},
+    {"wc_mapper", 'c', "--max-distinct"},
+    {"fork", 'k', "--signal"},      {"spawn", 'm', "--memory"},
+    {"coffee", 'm', "--ms"},        {"deadlock", 'p', "--pause"},
+    {"server", 'p', "--port"},      {"spawn", 'p', "--posix-spawn"},
+    {"shm", 'p', "--processes"},    {"fork", 's', "--seconds"},
+    {"gil", 's', "--switch-ms"},    {"server", 't', "--timeout-ms"},
+    {"mpqueue", 't', "--transport"},
+};
+#define NCLASHES (sizeof known_clashes / sizeof known_clashes[0])
+
+/* Do two long names of one letter mean the same thing? */
+static bool same_meaning(char letter, const char *a, const char *b)
+{
+    if (strcmp(a, b) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof one_meaning / sizeof one_meaning[0]; i++) {
+        if (one_meaning[i].letter != letter)
+            continue;
+        char wa[64], wb[64];
+        snprintf(wa, sizeof wa, "%s ", a);
+        snprintf(wb, sizeof wb, "%s ", b);
+        char all[256];
+        snprintf(all, sizeof all, "%s ", one_meaning[i].longs);
+        return strstr(all, wa) && strstr(all, wb);
+    }
+    return false;
+}
+
+static int known_clash(const char *prog, char letter, const char *longopt)
+{
+    for (size_t i = 0; i < NCLASHES; i++)
+        if (strcmp(known_clashes[i].prog, prog) == 0 &&
+            known_clashes[i].letter == letter &&
+            strcmp(known_clashes[i].longopt, longopt) == 0)
+            return (int)i;
+    return -1;
+}
+
+typedef struct {
+    const char *prog;
+    char letter;
+    char longopt[48];
+} short_use;
+
+/* The "-X, --long" pairs of one program's --help. */
+static int documented_shorts(const char *prog, short_use *uses, int cap)
+{
+    run_result r = RUN(prog, "--help");
+    int n = 0;
+    for (const char *line = r.out; *line && n < cap;) {
+        size_t len = strcspn(line, "\n");
+        char letter, longopt[48];
+        if (sscanf(line, " -%c, %47[-a-z0-9]", &letter, longopt) == 2 &&
+            strncmp(longopt, "--", 2) == 0 && line[0] == ' ') {
+            uses[n].prog = prog;
+            uses[n].letter = letter;
+            snprintf(uses[n].longopt, sizeof uses[n].longopt, "%s", longopt);
+            n++;
+        }
+        line += len + (line[len] == '\n');
+    }
+    run_free(&r);
+    return n;
+}
+
+Test(rel_badargs, one_short_option_means_one_thing_in_every_program)
+{
+    static short_use uses[NPROGRAMS * 32];
+    int n = 0;
+    for (size_t i = 0; i < NPROGRAMS; i++)
+        if (built(&programs[i]))
+            n += documented_shorts(programs[i].prog, uses + n, 32);
+    cr_assert_gt(n, (int)NPROGRAMS, "no short option found in any --help");
+    bool seen[NCLASHES] = {false};
+    for (int i = 0; i < n; i++) {
+        cr_expect(strcmp(uses[i].longopt, "--json") != 0,
+                  "%s: --json has the short form -%c; --json is long-only in "
+                  "the kit (-j means --jobs)",
+                  uses[i].prog, uses[i].letter);
+        int k = known_clash(uses[i].prog, uses[i].letter, uses[i].longopt);
+        if (k >= 0) {
+            seen[k] = true;
+            continue;
+        }
+        /* The letter's meaning: the first use that is not a known clash. */
+        for (int j = 0; j < i; j++) {
+            if (uses[j].letter != uses[i].letter ||
+                known_clash(uses[j].prog, uses[j].letter, uses[j].longopt) >= 0)
+                continue;
+            cr_expect(same_meaning(uses[i].letter, uses[i].longopt,
+                                   uses[j].longopt),
+                      "-%c means %s in %s but %s in %s: one short option, one "
+                      "meaning in every program",
+                      uses[i].letter, uses[j].longopt, uses[j].prog,
+                      uses[i].longopt, uses[i].prog);
+            break;
+        }
+    }
+    for (size_t k = 0; k < NCLASHES; k++)
+        cr_expect(seen[k],
+                  "%s no longer gives -%c to %s: remove it from known_clashes",
+                  known_clashes[k].prog, known_clashes[k].letter,
+                  known_clashes[k].longopt);
+}
+
 TestSuite(rel_help, .timeout = 60);
 
 Test(rel_help, every_program_prints_help_with_an_example_and_exits_0)
