@@ -64,8 +64,7 @@ static void check_projector_lines(const char *out)
                     strncmp(line, "==== Lab", 8) == 0;
         if (ours) {
             cr_expect_leq(utf8_columns(line, len), 100,
-                          "a tour line over 100 columns: %.*s", (int)len,
-                          line);
+                          "a tour line over 100 columns: %.*s", (int)len, line);
             cr_expect(strncmp(line, "$ sh -c", 7) != 0,
                       "a command shown through its sh -c wrapper: %.*s",
                       (int)len, line);

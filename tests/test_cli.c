@@ -267,6 +267,7 @@ Test(rel_badargs, an_unknown_subcommand_or_stray_operand_is_refused)
  * rule today, each a CLI change for its program's owner; a new clash fails,
  * and so does an entry that no longer occurs (remove it when it is fixed).
  */
+/* clang-format off */
 static const struct {
     char letter;
     const char *longs; /* one meaning: its long names, space-separated */
@@ -282,15 +283,23 @@ static const struct {
     char letter;
     const char *longopt;
 } known_clashes[] = {
-    {"fork", 'c', "--code"},        {"gil", 'c', "--cpu-ms"},
-    {"wc_mapper", 'c', "--max-distinct"},
-    {"fork", 'k', "--signal"},      {"spawn", 'm', "--memory"},
-    {"coffee", 'm', "--ms"},        {"deadlock", 'p', "--pause"},
-    {"server", 'p', "--port"},      {"spawn", 'p', "--posix-spawn"},
-    {"shm", 'p', "--processes"},    {"fork", 's', "--seconds"},
-    {"gil", 's', "--switch-ms"},    {"server", 't', "--timeout-ms"},
-    {"mpqueue", 't', "--transport"},
+    /* prog        letter  long name        (the letter's meaning elsewhere) */
+    {"fork",       'c',    "--code"},       /* -c: how many clients */
+    {"gil",        'c',    "--cpu-ms"},
+    {"wc_mapper",  'c',    "--max-distinct"},
+    {"fork",       'k',    "--signal"},     /* -k: a queue's capacity */
+    {"spawn",      'm',    "--memory"},     /* -m: --mode */
+    {"coffee",     'm',    "--ms"},
+    {"deadlock",   'p',    "--pause"},      /* -p: --producers */
+    {"server",     'p',    "--port"},
+    {"spawn",      'p',    "--posix-spawn"},
+    {"shm",        'p',    "--processes"},
+    {"fork",       's',    "--seconds"},    /* -s: --size */
+    {"gil",        's',    "--switch-ms"},
+    {"server",     't',    "--timeout-ms"}, /* -t: --threads */
+    {"mpqueue",    't',    "--transport"},
 };
+/* clang-format on */
 #define NCLASHES (sizeof known_clashes / sizeof known_clashes[0])
 
 /* Do two long names of one letter mean the same thing? */
@@ -372,12 +381,12 @@ Test(rel_badargs, one_short_option_means_one_thing_in_every_program)
             if (uses[j].letter != uses[i].letter ||
                 known_clash(uses[j].prog, uses[j].letter, uses[j].longopt) >= 0)
                 continue;
-            cr_expect(same_meaning(uses[i].letter, uses[i].longopt,
-                                   uses[j].longopt),
-                      "-%c means %s in %s but %s in %s: one short option, one "
-                      "meaning in every program",
-                      uses[i].letter, uses[j].longopt, uses[j].prog,
-                      uses[i].longopt, uses[i].prog);
+            cr_expect(
+                same_meaning(uses[i].letter, uses[i].longopt, uses[j].longopt),
+                "-%c means %s in %s but %s in %s: one short option, one "
+                "meaning in every program",
+                uses[i].letter, uses[j].longopt, uses[j].prog, uses[i].longopt,
+                uses[i].prog);
             break;
         }
     }

@@ -246,8 +246,7 @@ static void read_instructor_suites(const char *path)
         if (ninstructor == MAX_ITEMS)
             die("%s: more than %d suites", path, MAX_ITEMS);
         size_t len = strcspn(p + 10, ", )\n");
-        snprintf(instructor[ninstructor++], NAME_LEN, "%.*s", (int)len,
-                 p + 10);
+        snprintf(instructor[ninstructor++], NAME_LEN, "%.*s", (int)len, p + 10);
     }
     free(text);
 }
