@@ -512,6 +512,42 @@ Test(classroom_grade, crashed_and_timed_out_tests_score_zero)
     free(tmp);
 }
 
+/* Is every character of the n bytes whole (no sequence cut at either end)? */
+static bool whole_utf8(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80             ? 1
+                   : (c & 0xE0) == 0xC0 ? 2
+                   : (c & 0xF0) == 0xE0 ? 3
+                   : (c & 0xF8) == 0xF0 ? 4
+                                        : 0;
+        if (k == 0 || i + k > n)
+            return false;
+        for (size_t j = 1; j < k; j++)
+            if (((unsigned char)s[i + j] & 0xC0) != 0x80)
+                return false;
+        i += k;
+    }
+    return true;
+}
+
+/* Ten times "a teaching message — урок" (UTF-8): 300 columns to wrap. */
+#define LONG_MESSAGE_10 \
+    "a teaching message \xe2\x80\x94 \xd1\x83\xd1\x80\xd0\xbe\xd0\xba "
+#define LONG_MESSAGE \
+    LONG_MESSAGE_10 LONG_MESSAGE_10 LONG_MESSAGE_10 LONG_MESSAGE_10 \
+        LONG_MESSAGE_10 LONG_MESSAGE_10 LONG_MESSAGE_10 LONG_MESSAGE_10 \
+            LONG_MESSAGE_10 LONG_MESSAGE_10
+
+/* 120 em dashes and no space: cut where it must, between characters. */
+#define DASH10 \
+    "\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94" \
+    "\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94\xe2\x80\x94"
+#define DASHES \
+    DASH10 DASH10 DASH10 DASH10 DASH10 DASH10 DASH10 DASH10 DASH10 DASH10 \
+        DASH10 DASH10
+
 Test(classroom_grade, a_failing_exercise_shows_its_tests_and_first_messages)
 {
     char self[4096], grader[4200];
@@ -539,6 +575,14 @@ Test(classroom_grade, a_failing_exercise_shows_its_tests_and_first_messages)
                           "      lock around the whole load-add-store\n"
                           "  ...\n"
                           "not ok - ex97_bad::never_hangs timed out (60.00s)\n"
+                          "not ok - ex97_bad::long  (0.01s)\n"
+                          "  ---\n  failures:\n  - test_x.c:30: |+\n"
+                          "      Assertion failed: " LONG_MESSAGE "\n"
+                          "  ...\n"
+                          "not ok - ex97_bad::dashes  (0.01s)\n"
+                          "  ---\n  failures:\n  - test_x.c:40: |+\n"
+                          "      Assertion failed: " DASHES "\n"
+                          "  ...\n"
                           "ok - lab97_x::t  (0.00s)\n"
                           "not ok - classroom_x::t  (0.00s)\n"
                           "  ---\n  failures:\n  - c.c:1: |+\n"
@@ -565,6 +609,18 @@ Test(classroom_grade, a_failing_exercise_shows_its_tests_and_first_messages)
               r.out);
     cr_assert(!strstr(r.out, "a consequence"),
               "only the first failed assertion is shown:\n%s", r.out);
+    /* A long message wraps within 100 columns, cut between characters. */
+    cr_assert(strstr(r.out, "test_x.c:30: a teaching message"), "%s", r.out);
+    for (const char *line = r.out; *line;) {
+        size_t len = strcspn(line, "\n"), cols = 0;
+        for (size_t i = 0; i < len; i++)
+            cols += ((unsigned char)line[i] & 0xC0) != 0x80;
+        cr_expect_leq(cols, 100, "a line over 100 columns: %.*s", (int)len,
+                      line);
+        cr_expect(whole_utf8(line, len),
+                  "a line cut inside a UTF-8 character: %.*s", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
     /* Instructor-only suites are reported apart, never scored. */
     cr_assert(strstr(r.out, "total: 3/8"),
               "max = 2 + 5 + one behaviour suite; classroom_x not scored:\n%s",

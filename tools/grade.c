@@ -386,10 +386,54 @@ static bool in_suite(const failure *f, const void *row)
     return strcmp(f->suite, row) == 0;
 }
 
-/* Under a row: each failing test, then its message's first line, cut to fit
- * a 100-column terminal; the whole message is in grade.json. */
+/* Columns of n bytes of UTF-8 (the messages quote Russian, dashes...). */
+static size_t columns(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* The message's first line, wrapped at spaces into at most MESSAGE_LINES
+ * lines of MESSAGE_COLS columns after the indent; "..." when cut.  The whole
+ * message is in grade.json. */
 #define SHOWN_PER_ROW 6
-#define MESSAGE_COLS 86
+#define MESSAGE_INDENT "         "
+#define MESSAGE_COLS (100 - 9)
+#define MESSAGE_LINES 3
+static void print_message(const char *m)
+{
+    size_t len = strcspn(m, "\n");
+    bool more_lines = m[len] != '\0';
+    for (int line = 0; len > 0; line++) {
+        size_t take = len; /* bytes that fit, ending at a space if cut */
+        if (columns(m, take) > MESSAGE_COLS) {
+            size_t fit = 0, space = 0;
+            while (fit < len && columns(m, fit + 1) <= MESSAGE_COLS - 4) {
+                fit++;
+                while (fit < len && ((unsigned char)m[fit] & 0xC0) == 0x80)
+                    fit++; /* a character's last bytes add no column */
+                if (m[fit] == ' ')
+                    space = fit;
+            }
+            take = space ? space : fit;
+        }
+        bool last = line == MESSAGE_LINES - 1;
+        bool cut = take < len ? last : more_lines;
+        printf(MESSAGE_INDENT "%.*s%s\n", (int)take, m, cut ? " ..." : "");
+        if (last)
+            break;
+        m += take;
+        len -= take;
+        while (len > 0 && *m == ' ') {
+            m++;
+            len--;
+        }
+    }
+}
+
+/* Under a row: each failing test, then its first failed assertion. */
 static void print_failures(const void *row,
                            bool (*belongs)(const failure *, const void *))
 {
@@ -402,13 +446,8 @@ static void print_failures(const void *row,
             continue;
         }
         shown++;
-        const char *m = fails[i].message;
-        size_t len = strcspn(m, "\n");
-        bool cut = m[len] != '\0' || len > MESSAGE_COLS;
-        if (len > MESSAGE_COLS)
-            len = MESSAGE_COLS - 3;
-        printf("       %s\n         %.*s%s\n", fails[i].test, (int)len, m,
-               cut ? "..." : "");
+        printf("       %s\n", fails[i].test);
+        print_message(fails[i].message);
     }
     if (more)
         printf("       ... and %d more failing test%s (grade.json)\n", more,
