@@ -268,7 +268,9 @@ static bool score(char *doc)
         return false;
     failure *cur = NULL; /* the failed test whose block we are reading */
     bool in_assertion = false, first_text_line = false;
-    for (char *line = strtok(doc, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(doc, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
         bool ok;
         if (strncmp(line, "ok - ", 5) == 0) {
             ok = true;
