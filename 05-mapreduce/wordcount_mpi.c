@@ -281,8 +281,7 @@ static unsigned partition_of(const char *key, size_t klen, unsigned R)
 {
     unsigned p = mr_partition(mr_hash(key, klen), R);
     if (p >= R)
-        die("mr_partition returned %u, but there are only %u partitions", p,
-            R);
+        die("mr_partition returned %u, but there are only %u partitions", p, R);
     return p;
 }
 
@@ -723,7 +722,8 @@ static void run_job(const options *o)
         run_t *runs = xcalloc(R, sizeof *runs);
         for (int r = 0; r < nranks; r++) {
             const char *p = all + gdispl[r];
-            for (unsigned part = (unsigned)r; part < R; part += (unsigned)nranks)
+            for (unsigned part = (unsigned)r; part < R;
+                 part += (unsigned)nranks)
                 run_get(&p, &runs[part]);
         }
         run_t merged;
@@ -744,10 +744,10 @@ static void run_job(const options *o)
 
     /* --plan: every rank's figures to rank 0 */
     if (o->plan) {
-        rank_stats *st = my_rank == 0 ? xmalloc((size_t)nranks * sizeof *st)
-                                      : NULL;
-        MPI_Gather(&me, (int)sizeof me, MPI_BYTE, st, (int)sizeof me,
-                   MPI_BYTE, 0, MPI_COMM_WORLD);
+        rank_stats *st =
+            my_rank == 0 ? xmalloc((size_t)nranks * sizeof *st) : NULL;
+        MPI_Gather(&me, (int)sizeof me, MPI_BYTE, st, (int)sizeof me, MPI_BYTE,
+                   0, MPI_COMM_WORLD);
         if (my_rank == 0) {
             print_plan(stderr, st, &in, nsplits, block, R);
             free(st);

@@ -115,8 +115,8 @@ static void same_as_wordcount(const char *what, const char *const *args)
         cr_assert(!r.timed_out, "%s, -np %d: mpirun hung", what, np);
         cr_assert_eq(r.exit_code, 0, "%s, -np %d: exit %d: %s", what, np,
                      r.exit_code, r.err);
-        cr_assert_eq(r.leftover, 0, "%s, -np %d: %d process(es) left", what,
-                     np, r.leftover);
+        cr_assert_eq(r.leftover, 0, "%s, -np %d: %d process(es) left", what, np,
+                     r.leftover);
         size_t d = first_diff(want, want_len, r.out, r.out_len);
         cr_assert(r.out_len == want_len && d == want_len,
                   "%s, -np %d: not byte-identical to ./wordcount (%zu vs %zu "
@@ -219,9 +219,9 @@ Test(lab05_mpi_output, block_sizes_that_cut_words_change_nothing)
      * must move to the next separator, exactly as mr.c moves it. */
     static const char *const sizes[] = {"1", "7", "100", "1K"};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        same_as_wordcount("a block size that cuts words",
-                          ARGS("05-mapreduce/wordcount.c", "--block-size",
-                               sizes[i]));
+        same_as_wordcount(
+            "a block size that cuts words",
+            ARGS("05-mapreduce/wordcount.c", "--block-size", sizes[i]));
 }
 
 Test(lab05_mpi_output, more_reducers_than_ranks_give_the_same_bytes)
@@ -304,8 +304,7 @@ Test(lab05_mpi_errors, one_failing_rank_ends_the_job_with_exit_1_naming_it)
     cr_assert_eq(r.exit_code, 1, "exit %d (expected 1): %s", r.exit_code,
                  r.err);
     cr_assert_eq(count_substr(r.err, "\n"), 1, "one line, got: %s", r.err);
-    cr_assert(strstr(r.err, "rank 1:"), "the line must name rank 1: %s",
-              r.err);
+    cr_assert(strstr(r.err, "rank 1:"), "the line must name rank 1: %s", r.err);
     cr_assert_eq(r.out_len, 0, "no partial result on stdout: %s", r.out);
     cr_assert_eq(r.leftover, 0, "%d rank(s) left running", r.leftover);
     run_free(&r);
@@ -334,8 +333,9 @@ Test(lab05_mpi_plan, plan_names_every_rank_and_the_shuffle_volume)
         const char *s = strstr(r.err, "shuffle: ");
         cr_assert(s, "no shuffle line: %s", r.err);
         unsigned long long with = 0, without = 0;
-        cr_assert_eq(sscanf(s, "shuffle: %llu bytes with the combiner, %llu "
-                               "without it",
+        cr_assert_eq(sscanf(s,
+                            "shuffle: %llu bytes with the combiner, %llu "
+                            "without it",
                             &with, &without),
                      2, "unreadable shuffle line: %.120s", s);
         /* the README repeats words: the combiner must send less */
