@@ -675,8 +675,8 @@ static void run_job(const options *o)
         p += PAIR_HEAD + klen;
     }
     free(recv);
-    char *mybuf = NULL;
-    size_t mylen = 0, mycap = 0;
+    size_t mylen = 0, mycap = 4096;
+    char *mybuf = xmalloc(mycap);
     for (unsigned i = 0; i < mine; i++) {
         run_t run = {NULL, 0, 0};
         mr_combiner_foreach(red[i], collect, &run);
@@ -702,20 +702,15 @@ static void run_job(const options *o)
     if (mylen > INT_MAX)
         die("more than 2 GiB of results on one rank: use more ranks");
     int mycount = (int)mylen;
-    int *gcount = NULL, *gdispl = NULL;
-    char *all = NULL;
-    int gtotal = 0;
-    if (my_rank == 0) {
-        gcount = xcalloc((size_t)nranks, sizeof *gcount);
-        gdispl = xcalloc((size_t)nranks, sizeof *gdispl);
-    }
+    /* the counts and displacements matter on rank 0 only (MPI ignores them
+     * elsewhere), but every rank has them: no NULL path to reason about */
+    int *gcount = xcalloc((size_t)nranks, sizeof *gcount);
+    int *gdispl = xcalloc((size_t)nranks, sizeof *gdispl);
     MPI_Gather(&mycount, 1, MPI_INT, gcount, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (my_rank == 0) {
-        gtotal = displs_of(gcount, gdispl);
-        all = xmalloc(gtotal ? (size_t)gtotal : 1);
-    }
-    MPI_Gatherv(mybuf ? mybuf : "", mycount, MPI_BYTE, all, gcount, gdispl,
-                MPI_BYTE, 0, MPI_COMM_WORLD);
+    int gtotal = my_rank == 0 ? displs_of(gcount, gdispl) : 0;
+    char *all = xmalloc(gtotal ? (size_t)gtotal : 1);
+    MPI_Gatherv(mybuf, mycount, MPI_BYTE, all, gcount, gdispl, MPI_BYTE, 0,
+                MPI_COMM_WORLD);
     free(mybuf);
     if (my_rank == 0) {
         /* rank r's buffer holds partitions r, r + P, ... in that order */
@@ -736,10 +731,10 @@ static void run_job(const options *o)
         for (unsigned part = 0; part < R; part++)
             free(runs[part].recs);
         free(runs);
-        free(all);
-        free(gcount);
-        free(gdispl);
     }
+    free(all);
+    free(gcount);
+    free(gdispl);
     me.t[PH_MERGE] = MPI_Wtime() - t;
 
     /* --plan: every rank's figures to rank 0 */

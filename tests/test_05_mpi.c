@@ -332,12 +332,14 @@ Test(lab05_mpi_plan, plan_names_every_rank_and_the_shuffle_volume)
         }
         const char *s = strstr(r.err, "shuffle: ");
         cr_assert(s, "no shuffle line: %s", r.err);
-        unsigned long long with = 0, without = 0;
-        cr_assert_eq(sscanf(s,
-                            "shuffle: %llu bytes with the combiner, %llu "
-                            "without it",
-                            &with, &without),
-                     2, "unreadable shuffle line: %.120s", s);
+        /* "shuffle: N bytes with the combiner, M without it" */
+        char *end;
+        unsigned long long with = strtoull(s + strlen("shuffle: "), &end, 10);
+        cr_assert(strncmp(end, " bytes with the combiner, ", 26) == 0,
+                  "unreadable shuffle line: %.120s", s);
+        unsigned long long without = strtoull(end + 26, &end, 10);
+        cr_assert(strncmp(end, " without it", 11) == 0,
+                  "unreadable shuffle line: %.120s", s);
         /* the README repeats words: the combiner must send less */
         cr_assert(with > 0 && without > with,
                   "-np %d: %llu bytes with the combiner, %llu without", np,
