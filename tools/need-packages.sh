@@ -33,6 +33,8 @@ make test: $pkg ($what) is not installed."
 need libcriterion-dev required "Criterion, the test framework" criterion_usable
 need unifdef          optional "make handout, for the classroom_handout tests" command -v unifdef
 need strace           optional "make syscalls, for the classroom_syscalls test" command -v strace
+need openmpi-bin      optional "mpirun, for lab 05's wordcount_mpi tests" command -v mpirun
+need libopenmpi-dev   optional "mpicc, to build lab 05's wordcount_mpi" command -v mpicc
 # ------------------------------------------------------------------------------
 
 [ -z "$missing" ] && exit 0
