@@ -62,6 +62,22 @@ static void sb_read(sbuf *b, int fd, bool *open_)
         *open_ = false;
 }
 
+/* The first child of pid, or 0 if none (or not Linux). */
+static pid_t first_child(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
+             (long)pid);
+    FILE *f = fopen(path, "r");
+    long child = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &child) != 1)
+            child = 0;
+        fclose(f);
+    }
+    return (pid_t)child;
+}
+
 /* Does what was captured so far contain text? */
 static bool holds(const sbuf *b, const char *text)
 {
@@ -188,8 +204,11 @@ run_result run_with(const run_opts *o)
             ready_at = now();
         if ((o->signal_after_ms > 0 || o->signal_when) && !signalled &&
             ready_at >= 0 && (now() - ready_at) * 1000 >= o->signal_after_ms) {
-            kill(pid, o->signal);
-            signalled = true;
+            pid_t target = o->signal_child ? first_child(pid) : pid;
+            if (target > 0) { /* else: no child yet, try again next round */
+                kill(target, o->signal);
+                signalled = true;
+            }
             r.signalled = true;
         }
         struct pollfd fds[3];

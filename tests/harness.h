@@ -51,6 +51,8 @@ typedef struct {
                                  this text (a readiness sign the program
                                  prints), then after signal_after_ms more
                                  (0: at once): no guess at a fixed delay */
+    bool signal_child;       /* send it to the program's first child
+                                 instead (Linux: /proc/PID/task/PID/children) */
     const char *stdout_to;   /* stdout goes to this file ("/dev/full"), not
                                  captured */
     bool stdout_closed;      /* the program starts with descriptor 1 closed */
