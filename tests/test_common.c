@@ -910,6 +910,27 @@ Test(common_files, inputs_are_checked_before_a_fifo_can_block_open)
 
 TestSuite(common_harness, .timeout = 20);
 
+/* `make test` ends within its budget whatever a test does: the runner's
+ * watchdog (the Makefile's run-tests) stops a suite that hangs -- here a
+ * "suite" that sleeps a minute, with a budget of 2 s. */
+Test(common_harness, make_test_stops_a_hanging_suite_at_its_budget)
+{
+    if (access("Makefile", R_OK) != 0)
+        cr_skip_test("not run from the kit's root");
+    const char *env[] = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", NULL};
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"/bin/sh", "-c",
+                                      "exec make -s test-run TEST_BIN=/bin/sleep "
+                                      "TEST_ARGS=60 TEST_BUDGET=2",
+                                      NULL},
+        .env = env,
+        .timeout = 15});
+    cr_assert(!r.timed_out, "the runner's watchdog did not stop the suite");
+    cr_assert_neq(r.exit_code, 0, "a stopped suite must fail make test");
+    cr_assert(strstr(r.err, "budget of 2 s"), "stderr: %s", r.err);
+    run_free(&r);
+}
+
 Test(common_harness, captures_output_status_and_input)
 {
     run_result r =
