@@ -153,7 +153,7 @@ struct worker {
     int result_fd; /* parent's read end of the result pipe; -1 once closed */
     long busy;     /* index of the task it holds, -1 when idle */
     double stopped_since; /* kit_now() when seen stopped (SIGSTOP), or 0 */
-    bool ended;    /* reaped by watch_workers; its status in `status` */
+    bool ended;           /* reaped by watch_workers; its status in `status` */
     int status;
 };
 

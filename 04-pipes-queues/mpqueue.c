@@ -483,7 +483,8 @@ int main(int argc, char **argv)
     parse(argc, argv, &cfg);
     kit_ignore_sigpipe(); /* a write to a dead reader: EPIPE, not death */
     /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
-    static const int stops[] = KIT_STOP_SIGNALS; /* + a closed terminal, Ctrl-\ */
+    static const int stops[] =
+        KIT_STOP_SIGNALS; /* + a closed terminal, Ctrl-\ */
     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
     int fds_before = open_fds();
     const int P = (int)cfg.producers, C = (int)cfg.consumers;

@@ -377,7 +377,8 @@ int main(int argc, char **argv)
     /* A write to a pipe nobody reads must fail with EPIPE, not kill us. */
     kit_ignore_sigpipe();
     /* Ctrl-C or kill: kill and reap the child, then die of the signal. */
-    static const int stops[] = KIT_STOP_SIGNALS; /* + a closed terminal, Ctrl-\ */
+    static const int stops[] =
+        KIT_STOP_SIGNALS; /* + a closed terminal, Ctrl-\ */
     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
 
     run_result runs[2];

@@ -47,10 +47,12 @@ void kit_finish_stdout(void)
     if (!failed)
         return;
     char msg[256];
-    int n = snprintf(msg, sizeof msg, "%s: write error on standard output%s%s\n",
-                     prog, e ? ": " : "", e ? strerror(e) : "");
+    int n =
+        snprintf(msg, sizeof msg, "%s: write error on standard output%s%s\n",
+                 prog, e ? ": " : "", e ? strerror(e) : "");
     if (n > 0)
-        (void)!write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+        (void)!write(2, msg,
+                     (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
     _exit(KIT_EXIT_RUNTIME);
 }
 

@@ -69,7 +69,10 @@ enum {
  * kill, a closed terminal, Ctrl-\.  Use as
  *     static const int stops[] = KIT_STOP_SIGNALS;
  *     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS); */
-#define KIT_STOP_SIGNALS {SIGINT, SIGTERM, SIGHUP, SIGQUIT}
+#define KIT_STOP_SIGNALS \
+    { \
+        SIGINT, SIGTERM, SIGHUP, SIGQUIT \
+    }
 
 /* ---- whole transfers -------------------------------------------------------- */
 

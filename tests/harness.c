@@ -199,8 +199,8 @@ run_result run_with(const run_opts *o)
             r.timed_out = true;
             break;
         }
-        if (ready_at < 0 && (holds(&out, o->signal_when) ||
-                             holds(&err, o->signal_when)))
+        if (ready_at < 0 &&
+            (holds(&out, o->signal_when) || holds(&err, o->signal_when)))
             ready_at = now();
         if ((o->signal_after_ms > 0 || o->signal_when) && !signalled &&
             ready_at >= 0 && (now() - ready_at) * 1000 >= o->signal_after_ms) {

@@ -427,7 +427,8 @@ Test(lab02_parallel,
             pool_map(fail_on_13, NULL, in, out, 20, &cfg, &err), -1,
             "task 13 exits its worker: the map must fail, not drop it");
         cr_assert_eq(err.task, 13, "the error must name task 13: %s", err.msg);
-        cr_assert(strstr(err.msg, "task 13") && strstr(err.msg, "exited with code 5"),
+        cr_assert(strstr(err.msg, "task 13") &&
+                      strstr(err.msg, "exited with code 5"),
                   "%s", err.msg);
         assert_no_children();
     }
@@ -444,7 +445,8 @@ Test(lab02_parallel,
 Test(lab02_parallel, the_program_reports_a_failed_task_and_exits_1)
 {
     static const char *const how[] = {"exit", "crash"};
-    static const char *const says[] = {"exited with code 3", "killed by signal 11 (SIGSEGV)"};
+    static const char *const says[] = {"exited with code 3",
+                                       "killed by signal 11 (SIGSEGV)"};
     for (int h = 0; h < 2; h++) {
         run_result r = RUN("parallel", "--backend", "processes", "-j", "2",
                            "--tasks", "6", "--size", "3000", "--fail-task", "4",

@@ -759,8 +759,8 @@ Test(lab04_pipe, forget_close_with_json_reports_the_stall_as_json)
 
 Test(lab04_pipe, socketpair_with_forget_close_does_not_suggest_forget_close)
 {
-    run_result r = RUN("pipe", "-n", "200", "-m", "socketpair",
-                       "--forget-close");
+    run_result r =
+        RUN("pipe", "-n", "200", "-m", "socketpair", "--forget-close");
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     cr_assert_null(strstr(r.out, "try --forget-close"), "%s", r.out);
     run_free(&r);

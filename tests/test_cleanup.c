@@ -173,8 +173,8 @@ static void interrupt_and_check(const cleanup_row *p, int sig, const char *big)
                           : sig == SIGHUP  ? "SIGHUP"
                                            : "SIGQUIT";
     if ((sig == SIGHUP || sig == SIGQUIT) && p->hup_quit_pending) {
-        cr_log_warn("%s: %s row skipped until %s", p->prog, signame,
-                    p->hup_quit_pending);
+        fprintf(stderr, "warning: %s: %s row skipped until %s\n", p->prog,
+                signame, p->hup_quit_pending);
         return;
     }
     char prog_path[4096];

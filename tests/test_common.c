@@ -552,9 +552,9 @@ Test(common_proc, ncpus_follows_the_affinity_mask_under_taskset)
     char prog[4096];
     snprintf(prog, sizeof prog, "%s", bin_path("parallel"));
     run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"/usr/bin/taskset", "-c", "0", prog,
-                                      "-j", "-1", "--tasks", "2", "--size",
-                                      "100", "--json", NULL}});
+        .argv = (const char *const[]){"/usr/bin/taskset", "-c", "0", prog, "-j",
+                                      "-1", "--tasks", "2", "--size", "100",
+                                      "--json", NULL}});
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     double jobs = 0;
     cr_assert(tj_num(r.out, "jobs", &jobs), "%s", r.out);
@@ -654,8 +654,7 @@ static void check_scope(int how)
                   "a stop signal inside a scope must kill with that signal: "
                   "the child %s",
                   buf);
-    cr_expect(!file_exists(rep.dir), "%s and its files must be gone",
-              rep.dir);
+    cr_expect(!file_exists(rep.dir), "%s and its files must be gone", rep.dir);
     cr_expect(kill(rep.grandchild, 0) != 0,
               "the scope's child %ld must be killed and reaped",
               (long)rep.grandchild);
@@ -663,7 +662,8 @@ static void check_scope(int how)
     free(base);
 }
 
-Test(common_proc, closing_a_scope_kills_its_children_removes_its_dir_and_restores_handlers)
+Test(common_proc,
+     closing_a_scope_kills_its_children_removes_its_dir_and_restores_handlers)
 {
     check_scope(0);
 }
@@ -875,8 +875,7 @@ Test(common_files, a_failure_before_commit_leaves_the_old_file_intact)
                           : WIFEXITED(st) && WEXITSTATUS(st) == 1,
                   "case %zu: status 0x%x", i, (unsigned)st);
         char *got = slurp(out);
-        cr_expect_str_eq(got, "old\n", "case %zu: the old file was touched",
-                         i);
+        cr_expect_str_eq(got, "old\n", "case %zu: the old file was touched", i);
         assert_no_temp(dir);
         free(got);
         free(out);
@@ -919,10 +918,11 @@ Test(common_harness, make_test_stops_a_hanging_suite_at_its_budget)
         cr_skip_test("not run from the kit's root");
     const char *env[] = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", NULL};
     run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"/bin/sh", "-c",
-                                      "exec make -s test-run TEST_BIN=/bin/sleep "
-                                      "TEST_ARGS=60 TEST_BUDGET=2",
-                                      NULL},
+        .argv =
+            (const char *const[]){"/bin/sh", "-c",
+                                  "exec make -s test-run TEST_BIN=/bin/sleep "
+                                  "TEST_ARGS=60 TEST_BUDGET=2",
+                                  NULL},
         .env = env,
         .timeout = 15});
     cr_assert(!r.timed_out, "the runner's watchdog did not stop the suite");

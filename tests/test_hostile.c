@@ -70,12 +70,12 @@ static void each_program(bool closed)
         for (int k = 0; p->args[k]; k++)
             argv[n++] = strcmp(p->args[k], FIXTURE) == 0 ? a : p->args[k];
         argv[n] = NULL;
-        run_result r = run_with(&(run_opts){.argv = argv,
-                                            .timeout = 60,
-                                            .in = p->in,
-                                            .stdout_to =
-                                                closed ? NULL : "/dev/full",
-                                            .stdout_closed = closed});
+        run_result r =
+            run_with(&(run_opts){.argv = argv,
+                                 .timeout = 60,
+                                 .in = p->in,
+                                 .stdout_to = closed ? NULL : "/dev/full",
+                                 .stdout_closed = closed});
         int lines = (int)count_substr(r.err, "\n");
         int max = p->max_lines ? p->max_lines : 1;
         cr_expect(!r.timed_out, "%s with stdout %s: hung", p->prog, how);
@@ -115,9 +115,9 @@ Test(rel_stdin, a_closed_stdin_is_not_mistaken_for_the_first_file_opened)
     char *dir = make_tmpdir();
     char *a = path_join(dir, "a.txt");
     write_file(a, "bear\n", 5);
-    run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){"wordcount", a, "-", NULL},
-        .stdin_closed = true});
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){"wordcount", a, "-", NULL},
+                    .stdin_closed = true});
     cr_assert(!r.timed_out);
     cr_expect(strstr(r.out, "bear\t2") == NULL,
               "a.txt was counted twice: '-' read the file that took "

@@ -219,8 +219,8 @@ bool tj_str(const char *doc, const char *path, char *buf, size_t n)
         case 'r': buf[len++] = '\r'; break;
         case 't': buf[len++] = '\t'; break;
         case 'u': {
-            unsigned cp = (unsigned)strtoul((char[5]){p[1], p[2], p[3], p[4], 0},
-                                            NULL, 16);
+            unsigned cp = (unsigned)strtoul(
+                (char[5]){p[1], p[2], p[3], p[4], 0}, NULL, 16);
             p += 4;
             if (cp < 0x80) {
                 buf[len++] = (char)cp;
