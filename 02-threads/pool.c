@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -151,12 +152,23 @@ struct worker {
     int task_fd;   /* parent's write end of the task pipe; -1 once closed */
     int result_fd; /* parent's read end of the result pipe; -1 once closed */
     long busy;     /* index of the task it holds, -1 when idle */
+    double stopped_since; /* kit_now() when seen stopped (SIGSTOP), or 0 */
+    bool ended;           /* reaped by watch_workers; its status in `status` */
+    int status;
 };
 
-/* Set by the SIGINT/SIGTERM handler while a process map runs. */
-static volatile sig_atomic_t caught_signal;
-
-static void on_signal(int sig) { caught_signal = sig; }
+/*
+ * The liveness rule.  A worker that is killed closes its result pipe, and
+ * its EOF names the task; a worker that is STOPPED (kill -STOP, a debugger)
+ * closes nothing, and the map would wait forever.  So every second the
+ * parent asks waitpid(WUNTRACED | WCONTINUED) how each worker is; one that
+ * stays stopped for POOL_STOPPED_LIMIT seconds fails the map, and the
+ * message names it.  Only time seen stopped counts: after Ctrl-Z and fg
+ * the whole group was stopped, the parent too, and the workers have been
+ * continued by the time the parent looks.  A slow task is never failed:
+ * running is progress, however long it takes.
+ */
+enum { POOL_STOPPED_LIMIT = 10 };
 
 static void close_fd(int *fd)
 {
@@ -166,29 +178,48 @@ static void close_fd(int *fd)
     }
 }
 
-/* Wait for one worker; returns its wait status. */
+/* Wait for one worker (unless watch_workers has); returns its status. */
 static int reap(struct worker *w)
 {
-    int status = 0;
-    while (waitpid(w->pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = 0;
-            break;
-        }
-    }
+    int status = w->ended ? w->status : kit_wait_child(w->pid);
     w->pid = 0;
     return status;
 }
 
-static void describe_status(char *buf, size_t len, int status)
+/* The liveness check (see POOL_STOPPED_LIMIT): returns the worker stopped
+ * for too long, or NULL.  A worker that ended is reaped here and its
+ * status kept for reap(): its EOF tells the rest. */
+static struct worker *watch_workers(struct worker *ws, size_t nw)
 {
-    if (WIFSIGNALED(status))
-        snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else if (WIFEXITED(status))
-        snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-    else
-        snprintf(buf, len, "stopped (status 0x%x)", (unsigned)status);
+    double now = kit_now();
+    for (size_t k = 0; k < nw; k++) {
+        struct worker *w = &ws[k];
+        if (w->pid <= 0 || w->ended)
+            continue;
+        int st;
+        pid_t r;
+        while ((r = waitpid(w->pid, &st, WNOHANG | WUNTRACED | WCONTINUED)) ==
+               w->pid) {
+            if (WIFSTOPPED(st)) {
+                if (w->stopped_since == 0)
+                    w->stopped_since = now;
+                w->status = st;
+            } else if (WIFCONTINUED(st)) {
+                w->stopped_since = 0;
+            } else {
+                w->ended = true;
+                w->status = st;
+                kit_forget_child(w->pid);
+                break;
+            }
+        }
+        if (r < 0 && errno != EINTR)
+            die_errno("waitpid(%ld)", (long)w->pid);
+        if (!w->ended && w->stopped_since > 0 &&
+            now - w->stopped_since >= POOL_STOPPED_LIMIT)
+            return w;
+    }
+    return NULL;
 }
 
 /* The worker's whole life: tasks in, results out, until the task pipe
@@ -218,8 +249,8 @@ static bool send_task(struct worker *w, size_t i, const long long *in)
 static void kill_all(struct worker *ws, size_t nw)
 {
     for (size_t k = 0; k < nw; k++)
-        if (ws[k].pid > 0)
-            kill(ws[k].pid, SIGKILL);
+        if (ws[k].pid > 0 && !ws[k].ended)
+            kill(ws[k].pid, SIGKILL); /* a stopped worker dies too */
     for (size_t k = 0; k < nw; k++) {
         close_fd(&ws[k].task_fd);
         close_fd(&ws[k].result_fd);
@@ -228,52 +259,21 @@ static void kill_all(struct worker *ws, size_t nw)
     }
 }
 
-struct saved_signals {
-    struct sigaction intr, term, pipe;
-    sigset_t mask;
-};
-
 /*
- * SIGINT/SIGTERM are blocked except inside pselect(), so a signal can only
- * interrupt the wait, never slip in between "check the flag" and "sleep".
- * SIGPIPE is ignored: a write to a dead worker must be an EPIPE we can
- * report, not the death of the parent.
+ * Signals: the map runs inside a cleanup scope (proc.h), so SIGINT,
+ * SIGTERM, SIGHUP or SIGQUIT kill and reap every worker and kill us with
+ * the same signal, wherever the parent is -- the caller dies of it as if
+ * it had never been caught.  SIGPIPE is ignored meanwhile: a write to a
+ * dead worker must be an EPIPE we can report, not the death of the parent.
  */
-static void signals_take(struct saved_signals *s, sigset_t *wait_mask)
+static void sigpipe_ignore(struct sigaction *saved)
 {
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    int rc = pthread_sigmask(SIG_BLOCK, &block, &s->mask);
-    if (rc != 0)
-        die_code(rc, "pthread_sigmask");
-    *wait_mask = s->mask;
-    sigdelset(wait_mask, SIGINT);
-    sigdelset(wait_mask, SIGTERM);
-
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: pselect must return EINTR */
-    sigemptyset(&sa.sa_mask);
-    caught_signal = 0;
-    if (sigaction(SIGINT, &sa, &s->intr) != 0 ||
-        sigaction(SIGTERM, &sa, &s->term) != 0)
-        die_errno("sigaction");
     sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, &s->pipe) != 0)
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, saved) != 0)
         die_errno("sigaction");
-}
-
-static void signals_restore(const struct saved_signals *s)
-{
-    if (sigaction(SIGINT, &s->intr, NULL) != 0 ||
-        sigaction(SIGTERM, &s->term, NULL) != 0 ||
-        sigaction(SIGPIPE, &s->pipe, NULL) != 0)
-        die_errno("sigaction");
-    int rc = pthread_sigmask(SIG_SETMASK, &s->mask, NULL);
-    if (rc != 0)
-        die_code(rc, "pthread_sigmask");
 }
 
 static int map_processes(pool_fn *fn, void *arg, const long long *in,
@@ -286,9 +286,9 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
         ws[k] = (struct worker){
             .pid = 0, .task_fd = -1, .result_fd = -1, .busy = -1};
 
-    struct saved_signals saved;
-    sigset_t wait_mask;
-    signals_take(&saved, &wait_mask);
+    kit_cleanup_scope_open();
+    struct sigaction saved_pipe;
+    sigpipe_ignore(&saved_pipe);
     double t0 = kit_now();
     int rc = -1;
 
@@ -298,34 +298,19 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
             die_errno("pipe");
         if (pipe(rp) != 0)
             die_errno("pipe");
-        if (rp[0] >= FD_SETSIZE) /* pselect() cannot watch it */
-            die("pool: too many open files for pselect (fd %d)", rp[0]);
+        if (rp[0] >= FD_SETSIZE) /* select() cannot watch it */
+            die("pool: too many open files for select (fd %d)", rp[0]);
         /* or the child would inherit, and later flush, our buffers */
         fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            snprintf(err->msg, sizeof err->msg, "fork: %s", strerror(errno));
-            err->task = -1;
-            close(tp[0]);
-            close(tp[1]);
-            close(rp[0]);
-            close(rp[1]);
-            goto fail;
-        }
+        pid_t pid = kit_fork(); /* recorded: a stop signal kills it too */
         if (pid == 0) {
-            /* The child: default signal actions (Ctrl-C kills a worker
-             * outright), and only its own two pipe ends.  A reader sees EOF
-             * only once EVERY copy of a pipe's write end is closed: a worker
-             * keeping its older siblings' task-pipe write ends would keep
-             * them waiting for work after the parent is done with them. */
-            struct sigaction dfl;
-            memset(&dfl, 0, sizeof dfl);
-            dfl.sa_handler = SIG_DFL;
-            sigemptyset(&dfl.sa_mask);
-            if (sigaction(SIGINT, &dfl, NULL) != 0 ||
-                sigaction(SIGTERM, &dfl, NULL) != 0 ||
-                sigaction(SIGPIPE, &saved.pipe, NULL) != 0 ||
-                pthread_sigmask(SIG_SETMASK, &saved.mask, NULL) != 0)
+            /* The child: default stop signals (kit_fork saw to that: Ctrl-C
+             * kills a worker outright), SIGPIPE as the caller had it, and
+             * only its own two pipe ends.  A reader sees EOF only once
+             * EVERY copy of a pipe's write end is closed: a worker keeping
+             * its older siblings' task-pipe write ends would keep them
+             * waiting for work after the parent is done with them. */
+            if (sigaction(SIGPIPE, &saved_pipe, NULL) != 0)
                 _exit(1); /* its EOF tells the parent */
             for (size_t j = 0; j < k; j++) {
                 close(ws[j].task_fd);
@@ -360,8 +345,6 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
         }
 
     while (done < n) {
-        if (caught_signal)
-            goto fail;
         fd_set rfds;
         FD_ZERO(&rfds);
         int maxfd = -1;
@@ -371,11 +354,29 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
                 if (ws[k].result_fd > maxfd)
                     maxfd = ws[k].result_fd;
             }
-        if (pselect(maxfd + 1, &rfds, NULL, NULL, NULL, &wait_mask) < 0) {
-            if (errno == EINTR)
-                continue; /* a signal: the loop's first line deals with it */
-            die_errno("pselect");
+        struct timeval tick = {1, 0}; /* the liveness check's period */
+        int ready = select(maxfd + 1, &rfds, NULL, NULL, &tick);
+        if (ready < 0 && errno != EINTR)
+            die_errno("select");
+        struct worker *stuck = watch_workers(ws, nw);
+        if (stuck != NULL) {
+            char how[64];
+            kit_describe_status(stuck->status, how, sizeof how);
+            err->task = stuck->busy;
+            if (stuck->busy >= 0)
+                snprintf(err->msg, sizeof err->msg,
+                         "task %ld (input %lld): worker %ld %s and made no "
+                         "progress for %d s: giving up",
+                         stuck->busy, in[stuck->busy], (long)stuck->pid, how,
+                         POOL_STOPPED_LIMIT);
+            else
+                snprintf(err->msg, sizeof err->msg,
+                         "worker %ld %s for %d s while idle: giving up",
+                         (long)stuck->pid, how, POOL_STOPPED_LIMIT);
+            goto fail;
         }
+        if (ready <= 0)
+            continue; /* a tick, or EINTR (SIGCHLD, SIGCONT...): look again */
         for (size_t k = 0; k < nw; k++) {
             struct worker *w = &ws[k];
             if (w->result_fd < 0 || !FD_ISSET(w->result_fd, &rfds))
@@ -390,13 +391,14 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
             if (r != (ssize_t)sizeof res || w->busy < 0 ||
                 res.index != (uint64_t)w->busy) {
                 /* EOF (or garbage) instead of the result we are owed. */
-                char how[128];
+                char how[64];
                 long pid = (long)w->pid;
                 close_fd(&w->result_fd);
                 close_fd(&w->task_fd);
                 /* in case it is alive but talking nonsense */
-                kill(w->pid, SIGKILL);
-                describe_status(how, sizeof how, reap(w));
+                if (!w->ended)
+                    kill(w->pid, SIGKILL);
+                kit_describe_status(reap(w), how, sizeof how);
                 if (w->busy >= 0) {
                     err->task = w->busy;
                     snprintf(err->msg, sizeof err->msg,
@@ -434,33 +436,24 @@ static int map_processes(pool_fn *fn, void *arg, const long long *in,
         close_fd(&ws[k].result_fd);
         int st = reap(&ws[k]);
         if (rc == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-            char how[128];
-            describe_status(how, sizeof how, st);
+            char how[64];
+            kit_describe_status(st, how, sizeof how);
             err->task = -1;
             snprintf(err->msg, sizeof err->msg,
                      "a worker %s after its last task", how);
             rc = -1;
         }
     }
-    signals_restore(&saved);
-    free(ws);
-    return rc;
+    goto out;
 
 fail:
     kill_all(ws, nw);
+out:
     free(ws);
-    {
-        int sig = caught_signal;
-        signals_restore(&saved);
-        if (sig) {
-            /* Clean now; die of the signal as the caller expected to. */
-            err->task = -1;
-            snprintf(err->msg, sizeof err->msg, "interrupted by signal %d (%s)",
-                     sig, strsignal(sig));
-            raise(sig);
-        }
-    }
-    return -1;
+    if (sigaction(SIGPIPE, &saved_pipe, NULL) != 0)
+        die_errno("sigaction");
+    kit_cleanup_scope_close();
+    return rc;
 }
 
 int pool_map(pool_fn *fn, void *arg, const long long *in, long long *out,

@@ -14,9 +14,13 @@
  *     in the middle of a task makes pool_map() fail and name that task; a
  *     result is never silently dropped;
  *   - nothing is left behind: every worker process is reaped, every pipe
- *     closed, even on error or when SIGINT/SIGTERM arrives during the map
- *     (the workers are killed and reaped, then the signal is re-raised with
- *     its default action, so the caller dies of it as if never caught).
+ *     closed, even on error or when SIGINT, SIGTERM, SIGHUP or SIGQUIT
+ *     arrives during the map (the map runs in a cleanup scope of proc.h:
+ *     the workers are killed and reaped, then the signal is re-raised with
+ *     its default action, so the caller dies of it as if never caught);
+ *   - no endless wait: a worker that stays stopped (SIGSTOP) for 10 s
+ *     fails the map, and the message names it and its task.  A slow but
+ *     running task is never failed.
  *
  * Backends:
  *   POOL_THREADS    jobs threads share the address space; each takes the

@@ -483,8 +483,9 @@ int main(int argc, char **argv)
     parse(argc, argv, &cfg);
     kit_ignore_sigpipe(); /* a write to a dead reader: EPIPE, not death */
     /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
-    static const int stops[] = {SIGINT, SIGTERM};
-    kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
+    static const int stops[] =
+        KIT_STOP_SIGNALS; /* + a closed terminal, Ctrl-\ */
+    kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
     int fds_before = open_fds();
     const int P = (int)cfg.producers, C = (int)cfg.consumers;
     const uint64_t N = (uint64_t)cfg.items;

@@ -151,12 +151,33 @@ static _Noreturn void watchdog_fired(const config *cfg, const char *transport,
                                      long long verified)
 {
     bool at_eof = verified == cfg->records;
-    if (!cfg->json) {
+    bool is_pipe = strcmp(transport, "pipe") == 0;
+    if (cfg->json) { /* the stall is the result: say it in JSON too */
+        json_w j;
+        json_start(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "transport", transport);
+        json_int(&j, "records", cfg->records);
+        json_int(&j, "verified", verified);
+        json_bool(&j, "stall", true);
+        json_double(&j, "watchdog_seconds", cfg->watchdog_ms / 1000);
+        json_int(&j, "exit", EXIT_WATCHDOG);
+        json_end(&j);
+        json_finish(&j);
+    } else {
         printf("\n%sSTALL%s (%s): no data and no EOF for %.1f s, after %lld of "
                "%lld replies.\n",
                kit_color(stdout, "red"), kit_color(stdout, "reset"), transport,
                cfg->watchdog_ms / 1000, verified, cfg->records);
-        if (at_eof && cfg->forget_close)
+        if (at_eof && cfg->forget_close && !is_pipe)
+            printf("Every reply arrived, but EOF never does: the child kept "
+                   "an end of the\n"
+                   "socket pair it does not use open (--forget-close).  A "
+                   "reader sees EOF\n"
+                   "only when every copy of the other end is closed.  Fix: "
+                   "close the ends\n"
+                   "you do not use right after fork().\n");
+        else if (at_eof && cfg->forget_close)
             printf("Every reply arrived, but EOF never does: the child kept "
                    "its copy of\n"
                    "the write end of the pipe it reads from (--forget-close).  "
@@ -356,8 +377,9 @@ int main(int argc, char **argv)
     /* A write to a pipe nobody reads must fail with EPIPE, not kill us. */
     kit_ignore_sigpipe();
     /* Ctrl-C or kill: kill and reap the child, then die of the signal. */
-    static const int stops[] = {SIGINT, SIGTERM};
-    kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
+    static const int stops[] =
+        KIT_STOP_SIGNALS; /* + a closed terminal, Ctrl-\ */
+    kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
 
     run_result runs[2];
     int nruns = 0;
@@ -450,9 +472,12 @@ int main(int argc, char **argv)
                (long)cfg.size <= pipe_buf
                    ? "atomic"
                    : "NOT atomic: fine for one writer only");
-        printf("notice: the child saw EOF only because every write end of its "
-               "input was "
-               "closed - try --forget-close\n");
+        /* The pipe's lesson; with --forget-close over a socketpair the
+         * parent's shutdown(SHUT_WR) still gave EOF, and "try
+         * --forget-close" would be advice already taken. */
+        if (!(cfg.forget_close && cfg.mode == MODE_SOCKETPAIR))
+            printf("notice: the child saw EOF only because every write end of "
+                   "its input was closed - try --forget-close\n");
     }
     if (fflush(stdout) != 0)
         die_errno("stdout");

@@ -15,18 +15,27 @@
  *                                  temp file, then die of the same signal
  *                                  (so the shell sees how we ended).  The
  *                                  same cleanup runs at exit(), e.g. die().
+ *                                  SIGHUP and SIGQUIT are always among them.
+ *   kit_cleanup_scope_open/close   the same, for a library module (pool.c,
+ *                                  the MapReduce runtime) that cannot know
+ *                                  whether main() called kit_cleanup_on.
+ *   kit_mkdtemp / kit_remove_dir   a recorded temp directory: what is in it
+ *                                  when the cleanup runs is removed with it.
+ *   kit_describe_status            "exited with code N" / "killed by signal
+ *                                  N (SIGNAME)": one wording everywhere.
  *   kit_fork / kit_wait_child      fork() that records the child, waitpid()
  *                                  that forgets it.
  *   kit_ignore_sigpipe             EPIPE instead of death by SIGPIPE.
  *   kit_mkstemp / kit_unlink_temp  mkstemp() that records the path, unlink()
  *                                  that forgets it.
  *   kit_ipc_name                   a fresh name for shm_open/sem_open/mq_open.
- *   kit_ncpus                      online CPUs, at least 1.
+ *   kit_ncpus                      CPUs this process may run on (its
+ *                                  affinity mask: taskset -c 0 gives 1).
  *
  * Typical use (see 04-pipes-queues/shm.c):
  *
- *     static const int stops[] = {SIGINT, SIGTERM};
- *     kit_cleanup_on(stops, 2);
+ *     static const int stops[] = KIT_STOP_SIGNALS;
+ *     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
  *     fflush(NULL);                  -- or the child prints our buffer too
  *     pid_t pid = kit_fork();
  *     if (pid == 0) { ...; _exit(0); }
@@ -52,7 +61,18 @@ enum {
     KIT_MAX_TEMPS = 4,        /* recorded temp files at once */
     KIT_MAX_STOP_SIGNALS = 8, /* signals given to kit_cleanup_on */
     KIT_TEMP_PATH_MAX = 4096, /* bytes of a recorded path, NUL included */
+    KIT_MAX_TEMP_DIRS = 2,    /* recorded temp directories at once */
+    KIT_NSTOP_SIGNALS = 4,    /* entries of KIT_STOP_SIGNALS */
 };
+
+/* The signals that mean "stop now" to every program of the kit: Ctrl-C,
+ * kill, a closed terminal, Ctrl-\.  Use as
+ *     static const int stops[] = KIT_STOP_SIGNALS;
+ *     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS); */
+#define KIT_STOP_SIGNALS \
+    { \
+        SIGINT, SIGTERM, SIGHUP, SIGQUIT \
+    }
 
 /* ---- whole transfers -------------------------------------------------------- */
 
@@ -76,12 +96,36 @@ void kit_child_close(int fd);
 
 /* ---- stop signals, children, temp files -------------------------------------- */
 
-/* Catch sigs[0..n) (e.g. SIGINT, SIGTERM, SIGHUP): the handler kills and
- * reaps every recorded child, removes every recorded temp file, restores
- * the signal's default action and raises it again.  Also registers the
+/* Catch sigs[0..n) (e.g. KIT_STOP_SIGNALS): the handler kills and reaps
+ * every recorded child, removes every recorded temp file and directory,
+ * restores the signal's default action and raises it again.  SIGHUP and
+ * SIGQUIT are caught too even when sigs omits them: a closed terminal or a
+ * Ctrl-\ must not leave more behind than a Ctrl-C.  Also registers the
  * same cleanup with atexit(), so die() leaves nothing behind either.  Call
- * once, before the first kit_fork(); n <= KIT_MAX_STOP_SIGNALS. */
+ * once, before the first kit_fork(), and before any scope is opened;
+ * n <= KIT_MAX_STOP_SIGNALS - 2. */
 void kit_cleanup_on(const int *sigs, int n);
+
+/*
+ * A cleanup scope, for a library module that forks or makes temp files on
+ * behalf of a program that may or may not have called kit_cleanup_on:
+ *
+ *     kit_cleanup_scope_open();      -- KIT_STOP_SIGNALS caught, if not yet
+ *     pid_t pid = kit_fork();        -- children and temp dirs recorded ...
+ *     ...  kit_wait_child(pid)  ...  -- ... and forgotten as usual
+ *     kit_cleanup_scope_close();     -- what the scope still holds: killed,
+ *                                       reaped, removed; handlers restored
+ *
+ * Inside the scope a stop signal cleans up everything recorded (the
+ * module's and the program's) and kills the process with that signal,
+ * exactly as under kit_cleanup_on.  Scopes nest; close the innermost first.
+ * Close kills and reaps the children forked inside the scope that are still
+ * recorded, and removes its temp files and directories still recorded: the
+ * error path of a module is then just "close the scope".  If open installed
+ * the handlers, close puts the previous actions back.
+ */
+void kit_cleanup_scope_open(void);
+void kit_cleanup_scope_close(void);
 
 /* Block the signals given to kit_cleanup_on (none before it), saving the
  * old mask in *old; kit_restore_signals puts it back.  Between the two, the
@@ -126,6 +170,30 @@ int kit_mkstemp(char *tmpl);
 /* unlink() a recorded temp file (dies on failure) and forget it. */
 void kit_unlink_temp(const char *path);
 
+/* Forget a recorded temp file without removing it: it was renamed into
+ * place (see out.h) and is no longer temporary. */
+void kit_forget_temp(const char *path);
+
+/* mkdtemp(tmpl), and record the directory, as one step (the stop signals
+ * blocked).  The cleanup removes the files in it (one level: no
+ * subdirectories), then the directory, so a cleanup costs what exists, not
+ * what might have.  Returns tmpl; dies on failure. */
+char *kit_mkdtemp(char *tmpl);
+
+/* Remove a recorded temp directory and the files in it, and forget it.
+ * Dies on failure. */
+void kit_remove_dir(const char *path);
+
+/* ---- how a child ended ------------------------------------------------------------ */
+
+/* One wording for a wait status, in buf: "exited with code 3", "killed by
+ * signal 9 (SIGKILL)", or "stopped by signal 19 (SIGSTOP)".  Returns buf. */
+char *kit_describe_status(int status, char *buf, size_t n);
+
+/* "SIGINT" for SIGINT, "an unnamed signal" for one without a portable name.  The
+ * returned string is static (never overwritten): async-signal-safe. */
+const char *kit_signal_name(int sig);
+
 /* ---- names and numbers ---------------------------------------------------------- */
 
 /* "/kit-WHAT-PID-NONCE" in buf: a POSIX IPC name (shm_open, sem_open,
@@ -133,7 +201,9 @@ void kit_unlink_temp(const char *path);
  * call again with attempt + 1 on EEXIST. */
 void kit_ipc_name(char *buf, size_t n, const char *what, int attempt);
 
-/* Online CPUs, at least 1 (sysconf may not know). */
+/* CPUs this process may run on, at least 1: the affinity mask on Linux
+ * (sched_getaffinity: `taskset -c 0 prog` gives 1), online CPUs elsewhere
+ * (sysconf).  joblib's n_jobs=-1 and os.process_cpu_count() agree. */
 int kit_ncpus(void);
 
 #endif

@@ -62,6 +62,32 @@ static void sb_read(sbuf *b, int fd, bool *open_)
         *open_ = false;
 }
 
+/* The first child of pid, or 0 if none (or not Linux). */
+static pid_t first_child(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
+             (long)pid);
+    FILE *f = fopen(path, "r");
+    long child = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &child) != 1)
+            child = 0;
+        fclose(f);
+    }
+    return (pid_t)child;
+}
+
+/* Does what was captured so far contain text? */
+static bool holds(const sbuf *b, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; b->buf && n <= b->len && i <= b->len - n; i++)
+        if (memcmp(b->buf + i, text, n) == 0)
+            return true;
+    return false;
+}
+
 /*
  * After the program exited: anything of its process group re-parented to us
  * (we are a subreaper) is a descendant it did not reap.  Count those, give
@@ -118,6 +144,19 @@ run_result run_with(const run_opts *o)
         close(pout[1]);
         close(perr[0]);
         close(perr[1]);
+        if (o->stdout_to) {
+            int fd = open(o->stdout_to, O_WRONLY);
+            if (fd < 0 || dup2(fd, 1) < 0) {
+                fprintf(stderr, "harness: %s: %s\n", o->stdout_to,
+                        strerror(errno));
+                _exit(127);
+            }
+            close(fd);
+        }
+        if (o->stdout_closed)
+            close(1);
+        if (o->stdin_closed)
+            close(0);
         for (const char *const *e = o->env; e && *e; e++) {
             char kv[4096];
             snprintf(kv, sizeof kv, "%s", *e);
@@ -152,6 +191,7 @@ run_result run_with(const run_opts *o)
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     sbuf out = {0}, err = {0};
     bool out_open = true, err_open = true, signalled = false;
+    double ready_at = o->signal_when ? -1 : t0; /* -1: no sign seen yet */
     while (out_open || err_open || infd >= 0) {
         double elapsed = now() - t0;
         if (elapsed > timeout) {
@@ -159,10 +199,17 @@ run_result run_with(const run_opts *o)
             r.timed_out = true;
             break;
         }
-        if (o->signal_after_ms > 0 && !signalled &&
-            elapsed * 1000 >= o->signal_after_ms) {
-            kill(pid, o->signal);
-            signalled = true;
+        if (ready_at < 0 &&
+            (holds(&out, o->signal_when) || holds(&err, o->signal_when)))
+            ready_at = now();
+        if ((o->signal_after_ms > 0 || o->signal_when) && !signalled &&
+            ready_at >= 0 && (now() - ready_at) * 1000 >= o->signal_after_ms) {
+            pid_t target = o->signal_child ? first_child(pid) : pid;
+            if (target > 0) { /* else: no child yet, try again next round */
+                kill(target, o->signal);
+                signalled = true;
+            }
+            r.signalled = true;
         }
         struct pollfd fds[3];
         int n = 0;

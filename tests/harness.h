@@ -34,6 +34,7 @@ typedef struct {
     char *err; /* captured stderr, NUL-terminated */
     size_t err_len;
     double seconds; /* wall time */
+    bool signalled; /* run_opts' signal was sent */
 } run_result;
 
 typedef struct {
@@ -46,6 +47,16 @@ typedef struct {
     double timeout;          /* seconds; 0 means 20 */
     int signal_after_ms;     /* >0: send `signal` to the program then */
     int signal;              /* signal to send (SIGINT, SIGTERM, ...) */
+    const char *signal_when; /* send `signal` once stdout or stderr holds
+                                 this text (a readiness sign the program
+                                 prints), then after signal_after_ms more
+                                 (0: at once): no guess at a fixed delay */
+    bool signal_child;       /* send it to the program's first child
+                                 instead (Linux: /proc/PID/task/PID/children) */
+    const char *stdout_to;   /* stdout goes to this file ("/dev/full"), not
+                                 captured */
+    bool stdout_closed;      /* the program starts with descriptor 1 closed */
+    bool stdin_closed;       /* ... with descriptor 0 closed */
 } run_opts;
 
 run_result run_with(const run_opts *o);

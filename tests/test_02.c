@@ -427,7 +427,8 @@ Test(lab02_parallel,
             pool_map(fail_on_13, NULL, in, out, 20, &cfg, &err), -1,
             "task 13 exits its worker: the map must fail, not drop it");
         cr_assert_eq(err.task, 13, "the error must name task 13: %s", err.msg);
-        cr_assert(strstr(err.msg, "task 13") && strstr(err.msg, "status 5"),
+        cr_assert(strstr(err.msg, "task 13") &&
+                      strstr(err.msg, "exited with code 5"),
                   "%s", err.msg);
         assert_no_children();
     }
@@ -444,7 +445,8 @@ Test(lab02_parallel,
 Test(lab02_parallel, the_program_reports_a_failed_task_and_exits_1)
 {
     static const char *const how[] = {"exit", "crash"};
-    static const char *const says[] = {"status 3", "signal 11"};
+    static const char *const says[] = {"exited with code 3",
+                                       "killed by signal 11 (SIGSEGV)"};
     for (int h = 0; h < 2; h++) {
         run_result r = RUN("parallel", "--backend", "processes", "-j", "2",
                            "--tasks", "6", "--size", "3000", "--fail-task", "4",
@@ -497,25 +499,54 @@ Test(lab02_parallel, verbose_prints_joblib_style_progress_on_stderr)
     run_free(&r);
 }
 
-Test(lab02_parallel, sigint_or_sigterm_kills_and_reaps_every_worker)
+/* The signal goes once the workers exist: the program's own progress line
+ * ("Using backend ...", printed after the last fork) is the sign, not a
+ * guess of how long a start takes under load. */
+Test(lab02_parallel, every_stop_signal_kills_and_reaps_every_worker)
 {
-    static const int sigs[] = {SIGINT, SIGTERM};
-    for (int i = 0; i < 2; i++) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (int i = 0; i < 4; i++) {
         run_result r = run_with(&(run_opts){
             .argv = (const char *const[]){"parallel", "--backend", "processes",
                                           "-j", "4", "--tasks", "8", "--size",
-                                          "5000000", NULL},
+                                          "5000000", "-v", NULL},
             .timeout = 30,
-            .signal_after_ms = 500,
+            .signal_when = "Using backend MultiprocessingBackend",
             .signal = sigs[i]});
+        cr_assert(r.signalled, "the workers never started: %s", r.err);
         cr_assert(!r.timed_out, "parallel did not exit on signal %d", sigs[i]);
         cr_assert_eq(r.signal, sigs[i],
-                     "it should die of signal %d, got exit %d signal %d",
-                     sigs[i], r.exit_code, r.signal);
+                     "it should die of signal %d, got exit %d signal %d; "
+                     "stderr: %s",
+                     sigs[i], r.exit_code, r.signal, r.err);
         cr_assert_eq(r.leftover, 0, "workers left behind after signal %d",
                      sigs[i]);
         run_free(&r);
     }
+}
+
+/* The liveness rule (pool.h): a worker stopped with SIGSTOP holds its task
+ * forever; after 10 s of it the map fails, naming the worker and how. */
+Test(lab02_parallel, a_stopped_worker_fails_the_map_by_name_instead_of_hanging)
+{
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"parallel", "--backend", "processes",
+                                      "-j", "2", "--tasks", "4", "--size",
+                                      "5000000", "-v", NULL},
+        .timeout = 60,
+        .signal_when = "Using backend MultiprocessingBackend",
+        .signal_child = true,
+        .signal = SIGSTOP});
+    cr_assert(r.signalled, "no worker to stop: %s", r.err);
+    cr_assert(!r.timed_out, "one stopped worker hung the whole map");
+    cr_assert_eq(r.exit_code, 1, "exit %d signal %d; stderr: %s", r.exit_code,
+                 r.signal, r.err);
+    cr_assert(strstr(r.err, "stopped by signal 19 (SIGSTOP)") ||
+                  strstr(r.err, "SIGSTOP"),
+              "the message must say the worker was stopped: %s", r.err);
+    cr_assert(strstr(r.err, "made no progress"), "%s", r.err);
+    cr_assert_eq(r.leftover, 0, "the stopped worker was left behind");
+    run_free(&r);
 }
 
 Test(lab02_parallel, bad_arguments_exit_2_naming_the_option)

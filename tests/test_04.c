@@ -745,6 +745,27 @@ Test(lab04_queue, help_shows_an_example_and_exits_0)
 
 TestSuite(lab04_pipe, .timeout = 60);
 
+/* The watchdog path (exit 3) is a result too: --json still gets JSON. */
+Test(lab04_pipe, forget_close_with_json_reports_the_stall_as_json)
+{
+    run_result r = RUN("pipe", "-n", "200", "--forget-close", "--json");
+    cr_assert_eq(r.exit_code, 3, "stderr: %s", r.err);
+    cr_assert(tj_valid(r.out), "no JSON on the watchdog path: '%s'", r.out);
+    bool stall = false;
+    cr_assert(tj_bool(r.out, "stall", &stall) && stall, "%s", r.out);
+    cr_assert_eq(r.leftover, 0);
+    run_free(&r);
+}
+
+Test(lab04_pipe, socketpair_with_forget_close_does_not_suggest_forget_close)
+{
+    run_result r =
+        RUN("pipe", "-n", "200", "-m", "socketpair", "--forget-close");
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    cr_assert_null(strstr(r.out, "try --forget-close"), "%s", r.out);
+    run_free(&r);
+}
+
 Test(lab04_pipe, round_trips_every_record_over_pipe_and_socketpair)
 {
     run_result r = RUN("pipe", "-n", "3000", "--json");

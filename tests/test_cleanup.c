@@ -36,17 +36,22 @@
 typedef struct {
     const char *prog;
     const char *args[12]; /* after the program's name, NULL-terminated */
+    /* Not yet on proc.h's cleanup (so SIGHUP/SIGQUIT rows are skipped for
+     * it, with a warning): who adopts it.  NULL: covered. */
+    const char *hup_quit_pending;
 } cleanup_row;
 
 /* clang-format off */
 static const cleanup_row programs[] = {
-    {"fork",      {"zombie", "--seconds", "30", NULL}},
-    {"parallel",  {"--backend", "processes", "-j", "2", "--tasks", "100000", NULL}},
-    {"mpqueue",   {"-p", "2", "-c", "2", "-n", "10000000", NULL}},
-    {"mpqueue",   {"--transport", "mq", "-p", "2", "-c", "2", "-n", "10000000", NULL}},
-    {"shm",       {"-p", "2", "-n", "100000000", NULL}},
-    {"wordcount", {"--workers", "processes", "-j", "2", "--block-size", "64K", BIG_INPUT, NULL}},
-    {"server",    {"--clients", "8", "--requests", "10000", NULL}},
+    {"fork",      {"zombie", "--seconds", "30", NULL}, NULL},
+    {"parallel",  {"--backend", "processes", "-j", "2", "--tasks", "100000", NULL}, NULL},
+    {"mpqueue",   {"-p", "2", "-c", "2", "-n", "10000000", NULL}, NULL},
+    {"mpqueue",   {"--transport", "mq", "-p", "2", "-c", "2", "-n", "10000000", NULL}, NULL},
+    {"shm",       {"-p", "2", "-n", "100000000", NULL}, NULL},
+    {"wordcount", {"--workers", "processes", "-j", "2", "--block-size", "64K", BIG_INPUT, NULL},
+                  "lab 05's runtime adopts kit_cleanup_scope (issue 14.5)"},
+    {"server",    {"--clients", "8", "--requests", "10000", NULL},
+                  "server.c adopts kit_cleanup_on (issue 15)"},
 };
 /* clang-format on */
 #define NPROGRAMS (sizeof programs / sizeof programs[0])
@@ -163,7 +168,15 @@ static char *make_big_input(const char *dir)
 
 static void interrupt_and_check(const cleanup_row *p, int sig, const char *big)
 {
-    const char *signame = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    const char *signame = sig == SIGINT    ? "SIGINT"
+                          : sig == SIGTERM ? "SIGTERM"
+                          : sig == SIGHUP  ? "SIGHUP"
+                                           : "SIGQUIT";
+    if ((sig == SIGHUP || sig == SIGQUIT) && p->hup_quit_pending) {
+        fprintf(stderr, "warning: %s: %s row skipped until %s\n", p->prog,
+                signame, p->hup_quit_pending);
+        return;
+    }
     char prog_path[4096];
     snprintf(prog_path, sizeof prog_path, "%s", bin_path(p->prog));
     if (access(prog_path, X_OK) != 0) {
@@ -278,4 +291,15 @@ Test(rel_cleanup, sigint_mid_run_leaves_no_process_file_or_ipc_object)
 Test(rel_cleanup, sigterm_mid_run_leaves_no_process_file_or_ipc_object)
 {
     each_program(SIGTERM);
+}
+
+/* A closed terminal (SIGHUP) and Ctrl-\ (SIGQUIT) are stop signals too. */
+Test(rel_cleanup, sighup_mid_run_leaves_no_process_file_or_ipc_object)
+{
+    each_program(SIGHUP);
+}
+
+Test(rel_cleanup, sigquit_mid_run_leaves_no_process_file_or_ipc_object)
+{
+    each_program(SIGQUIT);
 }

@@ -7,16 +7,22 @@
 #include "tjson.h"
 
 #include "cli.h"
+#include "err.h"
+#include "files.h"
 #include "json.h"
 #include "proc.h"
 #include "timing.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,7 +101,62 @@ Test(common_parse, reads_fractions_but_not_exponents_or_infinity)
     cr_assert_eq(kit_parse_double("1.5", 0, 1, &d), KIT_PARSE_RANGE);
 }
 
+/* The range is inclusive at both ends, for every parser: one step past
+ * either end is KIT_PARSE_RANGE (an off-by-one in a comparison shows here,
+ * not only in the slow bad-argument table). */
+Test(common_parse, every_range_is_inclusive_at_min_and_max_and_no_further)
+{
+    long long v = 0;
+    cr_assert_eq(kit_parse_ll("5", 5, 9, &v), KIT_PARSE_OK, "min");
+    cr_assert_eq(kit_parse_ll("9", 5, 9, &v), KIT_PARSE_OK, "max");
+    cr_assert_eq(v, 9);
+    cr_assert_eq(kit_parse_ll("4", 5, 9, &v), KIT_PARSE_RANGE, "min - 1");
+    cr_assert_eq(kit_parse_ll("10", 5, 9, &v), KIT_PARSE_RANGE, "max + 1");
+    cr_assert_eq(kit_parse_ll("9223372036854775807", 0, LLONG_MAX, &v),
+                 KIT_PARSE_OK);
+    cr_assert_eq(kit_parse_ll("9223372036854775808", 0, LLONG_MAX, &v),
+                 KIT_PARSE_RANGE);
+
+    unsigned long long u = 0;
+    cr_assert_eq(kit_parse_size("1K", 1024, 4096, &u), KIT_PARSE_OK, "min");
+    cr_assert_eq(kit_parse_size("4K", 1024, 4096, &u), KIT_PARSE_OK, "max");
+    cr_assert_eq(u, 4096);
+    cr_assert_eq(kit_parse_size("1023", 1024, 4096, &u), KIT_PARSE_RANGE);
+    cr_assert_eq(kit_parse_size("4097", 1024, 4096, &u), KIT_PARSE_RANGE);
+
+    double d = 0;
+    cr_assert_eq(kit_parse_double("0.5", 0.5, 2, &d), KIT_PARSE_OK, "min");
+    cr_assert_eq(kit_parse_double("2", 0.5, 2, &d), KIT_PARSE_OK, "max");
+    cr_assert_eq(kit_parse_double("0.49", 0.5, 2, &d), KIT_PARSE_RANGE);
+    cr_assert_eq(kit_parse_double("2.01", 0.5, 2, &d), KIT_PARSE_RANGE);
+}
+
 TestSuite(common_json, .timeout = 10);
+
+/* Every character JSON must escape, written and read back unchanged: a
+ * writer that drops one escape (the backslash, say) fails here. */
+Test(common_json, every_escaped_character_reads_back_unchanged)
+{
+    static const char tricky[] = "back\\slash \"quote\" tab\t nl\n cr\r "
+                                 "bell\a \\\\server\\share \\n";
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert(f);
+    json_w j;
+    json_start(&j, f);
+    json_obj(&j, NULL);
+    json_str(&j, "s", tricky);
+    json_str(&j, tricky, "key");
+    json_end(&j);
+    json_finish(&j);
+    fclose(f);
+    cr_assert(tj_valid(buf), "not valid JSON: %s", buf);
+    char got[128];
+    cr_assert(tj_str(buf, "s", got, sizeof got), "no string 's' in %s", buf);
+    cr_assert_str_eq(got, tricky, "written as %s", buf);
+    free(buf);
+}
 
 Test(common_json, writer_output_parses_and_reads_back)
 {
@@ -473,16 +534,402 @@ Test(common_proc, ipc_names_are_fresh_and_well_formed)
     cr_assert_str_neq(a, b, "two attempts, two names");
 }
 
-Test(common_proc, ncpus_is_at_least_one_and_agrees_with_sysconf)
+Test(common_proc, ncpus_is_at_least_one_and_at_most_the_online_cpus)
 {
     int n = kit_ncpus();
     cr_assert_geq(n, 1);
     long s = sysconf(_SC_NPROCESSORS_ONLN);
     if (s >= 1)
-        cr_assert_eq(n, s);
+        cr_assert_leq(n, s);
+}
+
+/* Under `taskset -c 0` the process may use one CPU, whatever the machine
+ * has: parallel -j -1 (joblib's n_jobs=-1) must then start one worker. */
+Test(common_proc, ncpus_follows_the_affinity_mask_under_taskset)
+{
+    if (access("/usr/bin/taskset", X_OK) != 0)
+        cr_skip_test("no /usr/bin/taskset");
+    char prog[4096];
+    snprintf(prog, sizeof prog, "%s", bin_path("parallel"));
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"/usr/bin/taskset", "-c", "0", prog, "-j",
+                                      "-1", "--tasks", "2", "--size", "100",
+                                      "--json", NULL}});
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    double jobs = 0;
+    cr_assert(tj_num(r.out, "jobs", &jobs), "%s", r.out);
+    cr_assert_eq(jobs, 1, "one CPU allowed, so -j -1 means 1 job: %s", r.out);
+    run_free(&r);
+}
+
+Test(common_proc, describe_status_words_exits_and_signals_one_way)
+{
+    char buf[64];
+    pid_t p = fork();
+    cr_assert_geq(p, 0);
+    if (p == 0)
+        _exit(42);
+    int st;
+    cr_assert_eq(waitpid(p, &st, 0), p);
+    cr_assert_str_eq(kit_describe_status(st, buf, sizeof buf),
+                     "exited with code 42");
+    p = fork();
+    cr_assert_geq(p, 0);
+    if (p == 0) {
+        pause();
+        _exit(0);
+    }
+    kill(p, SIGKILL);
+    cr_assert_eq(waitpid(p, &st, 0), p);
+    cr_assert_str_eq(kit_describe_status(st, buf, sizeof buf),
+                     "killed by signal 9 (SIGKILL)");
+    cr_assert_str_eq(kit_signal_name(SIGQUIT), "SIGQUIT");
+}
+
+/* In a child of the test: a scope with a recorded temp dir (two files in
+ * it) and a recorded child; then `how`: 0 closes the scope, else raises
+ * that signal.  Reports over `report`: the grandchild's pid and the dir. */
+struct scope_report {
+    pid_t grandchild;
+    char dir[256];
+};
+
+static void scope_child(int how, int report, const char *base)
+{
+    struct scope_report rep = {0};
+    snprintf(rep.dir, sizeof rep.dir, "%s/scope.XXXXXX", base);
+    kit_cleanup_scope_open();
+    kit_mkdtemp(rep.dir);
+    for (int i = 0; i < 2; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "%s/mr-%d", rep.dir, i);
+        FILE *fp = fopen(f, "w");
+        if (!fp || fclose(fp) != 0)
+            _exit(10);
+    }
+    fflush(NULL);
+    rep.grandchild = kit_fork();
+    if (rep.grandchild == 0) {
+        pause();
+        _exit(0);
+    }
+    if (!kit_write_all(report, &rep, sizeof rep))
+        _exit(11);
+    if (how != 0)
+        raise(how);
+    kit_cleanup_scope_close();
+    /* the handlers are the old ones again: SIGHUP ignored, as set below */
+    raise(SIGHUP);
+    _exit(0);
+}
+
+static void check_scope(int how)
+{
+    char *base = make_tmpdir();
+    int pfd[2];
+    cr_assert_eq(pipe(pfd), 0);
+    fflush(NULL);
+    pid_t p = fork();
+    cr_assert_geq(p, 0);
+    if (p == 0) {
+        close(pfd[0]);
+        signal(SIGHUP, SIG_IGN); /* what the scope must put back */
+        scope_child(how, pfd[1], base);
+    }
+    close(pfd[1]);
+    struct scope_report rep;
+    cr_assert_eq(kit_read_all(pfd[0], &rep, sizeof rep), (ssize_t)sizeof rep);
+    close(pfd[0]);
+    int st;
+    cr_assert_eq(waitpid(p, &st, 0), p);
+    char buf[64];
+    kit_describe_status(st, buf, sizeof buf);
+    if (how == 0)
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "closing the scope must restore the old SIGHUP action "
+                  "(ignored): the child %s",
+                  buf);
+    else
+        cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == how,
+                  "a stop signal inside a scope must kill with that signal: "
+                  "the child %s",
+                  buf);
+    cr_expect(!file_exists(rep.dir), "%s and its files must be gone", rep.dir);
+    cr_expect(kill(rep.grandchild, 0) != 0,
+              "the scope's child %ld must be killed and reaped",
+              (long)rep.grandchild);
+    rm_rf(base);
+    free(base);
+}
+
+Test(common_proc,
+     closing_a_scope_kills_its_children_removes_its_dir_and_restores_handlers)
+{
+    check_scope(0);
+}
+
+Test(common_proc, sighup_and_sigquit_inside_a_scope_clean_up_like_sigint)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        check_scope(sigs[i]);
+}
+
+/* ---- -o PATH (files.h) --------------------------------------------------- */
+
+TestSuite(common_files, .timeout = 30);
+
+static void write_out(const char *path, const char *text)
+{
+    FILE *f = kit_out_open(path);
+    cr_assert(f);
+    cr_assert_geq(fputs(text, f), 0);
+    kit_out_commit();
+}
+
+static char *slurp(const char *path) { return read_file(path, NULL); }
+
+/* No temp file (.kit*) may be left beside the output. */
+static void assert_no_temp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        cr_expect(strncmp(e->d_name, ".kit", 4) != 0,
+                  "temp file %s/%s left behind", dir, e->d_name);
+    closedir(d);
+}
+
+Test(common_files, a_new_file_gets_0666_minus_the_umask)
+{
+    char *dir = make_tmpdir();
+    char *out = path_join(dir, "out.txt");
+    umask(077);
+    write_out(out, "hello\n");
+    struct stat st;
+    cr_assert_eq(stat(out, &st), 0);
+    cr_expect_eq(st.st_mode & 0777, 0600, "umask 077: got %o",
+                 st.st_mode & 0777);
+    unlink(out);
+    umask(022);
+    write_out(out, "hello\n");
+    cr_assert_eq(stat(out, &st), 0);
+    cr_expect_eq(st.st_mode & 0777, 0644, "umask 022: got %o",
+                 st.st_mode & 0777);
+    char *got = slurp(out);
+    cr_expect_str_eq(got, "hello\n");
+    assert_no_temp(dir);
+    free(got);
+    free(out);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(common_files, an_existing_file_keeps_its_mode_0600)
+{
+    char *dir = make_tmpdir();
+    char *out = path_join(dir, "secret.txt");
+    write_file(out, "old\n", 4);
+    cr_assert_eq(chmod(out, 0600), 0);
+    umask(022);
+    write_out(out, "new\n");
+    struct stat st;
+    cr_assert_eq(stat(out, &st), 0);
+    cr_expect_eq(st.st_mode & 07777, 0600,
+                 "a 0600 file must not become world-readable: %o",
+                 st.st_mode & 07777);
+    char *got = slurp(out);
+    cr_expect_str_eq(got, "new\n");
+    free(got);
+    free(out);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(common_files, a_symlink_stays_and_the_file_it_names_is_replaced)
+{
+    char *dir = make_tmpdir();
+    char *target = path_join(dir, "target.txt");
+    char *link = path_join(dir, "link.txt");
+    write_file(target, "old\n", 4);
+    cr_assert_eq(symlink("target.txt", link), 0);
+    write_out(link, "new\n");
+    struct stat lst;
+    cr_assert_eq(lstat(link, &lst), 0);
+    cr_expect(S_ISLNK(lst.st_mode), "the symlink was replaced by a file");
+    char *got = slurp(target);
+    cr_expect_str_eq(got, "new\n", "the target must hold the output");
+    assert_no_temp(dir);
+    free(got);
+    free(target);
+    free(link);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(common_files, a_hard_linked_file_is_written_in_place_for_every_name)
+{
+    char *dir = make_tmpdir();
+    char *a = path_join(dir, "a.txt");
+    char *b = path_join(dir, "b.txt");
+    write_file(a, "old\n", 4);
+    cr_assert_eq(link(a, b), 0);
+    struct stat before, after;
+    cr_assert_eq(stat(a, &before), 0);
+    write_out(a, "new\n");
+    cr_assert_eq(stat(a, &after), 0);
+    cr_expect_eq(before.st_ino, after.st_ino, "the link was cut");
+    char *got = slurp(b);
+    cr_expect_str_eq(got, "new\n", "the other name must see the output");
+    free(got);
+    free(a);
+    free(b);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(common_files, a_device_is_written_through_never_replaced)
+{
+    write_out("/dev/null", "into the void\n");
+    struct stat st;
+    cr_assert_eq(stat("/dev/null", &st), 0);
+    cr_assert(S_ISCHR(st.st_mode), "/dev/null is no longer a device!");
+}
+
+Test(common_files, a_fifo_is_written_through_to_its_reader)
+{
+    char *dir = make_tmpdir();
+    char *fifo = path_join(dir, "fifo");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    int pfd[2];
+    cr_assert_eq(pipe(pfd), 0);
+    fflush(NULL);
+    pid_t p = fork();
+    cr_assert_geq(p, 0);
+    if (p == 0) { /* the reader: FIFO -> pipe */
+        close(pfd[0]);
+        int fd = open(fifo, O_RDONLY);
+        char buf[64];
+        ssize_t n = fd < 0 ? -1 : kit_read_all(fd, buf, sizeof buf);
+        _exit(n > 0 && kit_write_all(pfd[1], buf, (size_t)n) ? 0 : 1);
+    }
+    close(pfd[1]);
+    write_out(fifo, "through\n");
+    char buf[64] = "";
+    ssize_t n = kit_read_all(pfd[0], buf, sizeof buf - 1);
+    close(pfd[0]);
+    int st;
+    cr_assert_eq(waitpid(p, &st, 0), p);
+    cr_expect_eq(n, 8);
+    cr_expect_str_eq(buf, "through\n");
+    struct stat s;
+    cr_assert_eq(lstat(fifo, &s), 0);
+    cr_expect(S_ISFIFO(s.st_mode), "the FIFO was replaced by a file");
+    free(fifo);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(common_files, a_250_character_name_works)
+{
+    char *dir = make_tmpdir();
+    char name[251];
+    memset(name, 'n', 250);
+    name[250] = '\0';
+    char *out = path_join(dir, name);
+    write_out(out, "long\n");
+    char *got = slurp(out);
+    cr_expect_str_eq(got ? got : "(missing)", "long\n");
+    assert_no_temp(dir);
+    free(got);
+    free(out);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* A run that dies half-way (die() after writing, or a stop signal) leaves
+ * the old file as it was and no temp file. */
+Test(common_files, a_failure_before_commit_leaves_the_old_file_intact)
+{
+    static const int hows[] = {0, SIGINT, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++) {
+        char *dir = make_tmpdir();
+        char *out = path_join(dir, "out.txt");
+        write_file(out, "old\n", 4);
+        fflush(NULL);
+        pid_t p = fork();
+        cr_assert_geq(p, 0);
+        if (p == 0) {
+            FILE *f = kit_out_open(out);
+            fputs("half of the new", f);
+            fflush(f);
+            if (hows[i])
+                raise(hows[i]);
+            freopen("/dev/null", "w", stderr);
+            die("a late failure");
+        }
+        int st;
+        cr_assert_eq(waitpid(p, &st, 0), p);
+        cr_expect(hows[i] ? WIFSIGNALED(st) && WTERMSIG(st) == hows[i]
+                          : WIFEXITED(st) && WEXITSTATUS(st) == 1,
+                  "case %zu: status 0x%x", i, (unsigned)st);
+        char *got = slurp(out);
+        cr_expect_str_eq(got, "old\n", "case %zu: the old file was touched", i);
+        assert_no_temp(dir);
+        free(got);
+        free(out);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
+Test(common_files, inputs_are_checked_before_a_fifo_can_block_open)
+{
+    char *dir = make_tmpdir();
+    char *fifo = path_join(dir, "fifo");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    const char *why = NULL;
+    cr_expect_eq(kit_open_input(fifo, true, &why), -1);
+    cr_expect_str_eq(why, "is a FIFO, not a regular file");
+    cr_expect_eq(kit_open_input(dir, false, &why), -1);
+    cr_expect_str_eq(why, "is a directory, not a regular file");
+    char *f = path_join(dir, "f.txt");
+    write_file(f, "x", 1);
+    int fd = kit_open_input(f, true, &why);
+    cr_expect_geq(fd, 0);
+    char c;
+    cr_expect_eq(read(fd, &c, 1), 1);
+    close(fd);
+    free(f);
+    free(fifo);
+    rm_rf(dir);
+    free(dir);
 }
 
 TestSuite(common_harness, .timeout = 20);
+
+/* `make test` ends within its budget whatever a test does: the runner's
+ * watchdog (the Makefile's run-tests) stops a suite that hangs -- here a
+ * "suite" that sleeps a minute, with a budget of 2 s. */
+Test(common_harness, make_test_stops_a_hanging_suite_at_its_budget)
+{
+    if (access("Makefile", R_OK) != 0)
+        cr_skip_test("not run from the kit's root");
+    const char *env[] = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", NULL};
+    run_result r = run_with(&(run_opts){
+        .argv =
+            (const char *const[]){"/bin/sh", "-c",
+                                  "exec make -s test-run TEST_BIN=/bin/sleep "
+                                  "TEST_ARGS=60 TEST_BUDGET=2",
+                                  NULL},
+        .env = env,
+        .timeout = 15});
+    cr_assert(!r.timed_out, "the runner's watchdog did not stop the suite");
+    cr_assert_neq(r.exit_code, 0, "a stopped suite must fail make test");
+    cr_assert(strstr(r.err, "budget of 2 s"), "stderr: %s", r.err);
+    run_free(&r);
+}
 
 Test(common_harness, captures_output_status_and_input)
 {

@@ -197,16 +197,46 @@ bool tj_bool(const char *doc, const char *path, bool *out)
     return true;
 }
 
+/* The string's value, escapes decoded (\uXXXX as UTF-8, surrogates not
+ * paired: the kit writes \u only for control characters). */
 bool tj_str(const char *doc, const char *path, char *buf, size_t n)
 {
     const char *p = find(doc, path);
     if (!p || *p != '"' || n == 0)
         return false;
-    const char *end = skip_string(p);
-    size_t len = (size_t)(end - p - 2);
-    if (len >= n)
-        len = n - 1;
-    memcpy(buf, p + 1, len);
+    const char *end = skip_string(p) - 1; /* the closing quote */
+    size_t len = 0;
+    for (p++; p < end && len + 4 < n; p++) {
+        if (*p != '\\') {
+            buf[len++] = *p;
+            continue;
+        }
+        p++;
+        switch (*p) {
+        case 'b': buf[len++] = '\b'; break;
+        case 'f': buf[len++] = '\f'; break;
+        case 'n': buf[len++] = '\n'; break;
+        case 'r': buf[len++] = '\r'; break;
+        case 't': buf[len++] = '\t'; break;
+        case 'u': {
+            unsigned cp = (unsigned)strtoul(
+                (char[5]){p[1], p[2], p[3], p[4], 0}, NULL, 16);
+            p += 4;
+            if (cp < 0x80) {
+                buf[len++] = (char)cp;
+            } else if (cp < 0x800) {
+                buf[len++] = (char)(0xC0 | (cp >> 6));
+                buf[len++] = (char)(0x80 | (cp & 0x3F));
+            } else {
+                buf[len++] = (char)(0xE0 | (cp >> 12));
+                buf[len++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                buf[len++] = (char)(0x80 | (cp & 0x3F));
+            }
+            break;
+        }
+        default: buf[len++] = *p; /* " \ / */
+        }
+    }
     buf[len] = '\0';
     return true;
 }
