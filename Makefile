@@ -73,6 +73,7 @@ $(eval $(call program,threads,    02,  threads.c))
 $(eval $(call program,gil,        02,  gil.c))
 $(eval $(call program,coffee,     02,  coffee.c))
 $(eval $(call program,parallel,   02,  parallel.c pool.c))
+$(eval $(call program,ui,         02,  ui.c))
 
 # lab 03: race conditions
 $(eval $(call program,race,       03,  race.c))
