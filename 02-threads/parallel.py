@@ -14,12 +14,27 @@ slower than the C, because the loop is bytecode.
 Usage:  /usr/bin/python3 02-threads/parallel.py [-j N] [--tasks N] [--size X] [--json]
 See also: parallel.c and pool.c (the same map on C threads or forked workers).
 """
-import argparse, json, multiprocessing as mp, time
+import argparse, atexit, json, multiprocessing as mp, os, time
 from joblib import Parallel, delayed
+from joblib.externals.loky import get_reusable_executor
+from joblib.externals.loky.backend import resource_tracker as loky_tracker
+from multiprocessing import resource_tracker as mp_tracker
 
 
 def count_primes(x):                      # primes <= x, trial division, slow on purpose
     return sum(all(k % d for d in range(2, int(k ** 0.5) + 1)) for k in range(2, x + 1))
+
+
+def stop_helpers():
+    """joblib keeps its workers for the next call, and two resource trackers
+    that end only once they notice we are gone: end them all now, so that
+    no process outlives the program (private attributes, joblib 1.2)."""
+    get_reusable_executor().shutdown(wait=True)
+    for t in (loky_tracker._resource_tracker, mp_tracker._resource_tracker):
+        if t._pid is not None:
+            os.close(t._fd)                      # EOF: the tracker cleans up and exits
+            os.waitpid(t._pid, 0)
+            t._fd = t._pid = None
 
 
 def ranged(lo, hi):                       # argparse type: an integer in lo..hi
@@ -37,6 +52,7 @@ def main():
     p.add_argument("-s", "--size", type=ranged(1, 5000000), default=40000, help="largest input (40000)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
+    atexit.register(stop_helpers)          # registered first, so it runs after joblib's own
     step = max(a.size // a.tasks, 1)
     xs = [step * (a.tasks - i) for i in range(a.tasks)]
     t0 = time.perf_counter(); want = [count_primes(x) for x in xs]; base = time.perf_counter() - t0
