@@ -5,7 +5,9 @@ T workers against one thread doing the same total work, three ways:
   cpu  threads     (gil: true)   CPU-bound threads take turns: speedup ~1x
   cpu  processes   (gil: false)  one interpreter (one GIL) each: ~T x
   io   threads     (gil: true)   time.sleep() releases the GIL: ~T x
-What you will observe: exactly the rows ./gil emulates in C, from CPython.
+What you will observe: the rows ./gil emulates in C, from CPython itself.
+Every time is the best of 3 runs (like timeit); on a busy machine there
+is no free core, and no row can reach T x.
 
 Usage:  /usr/bin/python3 02-threads/gil.py [-t T] [--cpu-ms MS] [--json]
 See also: gil.c (the lock built in C), sys.getswitchinterval().
@@ -22,6 +24,12 @@ def spin(n):                              # pure bytecode: holds the GIL
 def io(_):
     for _ in range(IO_ROUNDS):
         time.sleep(IO_WAIT)               # a blocking call: the GIL released
+
+
+def serial(fn, arg, t):                   # the baseline: one thread, T x the work
+    t0 = time.perf_counter()
+    [fn(arg) for _ in range(t)]
+    return time.perf_counter() - t0
 
 
 def timed(start, fn, arg, t):
@@ -43,7 +51,7 @@ def ranged(lo, hi):                       # argparse type: an integer in lo..hi
 def main():
     p = argparse.ArgumentParser(epilog="example: /usr/bin/python3 02-threads/gil.py -t 2 --cpu-ms 300")
     p.add_argument("-t", "--threads", type=ranged(1, 16), default=2, help="workers, 1..16 (2)")
-    p.add_argument("-c", "--cpu-ms", type=ranged(10, 5000), default=200, help="CPU work per worker (200)")
+    p.add_argument("-c", "--cpu-ms", type=ranged(10, 5000), default=100, help="CPU work per worker (100)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     t0 = time.perf_counter(); spin(200000)  # calibrate: iterations per ms
@@ -53,8 +61,8 @@ def main():
     for work, gil, start, fn, arg in [("cpu", True, threading.Thread, spin, n),
                                       ("cpu", False, fork.Process, spin, n),
                                       ("io", True, threading.Thread, io, None)]:
-        base = timed(threading.Thread, fn, arg, 1) * a.threads   # one thread, T x the work
-        secs = timed(start, fn, arg, a.threads)
+        base = min(serial(fn, arg, a.threads) for _ in range(3))   # best of 3, like timeit:
+        secs = min(timed(start, fn, arg, a.threads) for _ in range(3))  # the least disturbed
         runs.append({"work": work, "gil": gil, "how": "threads" if gil else "processes",
                      "seconds": secs, "speedup": base / secs, "baseline_seconds": base})
     out = {"threads": a.threads, "switch_ms": sys.getswitchinterval() * 1000,
