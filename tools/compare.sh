@@ -130,7 +130,7 @@ if want 05; then
     if cmp -s "$work/c05" "$work/p05" && cmp -s "$work/c05" "$work/p05s"; then same="outputs byte-identical"; else same="OUTPUTS DIFFER"; fi
     row 05 "word count, 2 workers (s)" "$(jget "$work/c05.json" 'j["seconds"]["total"]')" "$(jget "$work/p05.json" 'j["seconds"]["total"]')" s "$same"
     row 05 "word count, Counter alone (s)" "$(jget "$work/c05.json" 'j["seconds"]["total"]')" "$(jget "$work/p05s.json" 'j["seconds"]["total"]')" s \
-        "Pool pays for pickling the splits and the Counters"
+        "one process: no pickling, and no parallelism"
 fi
 
 # The table and the JSON, from the rows.
