@@ -64,13 +64,13 @@ enum mode { MODE_BLOCKING, MODE_THREAD, MODE_BOTH };
 static const char *const mode_names[] = {"blocking", "thread", "both", NULL};
 
 enum {
-    FIELD_MAX = 24,       /* bytes of the text field shown */
+    FIELD_MAX = 24, /* bytes of the text field shown */
     DEFAULT_JOB_MS = 2000,
     DEFAULT_FRAME_MS = 50,
-    CHUNK = 1024,         /* numbers tested between two looks at the clock */
+    CHUNK = 1024, /* numbers tested between two looks at the clock */
 };
 #define DEFAULT_KEYS "go!hello"
-#define KEY_ENTER '!'     /* in --keys: Enter; in a terminal: Enter or '!' */
+#define KEY_ENTER '!' /* in --keys: Enter; in a terminal: Enter or '!' */
 
 /* ---- the job: count primes for job_ms of wall time -------------------- */
 
@@ -78,7 +78,7 @@ enum {
  * read and written only with it held.  The job publishes once per chunk, so
  * the lock is taken ~1000 times a second by the worker and 20 by the UI. */
 struct job {
-    double job_ms;        /* read-only once started */
+    double job_ms; /* read-only once started */
     pthread_mutex_t lock;
     bool started, done, cancel;
     unsigned long below;  /* every number < below has been tested */
@@ -213,15 +213,15 @@ static void tty_raw(void)
 /* ---- the UI loop ------------------------------------------------------- */
 
 struct run {
-    enum mode mode;       /* MODE_BLOCKING or MODE_THREAD */
-    const char *keys;     /* the script, or NULL: the keyboard */
+    enum mode mode;   /* MODE_BLOCKING or MODE_THREAD */
+    const char *keys; /* the script, or NULL: the keyboard */
     double frame_ms;
-    FILE *out;            /* where frames go, or NULL (--json) */
-    bool in_place;        /* redraw one line (a TTY) or print a line each */
+    FILE *out;     /* where frames go, or NULL (--json) */
+    bool in_place; /* redraw one line (a TTY) or print a line each */
     struct job job;
     pthread_t worker;
-    bool worker_running;  /* created and not yet joined */
-    bool quit;            /* Ctrl-D or Esc */
+    bool worker_running; /* created and not yet joined */
+    bool quit;           /* Ctrl-D or Esc */
     char field[FIELD_MAX + 1];
     /* what the run measured */
     int frames;
@@ -295,7 +295,10 @@ static void on_key(struct run *r, char c)
  * they come.  A key may be Enter, and in blocking mode Enter computes. */
 static void keyboard_until(struct run *r, double due)
 {
-    for (double now = kit_now(); now < due && !r->quit; now = kit_now()) {
+    while (!r->quit) {
+        double now = kit_now();
+        if (now >= due)
+            return;
         struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
         int n = poll(&p, 1, (int)((due - now) * 1000.0) + 1);
         if (n < 0 && errno != EINTR)
@@ -360,7 +363,8 @@ static void ui_run(struct run *r)
         if (r->keys) {
             kit_sleep_ms((due - kit_now()) * 1000.0);
             /* every key whose time has come, even if it came long ago */
-            while (typed < nkeys && kit_now() >= t0 + (double)(typed + 1) * frame)
+            while (typed < nkeys &&
+                   kit_now() >= t0 + (double)(typed + 1) * frame)
                 on_key(r, r->keys[typed++]);
         } else {
             keyboard_until(r, due);
@@ -509,7 +513,8 @@ static const char usage[] =
     "  -m, --mode MODE      blocking|thread|both (default both)\n"
     "      --keys STRING    type STRING instead of the keyboard, one key per\n"
     "                       frame, '!' = Enter (default without a terminal:\n"
-    "                       \"" DEFAULT_KEYS "\"); frames are printed as lines\n"
+    "                       \"" DEFAULT_KEYS
+    "\"); frames are printed as lines\n"
     "      --job-ms MS      the job's length, 10..30000 ms (default 2000)\n"
     "      --frame-ms MS    frame interval, 10..1000 ms (default 50)\n"
     "      --json           one JSON object on stdout instead of the report\n"
@@ -590,12 +595,12 @@ int main(int argc, char *argv[])
         r->job.job_ms = job_ms;
         xmutex_init(&r->job.lock);
         if (out) {
-            fprintf(out, "%s%s: %s%s\n", n > 1 ? "\n" : "", mode_names[m],
-                    m == MODE_BLOCKING
-                        ? "the job runs inside the UI loop"
-                        : "the job runs on a worker thread, the loop only draws",
-                    keyboard ? " (type; Enter starts the job; Ctrl-D ends)"
-                             : "");
+            fprintf(
+                out, "%s%s: %s%s\n", n > 1 ? "\n" : "", mode_names[m],
+                m == MODE_BLOCKING
+                    ? "the job runs inside the UI loop"
+                    : "the job runs on a worker thread, the loop only draws",
+                keyboard ? " (type; Enter starts the job; Ctrl-D ends)" : "");
             if (in_place) { /* hide the cursor while drawing */
                 fputs("\033[?25l", out);
                 cursor_hidden = 1;

@@ -41,8 +41,8 @@ static double num(const char *doc, const char *path)
 
 static run_result run_ui_json(const char *mode, const char *keys)
 {
-    run_result r = RUN("ui", "-m", mode, "--keys", keys, "--job-ms", "400",
-                       "--json");
+    run_result r =
+        RUN("ui", "-m", mode, "--keys", keys, "--job-ms", "400", "--json");
     cr_assert(!r.timed_out, "ui -m %s hung", mode);
     cr_assert_eq(r.exit_code, 0, "ui -m %s: status %d (signal %d); stderr: %s",
                  mode, r.exit_code, r.signal, r.err);
@@ -105,7 +105,8 @@ Test(lab02_ui, blocking_mode_draws_no_frame_while_the_job_runs)
     cr_expect_str_eq(mode, "blocking");
     cr_expect_eq(num(r.out, "runs.0.frames_during_job"), 0,
                  "the job ran inside the UI loop: no frame can be drawn "
-                 "while it runs: %s", r.out);
+                 "while it runs: %s",
+                 r.out);
     cr_expect_geq(num(r.out, "runs.0.frames"), 3, "%s", r.out);
     /* The job ran inside one gap between two frames: that gap contains it. */
     cr_expect_geq(num(r.out, "runs.0.max_frame_gap_ms"),
@@ -118,7 +119,8 @@ Test(lab02_ui, thread_mode_keeps_drawing_while_the_job_runs)
     run_result r = run_ui_json("thread", "go!hello");
     cr_expect_geq(num(r.out, "runs.0.frames_during_job"), 2,
                   "the job ran on a worker thread: the UI loop should have "
-                  "kept drawing frames while it ran: %s", r.out);
+                  "kept drawing frames while it ran: %s",
+                  r.out);
     cr_expect_gt(num(r.out, "runs.0.job_seconds"), 0, "%s", r.out);
     run_free(&r);
 }
@@ -135,7 +137,8 @@ Test(lab02_ui, both_modes_echo_every_key_in_order)
         cr_assert(tj_str(r.out, path, text, sizeof text));
         cr_expect_str_eq(text, "hello",
                          "Enter submits (clears) the field, then 'hello' is "
-                         "typed, in that order: %s", r.out);
+                         "typed, in that order: %s",
+                         r.out);
     }
     run_free(&r);
 }
@@ -161,8 +164,8 @@ Test(lab02_ui, the_job_counts_primes_correctly_in_both_modes)
 
 Test(lab02_ui, keys_typed_during_a_blocking_job_appear_all_at_once)
 {
-    run_result r = RUN("ui", "-m", "blocking", "--keys", "go!hello",
-                       "--job-ms", "400");
+    run_result r =
+        RUN("ui", "-m", "blocking", "--keys", "go!hello", "--job-ms", "400");
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     char fields[64][32];
     int n = frame_fields(r.out, fields, 64);
@@ -172,7 +175,8 @@ Test(lab02_ui, keys_typed_during_a_blocking_job_appear_all_at_once)
                       strcmp(fields[i], "hel") != 0 &&
                       strcmp(fields[i], "hell") != 0,
                   "frame %d shows '%s': a frozen UI cannot echo 'hello' key "
-                  "by key:\n%s", i + 1, fields[i], r.out);
+                  "by key:\n%s",
+                  i + 1, fields[i], r.out);
     cr_expect_str_eq(fields[n - 1], "hello", "%s", r.out);
     cr_expect(strstr(r.out, "frozen") != NULL, "the freeze is not marked: %s",
               r.out);
@@ -181,8 +185,8 @@ Test(lab02_ui, keys_typed_during_a_blocking_job_appear_all_at_once)
 
 Test(lab02_ui, keys_typed_during_a_thread_job_appear_one_by_one_in_order)
 {
-    run_result r = RUN("ui", "-m", "thread", "--keys", "go!hello", "--job-ms",
-                       "600");
+    run_result r =
+        RUN("ui", "-m", "thread", "--keys", "go!hello", "--job-ms", "600");
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     char fields[64][32];
     int n = frame_fields(r.out, fields, 64);
@@ -341,8 +345,8 @@ static void ctrl_c_mid_job(const char *mode)
     cr_assert_eq(tcgetattr(slave, &t), 0);
     cr_expect(t.c_lflag & ICANON,
               "ui -m %s left the terminal in raw mode (no ICANON)", mode);
-    cr_expect(t.c_lflag & ECHO,
-              "ui -m %s left the terminal without echo", mode);
+    cr_expect(t.c_lflag & ECHO, "ui -m %s left the terminal without echo",
+              mode);
     close(slave);
     close(master);
 }

@@ -144,8 +144,7 @@ Test(lab02_twin, parallel_py_gives_the_loops_results_with_joblib_and_pool)
     expect_str(r.out, "runs.0.backend", "joblib");
     expect_str(r.out, "runs.1.backend", "pool");
     cr_expect(flag(r.out, "runs.0.ok"), "joblib's results differ: %s", r.out);
-    cr_expect(flag(r.out, "runs.1.ok"), "Pool.map's results differ: %s",
-              r.out);
+    cr_expect(flag(r.out, "runs.1.ok"), "Pool.map's results differ: %s", r.out);
     run_free(&r);
 }
 
@@ -231,8 +230,10 @@ Test(lab04_twin, queue_py_delivers_every_item_exactly_once_over_both_queues)
 /* ./wordcount and wordcount.py -j JOBS on the same bytes: identical. */
 static void same_as_wordcount(const char *in, size_t len, const char *what)
 {
-    run_result c = run_with(&(run_opts){
-        .argv = (const char *const[]){"wordcount", NULL}, .in = in, .in_len = len});
+    run_result c =
+        run_with(&(run_opts){.argv = (const char *const[]){"wordcount", NULL},
+                             .in = in,
+                             .in_len = len});
     cr_assert_eq(c.exit_code, 0, "./wordcount: %s", c.err);
     const char *jobs[] = {"1", "2"};
     for (int i = 0; i < 2; i++) {
@@ -271,8 +272,9 @@ Test(lab05_twin, wordcount_py_is_byte_identical_on_russian_and_mixed_text)
 Test(lab05_twin, wordcount_py_is_byte_identical_on_invalid_utf8_and_every_byte)
 {
     need_python(false);
-    static const char bad[] = "ab\xff"
-                              "cd \xc0\xafxy \xed\xa0\x80z \xf4\x90\x80\x80w q\xd0";
+    static const char bad[] =
+        "ab\xff"
+        "cd \xc0\xafxy \xed\xa0\x80z \xf4\x90\x80\x80w q\xd0";
     same_as_wordcount(bad, sizeof bad - 1, "invalid UTF-8");
     char all[512];
     for (int i = 0; i < 512; i++)
@@ -288,7 +290,7 @@ Test(lab05_twin, wordcount_py_pool_splits_never_cut_a_word)
     char *text = malloc(cap);
     cr_assert_not_null(text);
     static const char *const words[] = {"Олень", "bear", "RIVER", "ёлка",
-                                        "car42", "Река", "x_y", "naïve"};
+                                        "car42", "Река", "x_y",   "naïve"};
     for (int i = 0; len + 64 < cap; i++) {
         int n = snprintf(text + len, cap - len, "%s %s, %s.\n", words[i % 8],
                          words[(i * 3) % 8], words[(i * 5 + 1) % 8]);
