@@ -46,7 +46,6 @@
 #include "json.h"
 #include "proc.h"
 #include "table.h"
-#include "term.h"
 #include "timing.h"
 #include "xpthread.h"
 
