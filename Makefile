@@ -73,6 +73,7 @@ $(eval $(call program,threads,    02,  threads.c))
 $(eval $(call program,gil,        02,  gil.c))
 $(eval $(call program,coffee,     02,  coffee.c))
 $(eval $(call program,parallel,   02,  parallel.c pool.c))
+$(eval $(call program,ui,         02,  ui.c))
 
 # lab 03: race conditions
 $(eval $(call program,race,       03,  race.c))
@@ -135,7 +136,7 @@ $(eval $(call module,05-mapreduce/mr.c))
 # ---------------------------------------------------------------------------
 
 .DEFAULT_GOAL := all
-.PHONY: all $(LABS) test test-run bench demo help clean check-packages check-criterion handout grade syscalls lint memcheck fuzz stress
+.PHONY: all $(LABS) test test-run bench demo help clean check-packages check-criterion handout grade syscalls lint memcheck fuzz stress compare
 
 all: $(addprefix $(BIN_DIR)/,$(PROGRAMS))
 
@@ -228,6 +229,12 @@ demo: all
 bench: all
 	@BIN_DIR=$(BIN_DIR) LAB=$(LAB) sh tools/bench.sh
 
+# Each C program beside its Python twin (NN-topic/*.py), one table; figures
+# in dist/compare.json.  Debian's python3: python3-joblib installs there.
+PYTHON ?= /usr/bin/python3
+compare: all
+	@BIN_DIR=$(BIN_DIR) LAB=$(LAB) PYTHON=$(PYTHON) sh tools/compare.sh
+
 # ---- reliability: lint, memcheck, fuzz, stress --------------------------------
 # Each target is a script in tools/ (read its header); make passes the facts
 # it alone knows: the kit's flags, the registered programs, the modules.
@@ -280,6 +287,7 @@ help:
 	@echo '  make test           run the Criterion suite (LAB=03 for one lab)'
 	@echo '  make demo           narrated tour of the lecture (PAUSE=1 waits for Enter, LAB=03 one lab)'
 	@echo '  make bench          benchmark tables (reported, never pass/fail)'
+	@echo '  make compare        each C program beside its Python twin (LAB=03 one lab)'
 	@echo '  make handout        student version in dist/handout and dist/handout.tar.gz'
 	@echo '  make grade          run the suite, print the score table, write grade.json'
 	@echo '  make syscalls       strace: fork() and pthread_create() are both clone(2)'

@@ -421,15 +421,8 @@ bool tool_on_path(const char *command)
     }
 }
 
-void skip_without_tool(const char *command, const char *package,
-                       const char *needed_for)
+void skip_because(const char *reason)
 {
-    if (tool_on_path(command))
-        return;
-    char reason[512];
-    snprintf(reason, sizeof reason,
-             "%s needs %s, which is not installed: sudo apt-get install -y %s",
-             needed_for, command, package);
     /* One short line, appended whole (O_APPEND): workers run in parallel. */
     const char *log = getenv("KIT_SKIP_LOG");
     if (log && *log) {
@@ -443,4 +436,16 @@ void skip_without_tool(const char *command, const char *package,
         }
     }
     cr_skip_test("%s", reason);
+}
+
+void skip_without_tool(const char *command, const char *package,
+                       const char *needed_for)
+{
+    if (tool_on_path(command))
+        return;
+    char reason[512];
+    snprintf(reason, sizeof reason,
+             "%s needs %s, which is not installed: sudo apt-get install -y %s",
+             needed_for, command, package);
+    skip_because(reason);
 }

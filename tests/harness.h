@@ -93,6 +93,10 @@ bool tool_on_path(const char *command);
 void skip_without_tool(const char *command, const char *package,
                        const char *needed_for);
 
+/* Skip with REASON (one line), appended to $KIT_SKIP_LOG as above: for a
+ * need that is not a command (a Python module, say). */
+void skip_because(const char *reason);
+
 /* Count occurrences of needle in haystack. */
 size_t count_substr(const char *haystack, const char *needle);
 

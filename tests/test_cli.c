@@ -43,6 +43,7 @@ static const prog_row programs[] = {
     {"gil",        NULL,     "--threads",      1,   16,        "1..16",        NULL,        false},
     {"coffee",     NULL,     "--customers",    1,   26,        "1..26",        NULL,        false},
     {"parallel",   NULL,     "--size",         1,   5000000,   "1..5000000",   "--backend", false},
+    {"ui",         NULL,     "--job-ms",       10,  30000,     "10..30000",    "--mode",    false},
     {"race",       NULL,     "--threads",      1,   1024,      "1..1024",      "--mode",    false},
     {"deadlock",   NULL,     "--transfers",    1,   1000000,   "1..1000000",   "--fix",     false},
     {"queue",      NULL,     "--producers",    1,   64,        "1..64",        NULL,        false},

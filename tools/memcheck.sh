@@ -58,6 +58,7 @@ gil         0   -t 2 --cpu-ms 20
 coffee      0   -q 2 -c 2 --ms 10
 parallel    0   -j 2 --tasks 4 --size 2000
 parallel    0   -j 2 --tasks 4 --size 2000 --backend processes
+ui          0   --job-ms 200
 race        0   -n 10000
 deadlock    3   # the default run deadlocks; the watchdog exits 3
 deadlock    0   --fix order
