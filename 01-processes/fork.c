@@ -85,17 +85,11 @@ static const char *const lesson_names[] = {"basics", "memory", "files",
  * caller flushes stdio first (fflush(NULL)) -- except the buffer lesson,
  * whose point is what happens when you do not.
  */
-static pid_t Fork(void)
-{
-    return kit_fork();
-}
+static pid_t Fork(void) { return kit_fork(); }
 
 /* Waitpid: waitpid(pid, &status, 0) resuming after EINTR, dying on failure,
  * and forgetting the child Fork() recorded.  Returns the raw status. */
-static int Waitpid(pid_t pid)
-{
-    return kit_wait_child(pid);
-}
+static int Waitpid(pid_t pid) { return kit_wait_child(pid); }
 
 /* A child that should have ended with _exit(0) but did not: a bug here. */
 static void kid_wait_ok(pid_t pid, const char *what)
@@ -673,7 +667,6 @@ static const char usage[] =
 static const char *const sig_names[] = {"KILL", "TERM", "INT",
                                         "HUP",  "USR1", NULL};
 static const int sig_numbers[] = {SIGKILL, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-
 
 static enum lesson parse_lesson(const char *s)
 {

@@ -333,8 +333,8 @@ int main(int argc, char *argv[])
     double spawn_us = posix ? spawn_s / (double)ns * 1e6 : 0;
     double ratio = fork_us / thread_us;
 
-    struct costs k = {count, memory, posix, fork_s, thread_s, spawn_s,
-                      fork_us, thread_us, spawn_us, ratio};
+    struct costs k = {count,   memory,  posix,     fork_s,   thread_s,
+                      spawn_s, fork_us, thread_us, spawn_us, ratio};
     if (json)
         print_json(&k);
     else

@@ -50,10 +50,10 @@ enum rl {
 /* Read one '\n'-terminated line into buf (NUL-terminated) before the absolute
  * deadline (kit_now() seconds), or until stop_fd is readable (-1: no stop). */
 enum rl read_line(int fd, char *buf, size_t cap, double deadline, int stop_fd);
-bool send_str(int fd, const char *s);  /* false if the peer is gone */
-bool set_timeouts(int fd, double ms);  /* SO_SNDTIMEO and SO_RCVTIMEO */
+bool send_str(int fd, const char *s); /* false if the peer is gone */
+bool set_timeouts(int fd, double ms); /* SO_SNDTIMEO and SO_RCVTIMEO */
 bool set_nonblocking(int fd, bool on);
-void xclose(int fd);                   /* close(), warn on failure */
+void xclose(int fd); /* close(), warn on failure */
 /* Send why, then close so that it arrives (a "lingering close"). */
 void refuse_and_close(int fd, const char *why, double timeout_ms);
 int connect_to(const struct sockaddr *sa, socklen_t salen, double deadline);

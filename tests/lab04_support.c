@@ -15,14 +15,13 @@
 
 void *as_item(uintptr_t v) { return (void *)v; }
 
-
 bool call_done(call *c) { return atomic_load(&c->done); }
 
 /* Wait (politely) until the queue's counters show `n` blocked puts or gets,
  * or until one of the calls has returned (a stub or a bug that does not
  * block); the suite timeout is the upper bound. */
 void await_waits(bq *q, bool puts, unsigned long long n, call *calls,
-                        int ncalls)
+                 int ncalls)
 {
     for (;;) {
         unsigned long long pw, gw;
@@ -196,4 +195,3 @@ bool json_flag(const char *doc, const char *path)
     cr_assert(tj_bool(doc, path, &v), "no boolean at '%s' in: %s", path, doc);
     return v;
 }
-

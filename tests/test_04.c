@@ -136,7 +136,8 @@ Test(lab04_bq, a_timed_get_is_woken_by_a_put_long_before_its_timeout)
     pthread_t t = call_start(do_get_timed, &c);
     await_waits(&q, false, 1, &c, 1);
     cr_assert_eq(bq_try_put(&q, as_item(7)), BQ_OK);
-    call_join(t); /* a missed wakeup would hang here until the suite times out */
+    /* a missed wakeup would hang here until the suite times out */
+    call_join(t);
     cr_assert_eq(c.status, BQ_OK);
     cr_assert_eq((uintptr_t)c.got, 7);
     bq_destroy(&q);
@@ -251,7 +252,8 @@ Test(lab04_pipe, round_trips_every_record_over_pipe_and_socketpair)
     run_result r = RUN("pipe", "-n", "3000", "--json");
     const char *doc = json_of(&r, "pipe");
     cr_assert_eq(json_num(doc, "records"), 3000);
-    cr_assert_eq(json_num(doc, "verified"), 3000, "every reply must match: %s", doc);
+    cr_assert_eq(json_num(doc, "verified"), 3000, "every reply must match: %s",
+                 doc);
     cr_assert_gt(json_num(doc, "bytes_per_sec"), 0);
     cr_assert_eq(tj_len(doc, "runs"), 2);
     char mode[32];

@@ -322,4 +322,3 @@ Test(ex04_bq_get, queue_report_grades_itself)
     cr_assert(strstr(r.out, "found the queue full"), "%s", r.out);
     run_free(&r);
 }
-

@@ -516,8 +516,9 @@ Test(lab04_server, a_request_with_a_nul_inside_is_a_bad_request,
      .fini = kill_spawned)
 {
     int out;
-    int port = spawn_server(&out, (const char *const[]){"--mode", "sequential",
-                                                        "--work-ms", "1", NULL});
+    int port =
+        spawn_server(&out, (const char *const[]){"--mode", "sequential",
+                                                 "--work-ms", "1", NULL});
     /* "DOUBLE 21\0junk\n" is not "DOUBLE 21": the line ends at the '\n'. */
     static const char req[] = "DOUBLE 21\0junk\n";
     int fd = connect_local(port);
@@ -576,8 +577,7 @@ Test(lab04_server, serve_stops_at_once_with_live_handlers_in_every_mode,
             close(fds[i]);
             if (m != 0) /* sequential: maybe not accepted yet */
                 cr_assert_str_eq(reply, "ERR server stopping\n",
-                                 "%s: client %d must be told why", MODES[m],
-                                 i);
+                                 "%s: client %d must be told why", MODES[m], i);
         }
         char rest[512];
         read_rest(out, rest, sizeof rest);
