@@ -44,9 +44,8 @@
  *         server --serve [--port P] [--mode M]        (until Ctrl-C)
  *         server --connect 127.0.0.1:P [--clients N] [--requests M]
  *
- * Files: server.c (this: the three servers), loadgen.c (the clients that
- * measure them), server_net.c (sockets with deadlines), server_cli.c
- * (options, --connect's address checks), server.h (what they share).
+ * Files: server.c (the three servers), loadgen.c (the clients), server_net.c
+ * (sockets with deadlines), server_cli.c (options), server.h (shared).
  *
  * See also: bq.h (the queue the pool is built on), CS:APP 3e section 12.5.5
  * "Concurrent Programming with Threads: a prethreaded concurrent server",
@@ -102,27 +101,6 @@ static void count(server *s, bool answered)
     xmutex_unlock(&s->m);
 }
 
-/* Wait ms, unless srv_stop says stop first: true if the whole wait passed. */
-static bool wait_unless_stopped(const server *s, double ms)
-{
-    double end = kit_now() + ms / 1000.0;
-    for (;;) {
-        double left_ms = (end - kit_now()) * 1000.0;
-        if (left_ms <= 0)
-            return true;
-        if (left_ms < 1) { /* poll counts whole ms: sleep the rest */
-            kit_sleep_ms(left_ms);
-            return true;
-        }
-        struct pollfd p = {.fd = s->stop_pipe[0], .events = POLLIN};
-        int r = poll(&p, 1, (int)left_ms);
-        if (r > 0)
-            return false;
-        if (r < 0 && errno != EINTR)
-            die_errno("poll");
-    }
-}
-
 /* One connection, one request: read it, "process" it, answer, close. */
 static void serve_conn(server *s, int fd)
 {
@@ -138,7 +116,7 @@ static void serve_conn(server *s, int fd)
     enum rl r = read_line(fd, line, sizeof line, deadline, s->stop_pipe[0]);
     if (r == RL_OK && parse_request(line, &n)) {
         /* The "processing": slow I/O, such as a database, a disk, a service. */
-        if (wait_unless_stopped(s, s->work_ms)) {
+        if (sleep_unless_readable(s->stop_pipe[0], s->work_ms)) {
             snprintf(out, sizeof out, "%lld\n", 2 * n);
             bool answered = send_str(fd, out);
             xclose(fd);
@@ -294,7 +272,7 @@ static void *acceptor_main(void *arg)
                     warn_errno("accept: backing off until connections close "
                                "(said once)");
                 out_of_fds_said = true;
-                if (!wait_unless_stopped(s, backoff_ms))
+                if (!sleep_unless_readable(s->stop_pipe[0], backoff_ms))
                     break;
                 backoff_ms = backoff_ms < 320 ? 2 * backoff_ms : 320;
                 continue;

@@ -117,6 +117,28 @@ void xclose(int fd)
         warn_errno("close");
 }
 
+/* Sleep ms, unless fd (a stop pipe) becomes readable first: true if the
+ * whole time passed.  poll() counts whole milliseconds: the rest is slept. */
+bool sleep_unless_readable(int fd, double ms)
+{
+    double end = kit_now() + ms / 1000.0;
+    for (;;) {
+        double left_ms = (end - kit_now()) * 1000.0;
+        if (left_ms <= 0)
+            return true;
+        if (left_ms < 1) {
+            kit_sleep_ms(left_ms);
+            return true;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, (int)left_ms);
+        if (r > 0)
+            return false;
+        if (r < 0 && errno != EINTR)
+            die_errno("poll");
+    }
+}
+
 /*
  * Say why, then hang up so that the reason arrives.  A close() with unread
  * input (the rest of the garbage) makes TCP send a reset, which can destroy
