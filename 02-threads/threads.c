@@ -82,13 +82,13 @@ static void part1_shared_memory(struct part1 *p1, int *stack_value)
     p1->heap_value = xmalloc(sizeof *p1->heap_value);
     *p1->heap_value = 200;
     p1->stack_addr = stack_value;
-    int before[3] = {global_value, *p1->heap_value, *stack_value};
+    const int before[3] = {global_value, *p1->heap_value, *stack_value};
     struct change_arg ca = {.heap_value = p1->heap_value,
                             .stack_value = stack_value};
     pthread_t t;
     xpthread_create(&t, change_everything, &ca);
     xpthread_join(t); /* after the join, the thread's writes are visible here */
-    int after[3] = {global_value, *p1->heap_value, *stack_value};
+    const int after[3] = {global_value, *p1->heap_value, *stack_value};
     for (int v = 0; v < 3; v++) {
         p1->before[v] = before[v];
         p1->seen[v] = ca.seen[v];

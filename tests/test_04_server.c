@@ -601,12 +601,18 @@ static long accept_queue_length(int port)
     char line[512];
     long found = -1;
     while (fgets(line, sizeof line, f)) {
-        unsigned addr, lport, st;
-        unsigned long txq, rxq;
-        if (sscanf(line, " %*d: %x:%x %*x:%*x %x %lx:%lx", &addr, &lport, &st,
-                   &txq, &rxq) == 5 &&
-            lport == (unsigned)port && st == 0x0A /* LISTEN */)
-            found = (long)rxq;
+        /* "sl: local_addr:port rem_addr:port st tx_queue:rx_queue ..." */
+        char *tok[5], *save = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, " \t\n", &save); t && n < 5;
+             t = strtok_r(NULL, " \t\n", &save))
+            tok[n++] = t;
+        if (n < 5 || strchr(tok[1], ':') == NULL || strchr(tok[4], ':') == NULL)
+            continue; /* the header line */
+        unsigned long lport = strtoul(strchr(tok[1], ':') + 1, NULL, 16);
+        unsigned long st = strtoul(tok[3], NULL, 16);
+        if (lport == (unsigned long)port && st == 0x0A) /* LISTEN */
+            found = (long)strtoul(strchr(tok[4], ':') + 1, NULL, 16);
     }
     fclose(f);
     return found;
