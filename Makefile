@@ -84,7 +84,7 @@ $(eval $(call program,queue,      04,  queue.c bq.c))
 $(eval $(call program,pipe,       04,  pipe.c))
 $(eval $(call program,mpqueue,    04,  mpqueue.c))
 $(eval $(call program,shm,        04,  shm.c))
-$(eval $(call program,server,     04,  server.c bq.c))
+$(eval $(call program,server,     04,  server.c server_net.c loadgen.c server_cli.c bq.c))
 
 # lab 05: MapReduce
 $(eval $(call program,wc_mapper,   05,  wc_mapper.c words.c kvline.c))

@@ -58,37 +58,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: fork [LESSON] [options]     (no LESSON: all five, briefly)\n"
-    "\n"
-    "lessons:\n"
-    "  basics   fork() returns twice; PID/PPID; waitpid() status decoded\n"
-    "  memory   the child's changes do not reach the parent\n"
-    "  files    a descriptor opened before fork() shares its offset\n"
-    "  buffer   printf() before fork() without fflush() prints twice\n"
-    "  zombie   an exited, unreaped child in state Z, then reaped\n"
-    "\n"
-    "options:\n"
-    "  -c, --code N        basics: the first child's exit code, 0..255 (42)\n"
-    "  -k, --signal SIG    basics: how the second child is killed:\n"
-    "                      KILL|TERM|INT|HUP|USR1 (KILL)\n"
-    "      --json          memory: one JSON object on stdout:\n"
-    "                      "
-    "{\"before\":V0,\"child_after\":V1,\"parent_after\":V2}\n"
-    "      --fix           buffer: fflush(stdout) before fork()\n"
-    "  -s, --seconds S     zombie: how long to leave it unreaped, 0..60\n"
-    "                      (1; 0.2 when all lessons run)\n"
-    "  -h, --help          this help\n"
-    "\n"
-    "examples:\n"
-    "  ./fork memory\n"
-    "  ./fork buffer | cat              the line comes out twice\n"
-    "  ./fork buffer --fix | cat        once\n"
-    "  ./fork basics --code 7 --signal TERM\n"
-    "  ./fork zombie -s 10              and meanwhile, in another terminal:\n"
-    "                                   ps -o pid,stat,comm -p <the child's "
-    "PID>\n";
-
 enum lesson {
     L_BASICS,
     L_MEMORY,
@@ -101,70 +70,42 @@ enum lesson {
 static const char *const lesson_names[] = {"basics", "memory", "files",
                                            "buffer", "zombie", NULL};
 
-/* ---- children and the temp file, cleaned up even when interrupted ---------
- *
- * Every child is made with kit_fork() and reaped with kit_wait_child()
- * (common/proc.h), which keep a record of the children not reaped yet; the
- * temp file is made with kit_mkstemp(), which records it too.  On
- * SIGINT/SIGTERM/SIGHUP/SIGPIPE (see main) the handler kills and reaps the
- * recorded children and removes the file, then dies of the signal; die()
- * does the same through exit().  The child starts with the default signal
- * actions and an empty record: the children and the file are the parent's
- * to clean up, not its own.  The caller flushes stdio before kit_fork()
- * (fflush(NULL)) -- except the buffer lesson, whose point is what happens
- * when you do not.
+/* ---- fork() and waitpid(), checked ------------------------------------- */
+
+/*
+ * Fork: fork(2) that dies on failure, as CS:APP's Fork() (csapp.c) does,
+ * so that every lesson below reads "pid_t pid = Fork();".  It calls fork()
+ * through kit_fork() (common/proc.h), which also records the child, with
+ * Ctrl-C blocked between the fork and the record: if we are interrupted
+ * (SIGINT, SIGTERM, SIGHUP, SIGPIPE: see main) the handler kills and reaps
+ * every recorded child and removes the recorded temp file (kit_mkstemp),
+ * then dies of the same signal; die() does the same through exit().  The
+ * child starts with the default signal actions and an empty record: the
+ * children and the file are the parent's to clean up, not its own.  The
+ * caller flushes stdio first (fflush(NULL)) -- except the buffer lesson,
+ * whose point is what happens when you do not.
  */
+static pid_t Fork(void) { return kit_fork(); }
+
+/* Waitpid: waitpid(pid, &status, 0) resuming after EINTR, dying on failure,
+ * and forgetting the child Fork() recorded.  Returns the raw status. */
+static int Waitpid(pid_t pid) { return kit_wait_child(pid); }
 
 /* A child that should have ended with _exit(0) but did not: a bug here. */
 static void kid_wait_ok(pid_t pid, const char *what)
 {
-    int st = kit_wait_child(pid);
+    int st = Waitpid(pid);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         die("the %s child (pid %ld) failed (status 0x%x)", what, (long)pid,
             (unsigned)st);
 }
 
-/* ---- small helpers -------------------------------------------------------- */
+/* Reporting helpers, defined after the lessons. */
+static void heading(const char *lesson, const char *title);
+static const char *verdict(bool ok, const char *bad);
+static const char *signal_name(int sig);
 
-static void heading(const char *lesson, const char *title)
-{
-    printf("\n%s== %s: %s ==%s\n", kit_color(stdout, "bold"), lesson, title,
-           kit_color(stdout, "reset"));
-}
-
-/* "OK" in green, anything else in red (on a terminal). */
-static const char *verdict(bool ok, const char *bad)
-{
-    static char buf[128];
-    snprintf(buf, sizeof buf, "%s%s%s", kit_color(stdout, ok ? "green" : "red"),
-             ok ? "OK" : bad, kit_color(stdout, "reset"));
-    return buf;
-}
-
-/* The signals the basics lesson can kill its second child with. */
-static const char *const sig_names[] = {"KILL", "TERM", "INT",
-                                        "HUP",  "USR1", NULL};
-static const int sig_numbers[] = {SIGKILL, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-
-static const char *signal_name(int sig)
-{
-    static const struct {
-        int sig;
-        const char *name;
-    } tab[] = {
-        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
-        {SIGILL, "SIGILL"},   {SIGABRT, "SIGABRT"}, {SIGFPE, "SIGFPE"},
-        {SIGKILL, "SIGKILL"}, {SIGSEGV, "SIGSEGV"}, {SIGPIPE, "SIGPIPE"},
-        {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGUSR1, "SIGUSR1"},
-        {SIGUSR2, "SIGUSR2"}, {SIGBUS, "SIGBUS"},
-    };
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (tab[i].sig == sig)
-            return tab[i].name;
-    return "another signal";
-}
-
-/* ---- basics --------------------------------------------------------------- */
+/* ---- basics -------------------------------------------------------------- */
 
 /*
  * How a child ended, in words, from the status waitpid() gave us.  The
@@ -206,7 +147,7 @@ static void lesson_basics(int code, int sig)
     printf("before fork(): one process, pid %ld (its parent is %ld)\n",
            (long)getpid(), (long)getppid());
     fflush(NULL); /* or the child would inherit the line above, unwritten */
-    pid_t pid = kit_fork();
+    pid_t pid = Fork();
     if (pid == 0) {
         printf(
             "  child:  fork() returned 0;    I am pid %ld, my parent is %ld\n",
@@ -217,7 +158,7 @@ static void lesson_basics(int code, int sig)
     printf("  parent: fork() returned %ld; I am pid %ld, my parent is %ld\n",
            (long)pid, (long)getpid(), (long)getppid());
     fflush(stdout); /* out now, so the two lines appear in the order they ran */
-    int first = kit_wait_child(pid);
+    int first = Waitpid(pid);
     printf("(the parent and the child ran at the same time: which of those two "
            "lines came first is up to the scheduler)\n");
 
@@ -228,7 +169,7 @@ static void lesson_basics(int code, int sig)
     if (pipe(p) != 0)
         die_errno("pipe");
     fflush(NULL);
-    pid_t victim = kit_fork();
+    pid_t victim = Fork();
     if (victim == 0) {
         /* Close our copy of the write end, or read() could never see EOF. */
         kit_child_close(p[1]);
@@ -241,7 +182,7 @@ static void lesson_basics(int code, int sig)
     kit_xclose(p[0]); /* the parent never reads; it holds the write end open */
     if (kill(victim, sig) != 0)
         die_errno("kill(%ld, %s)", (long)victim, signal_name(sig));
-    int second = kit_wait_child(victim);
+    int second = Waitpid(victim);
     kit_xclose(p[1]);
 
     printf(
@@ -261,7 +202,7 @@ static void lesson_basics(int code, int sig)
         "and WIFSIGNALED/WTERMSIG take it apart.\n");
 }
 
-/* ---- memory --------------------------------------------------------------- */
+/* ---- memory -------------------------------------------------------------- */
 
 static long global_value = 100; /* in the data segment */
 
@@ -298,7 +239,7 @@ static void lesson_memory(bool json)
     if (pipe(p) != 0)
         die_errno("pipe");
     fflush(NULL);
-    pid_t pid = kit_fork();
+    pid_t pid = Fork();
     if (pid == 0) {
         kit_child_close(p[0]); /* the child only writes */
         global_value += 1;
@@ -385,7 +326,7 @@ static void lesson_memory(bool json)
     free(heap);
 }
 
-/* ---- files ---------------------------------------------------------------- */
+/* ---- files --------------------------------------------------------------- */
 
 enum { FILE_LINES = 3 };
 
@@ -442,7 +383,7 @@ static void lesson_files(void)
         "%d lines through fd %d\n",
         fd, FILE_LINES, fd);
     fflush(NULL);
-    pid_t pid = kit_fork();
+    pid_t pid = Fork();
     if (pid == 0) {
         write_lines(fd, "child");
         _exit(0);
@@ -467,7 +408,7 @@ static void lesson_files(void)
            "and writes %d lines\n",
            FILE_LINES);
     fflush(NULL);
-    pid = kit_fork();
+    pid = Fork();
     if (pid == 0) {
         int own = open(tmp_path, O_WRONLY);
         if (own < 0)
@@ -499,7 +440,7 @@ static void lesson_files(void)
         "the parent's: same file, same offset.\n");
 }
 
-/* ---- buffer --------------------------------------------------------------- */
+/* ---- buffer -------------------------------------------------------------- */
 
 static void lesson_buffer(bool fix)
 {
@@ -521,7 +462,7 @@ static void lesson_buffer(bool fix)
     if (fix)
         fflush(stdout); /* THE FIX: empty the buffer before fork() copies it */
     /* No fflush(NULL) before this fork, on purpose: that is the pitfall. */
-    pid_t pid = kit_fork();
+    pid_t pid = Fork();
     if (pid == 0) {
         /* exit(), not _exit(), on purpose: like returning from main(), it
          * flushes this process's stdio buffers -- including its copy of the
@@ -548,7 +489,7 @@ static void lesson_buffer(bool fix)
         "any other.\n");
 }
 
-/* ---- zombie --------------------------------------------------------------- */
+/* ---- zombie -------------------------------------------------------------- */
 
 /*
  * A process's state letter: R running, S sleeping, Z zombie, ...; '-' when
@@ -620,7 +561,7 @@ static void lesson_zombie(double seconds)
     );
     fflush(NULL);
     double t0 = kit_now();
-    pid_t pid = kit_fork();
+    pid_t pid = Fork();
     if (pid == 0)
         _exit(0); /* the child ends at once */
     printf("forked child %ld, which exits at once; the parent does not wait "
@@ -643,7 +584,7 @@ static void lesson_zombie(double seconds)
         fflush(stdout);
         kit_sleep_ms((seconds - elapsed) * 1000.0);
     }
-    int status = kit_wait_child(pid);
+    int status = Waitpid(pid);
     st = proc_state(pid);
     printf("  after waitpid() (status 0x%x): %c (%s)   expected: gone   %s\n",
            (unsigned)status, st, state_words(st),
@@ -654,7 +595,78 @@ static void lesson_zombie(double seconds)
         "parent dies first, init (or a subreaper) adopts and reaps it.\n");
 }
 
-/* ---- main ----------------------------------------------------------------- */
+/* ---- reporting ----------------------------------------------------------- */
+
+static void heading(const char *lesson, const char *title)
+{
+    printf("\n%s== %s: %s ==%s\n", kit_color(stdout, "bold"), lesson, title,
+           kit_color(stdout, "reset"));
+}
+
+/* "OK" in green, anything else in red (on a terminal). */
+static const char *verdict(bool ok, const char *bad)
+{
+    static char buf[128];
+    snprintf(buf, sizeof buf, "%s%s%s", kit_color(stdout, ok ? "green" : "red"),
+             ok ? "OK" : bad, kit_color(stdout, "reset"));
+    return buf;
+}
+
+static const char *signal_name(int sig)
+{
+    static const struct {
+        int sig;
+        const char *name;
+    } tab[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGILL, "SIGILL"},   {SIGABRT, "SIGABRT"}, {SIGFPE, "SIGFPE"},
+        {SIGKILL, "SIGKILL"}, {SIGSEGV, "SIGSEGV"}, {SIGPIPE, "SIGPIPE"},
+        {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGUSR1, "SIGUSR1"},
+        {SIGUSR2, "SIGUSR2"}, {SIGBUS, "SIGBUS"},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (tab[i].sig == sig)
+            return tab[i].name;
+    return "another signal";
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
+static const char usage[] =
+    "usage: fork [LESSON] [options]     (no LESSON: all five, briefly)\n"
+    "\n"
+    "lessons:\n"
+    "  basics   fork() returns twice; PID/PPID; waitpid() status decoded\n"
+    "  memory   the child's changes do not reach the parent\n"
+    "  files    a descriptor opened before fork() shares its offset\n"
+    "  buffer   printf() before fork() without fflush() prints twice\n"
+    "  zombie   an exited, unreaped child in state Z, then reaped\n"
+    "\n"
+    "options:\n"
+    "  -c, --code N        basics: the first child's exit code, 0..255 (42)\n"
+    "  -k, --signal SIG    basics: how the second child is killed:\n"
+    "                      KILL|TERM|INT|HUP|USR1 (KILL)\n"
+    "      --json          memory: one JSON object on stdout:\n"
+    "                      "
+    "{\"before\":V0,\"child_after\":V1,\"parent_after\":V2}\n"
+    "      --fix           buffer: fflush(stdout) before fork()\n"
+    "  -s, --seconds S     zombie: how long to leave it unreaped, 0..60\n"
+    "                      (1; 0.2 when all lessons run)\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "examples:\n"
+    "  ./fork memory\n"
+    "  ./fork buffer | cat              the line comes out twice\n"
+    "  ./fork buffer --fix | cat        once\n"
+    "  ./fork basics --code 7 --signal TERM\n"
+    "  ./fork zombie -s 10              and meanwhile, in another terminal:\n"
+    "                                   ps -o pid,stat,comm -p <the child's "
+    "PID>\n";
+
+/* The signals the basics lesson can kill its second child with. */
+static const char *const sig_names[] = {"KILL", "TERM", "INT",
+                                        "HUP",  "USR1", NULL};
+static const int sig_numbers[] = {SIGKILL, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 
 static enum lesson parse_lesson(const char *s)
 {

@@ -44,27 +44,6 @@
 
 extern char **environ;
 
-static const char usage[] =
-    "usage: spawn [-n COUNT] [-m SIZE] [--posix-spawn] [--json]\n"
-    "\n"
-    "Creates COUNT processes (fork + _exit + waitpid) and COUNT threads\n"
-    "(pthread_create + pthread_join), one at a time, and compares the cost.\n"
-    "\n"
-    "  -n, --count N       how many of each, 1..1000000 (1000)\n"
-    "  -m, --memory SIZE   the parent first fills SIZE of heap (0..1G, e.g. "
-    "256M):\n"
-    "                      fork() copies more page tables, threads do not care "
-    "(0)\n"
-    "  -p, --posix-spawn   also time posix_spawn() of `true` + waitpid\n"
-    "      --json          one JSON object on stdout:\n"
-    "                      "
-    "{\"count\":N,\"fork_us\":F,\"thread_us\":T,\"ratio\":R}\n"
-    "                      (plus \"spawn_us\" with --posix-spawn)\n"
-    "  -h, --help          this help\n"
-    "\n"
-    "example:\n"
-    "  ./spawn -n 2000 --posix-spawn\n";
-
 /* Set by SIGINT/SIGTERM/SIGHUP: the loops stop after the current child is
  * reaped, so that an interrupted run leaves no child behind. */
 static volatile sig_atomic_t stop_sig;
@@ -202,6 +181,104 @@ static void *grow(unsigned long long size)
     return p;
 }
 
+/* ---- reporting ----------------------------------------------------------- */
+
+/* What was measured: totals in seconds, per creation in microseconds. */
+struct costs {
+    long count;
+    unsigned long long memory;
+    bool posix;
+    double fork_s, thread_s, spawn_s;
+    double fork_us, thread_us, spawn_us, ratio;
+};
+
+static void print_json(const struct costs *k)
+{
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "count", k->count);
+    json_double(&j, "fork_us", k->fork_us);
+    json_double(&j, "thread_us", k->thread_us);
+    json_double(&j, "ratio", k->ratio);
+    if (k->posix)
+        json_double(&j, "spawn_us", k->spawn_us);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_table(const struct costs *k)
+{
+    printf(
+        "creating %ld of each, one at a time: create it, then wait for it to "
+        "end",
+        k->count);
+    if (k->memory >= (1ULL << 20))
+        printf(" (the parent holds %llu MiB of touched heap)", k->memory >> 20);
+    else if (k->memory > 0)
+        printf(" (the parent holds %llu KiB of touched heap)", k->memory >> 10);
+    printf("\n\n");
+    kit_table t;
+    tbl_init(&t);
+    tbl_col(&t, "what", TBL_LEFT);
+    tbl_col(&t, "count", TBL_RIGHT);
+    tbl_col(&t, "total", TBL_RIGHT);
+    tbl_col(&t, "per creation", TBL_RIGHT);
+    tbl_col(&t, "vs a thread", TBL_RIGHT);
+    tbl_cell(&t, "fork + _exit + waitpid");
+    tbl_cell(&t, "%ld", k->count);
+    tbl_cell(&t, "%.3f s", k->fork_s);
+    tbl_cell(&t, "%.1f us", k->fork_us);
+    tbl_cell(&t, "%.1fx", k->ratio);
+    tbl_cell(&t, "pthread_create + pthread_join");
+    tbl_cell(&t, "%ld", k->count);
+    tbl_cell(&t, "%.3f s", k->thread_s);
+    tbl_cell(&t, "%.1f us", k->thread_us);
+    tbl_cell(&t, "1.0x");
+    if (k->posix) {
+        tbl_cell(&t, "posix_spawn(true) + waitpid");
+        tbl_cell(&t, "%ld", k->count);
+        tbl_cell(&t, "%.3f s", k->spawn_s);
+        tbl_cell(&t, "%.1f us", k->spawn_us);
+        tbl_cell(&t, "%.1fx", k->spawn_us / k->thread_us);
+    }
+    tbl_print(&t, stdout);
+    printf(
+        "\n%sa process costs ~%.0fx a thread here%s   expected: several times "
+        "(2x or more)   %s%s%s\n",
+        kit_color(stdout, "bold"), k->ratio, kit_color(stdout, "reset"),
+        kit_color(stdout, k->ratio >= 2 ? "green" : "yellow"),
+        k->ratio >= 2 ? "OK" : "SURPRISING: is the machine busy?",
+        kit_color(stdout, "reset"));
+    printf(
+        "Notice: fork() copies the page tables, the descriptor table and more, "
+        "and the child must run, exit and be reaped; a thread shares all "
+        "that.\n");
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
+static const char usage[] =
+    "usage: spawn [-n COUNT] [-m SIZE] [--posix-spawn] [--json]\n"
+    "\n"
+    "Creates COUNT processes (fork + _exit + waitpid) and COUNT threads\n"
+    "(pthread_create + pthread_join), one at a time, and compares the cost.\n"
+    "\n"
+    "  -n, --count N       how many of each, 1..1000000 (1000)\n"
+    "  -m, --memory SIZE   the parent first fills SIZE of heap (0..1G, e.g. "
+    "256M):\n"
+    "                      fork() copies more page tables, threads do not care "
+    "(0)\n"
+    "  -p, --posix-spawn   also time posix_spawn() of `true` + waitpid\n"
+    "      --json          one JSON object on stdout:\n"
+    "                      "
+    "{\"count\":N,\"fork_us\":F,\"thread_us\":T,\"ratio\":R}\n"
+    "                      (plus \"spawn_us\" with --posix-spawn)\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "example:\n"
+    "  ./spawn -n 2000 --posix-spawn\n";
+
 int main(int argc, char *argv[])
 {
     kit_set_prog("spawn");
@@ -256,66 +333,12 @@ int main(int argc, char *argv[])
     double spawn_us = posix ? spawn_s / (double)ns * 1e6 : 0;
     double ratio = fork_us / thread_us;
 
-    if (json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "count", count);
-        json_double(&j, "fork_us", fork_us);
-        json_double(&j, "thread_us", thread_us);
-        json_double(&j, "ratio", ratio);
-        if (posix)
-            json_double(&j, "spawn_us", spawn_us);
-        json_end(&j);
-        json_finish(&j);
-        return 0;
-    }
-
-    printf(
-        "creating %ld of each, one at a time: create it, then wait for it to "
-        "end",
-        count);
-    if (memory >= (1ULL << 20))
-        printf(" (the parent holds %llu MiB of touched heap)", memory >> 20);
-    else if (memory > 0)
-        printf(" (the parent holds %llu KiB of touched heap)", memory >> 10);
-    printf("\n\n");
-    kit_table t;
-    tbl_init(&t);
-    tbl_col(&t, "what", TBL_LEFT);
-    tbl_col(&t, "count", TBL_RIGHT);
-    tbl_col(&t, "total", TBL_RIGHT);
-    tbl_col(&t, "per creation", TBL_RIGHT);
-    tbl_col(&t, "vs a thread", TBL_RIGHT);
-    tbl_cell(&t, "fork + _exit + waitpid");
-    tbl_cell(&t, "%ld", count);
-    tbl_cell(&t, "%.3f s", fork_s);
-    tbl_cell(&t, "%.1f us", fork_us);
-    tbl_cell(&t, "%.1fx", ratio);
-    tbl_cell(&t, "pthread_create + pthread_join");
-    tbl_cell(&t, "%ld", count);
-    tbl_cell(&t, "%.3f s", thread_s);
-    tbl_cell(&t, "%.1f us", thread_us);
-    tbl_cell(&t, "1.0x");
-    if (posix) {
-        tbl_cell(&t, "posix_spawn(true) + waitpid");
-        tbl_cell(&t, "%ld", count);
-        tbl_cell(&t, "%.3f s", spawn_s);
-        tbl_cell(&t, "%.1f us", spawn_us);
-        tbl_cell(&t, "%.1fx", spawn_us / thread_us);
-    }
-    tbl_print(&t, stdout);
-    printf(
-        "\n%sa process costs ~%.0fx a thread here%s   expected: several times "
-        "(2x or more)   %s%s%s\n",
-        kit_color(stdout, "bold"), ratio, kit_color(stdout, "reset"),
-        kit_color(stdout, ratio >= 2 ? "green" : "yellow"),
-        ratio >= 2 ? "OK" : "SURPRISING: is the machine busy?",
-        kit_color(stdout, "reset"));
-    printf(
-        "Notice: fork() copies the page tables, the descriptor table and more, "
-        "and the child must run, exit and be reaped; a thread shares all "
-        "that.\n");
+    struct costs k = {count,   memory,  posix,     fork_s,   thread_s,
+                      spawn_s, fork_us, thread_us, spawn_us, ratio};
+    if (json)
+        print_json(&k);
+    else
+        print_table(&k);
     if (fflush(stdout) != 0 || ferror(stdout))
         die_errno("writing to stdout");
     return 0;

@@ -17,7 +17,9 @@
  *     io  + GIL       speedup ~T x: nobody needs the lock while waiting
  *     io, no GIL      speedup ~T x
  * "at once" is the most threads ever seen running bytecode together: with
- * the GIL it is 1, always.
+ * the GIL it is 1, always.  "late hand-offs" (--json: late_handoffs) count
+ * the waiters that took a free lock only when their timeout rang: ~0, since
+ * a release wakes its waiter at once.
  *
  * Usage: gil [-t T] [--switch-ms MS] [--cpu-ms MS] [--json]
  * See also: coffee.c (concurrency vs parallelism), parallel.c (processes,
@@ -40,22 +42,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: gil [-t T] [--switch-ms MS] [--cpu-ms MS] [--json]\n"
-    "\n"
-    "Four runs of T threads against one thread doing the same work: CPU-bound\n"
-    "and I/O-bound, each with and without an emulated global interpreter "
-    "lock.\n"
-    "\n"
-    "  -t, --threads T     threads, 1..16 (default 2)\n"
-    "  -s, --switch-ms MS  switch interval, 0.1..100 ms (default 5, like\n"
-    "                      sys.setswitchinterval(0.005))\n"
-    "  -c, --cpu-ms MS     CPU work per thread, 10..5000 ms (default 200)\n"
-    "      --json          one JSON object on stdout instead of the table\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "example: gil -t 4 --switch-ms 1\n";
-
 /* I/O-bound job: IO_ROUNDS times (a few bytecodes, then a blocking wait). */
 enum { IO_ROUNDS = 40, IO_BYTECODES = 4 };
 static const double IO_WAIT_MS = 2.0;
@@ -72,6 +58,9 @@ struct gil {
     int holder;               /* who took it last; -1 at first */
     unsigned long takes;      /* times taken: a waiter checks for progress */
     unsigned long handovers;  /* takes by another thread than the last holder */
+    unsigned long late;       /* takes by a waiter whose wait ended by its
+                                  timeout although the lock was free: the
+                                  release did not wake it (see gil_acquire) */
     atomic_bool drop_request; /* "please hand over": set by a waiter that timed
                                   out, read by the holder between bytecodes
                                   without the mutex (CPython's eval breaker) */
@@ -88,6 +77,7 @@ static void gil_init(struct gil *g, bool enabled, double interval_ms)
     g->holder = -1;
     g->takes = 0;
     g->handovers = 0;
+    g->late = 0;
     atomic_init(&g->drop_request, false);
 }
 
@@ -98,20 +88,29 @@ static void gil_destroy(struct gil *g)
     xmutex_destroy(&g->m);
 }
 
-/* take_gil(): wait for the lock; after a whole interval without any
- * progress, ask the holder to drop it. */
+/*
+ * take_gil(): wait for the lock; after a whole interval without any
+ * progress, ask the holder to drop it.  A wait that ends by its timeout and
+ * finds the lock free is a late hand-off: the holder let go, but its signal
+ * did not wake us, so the lock sat idle until our timer rang.  In a correct
+ * GIL that is rare (a release and a timeout at the same instant); a release
+ * that signals the wrong condition variable makes every hand-off late.
+ */
 static void gil_acquire(struct gil *g, int id)
 {
     if (!g->enabled)
         return;
     xmutex_lock(&g->m);
+    bool woken = true;
     while (g->locked) {
         unsigned long seen = g->takes;
         struct timespec deadline = kit_deadline_ms(g->interval_ms);
-        bool woken = xcond_timedwait(&g->released, &g->m, &deadline);
+        woken = xcond_timedwait(&g->released, &g->m, &deadline);
         if (!woken && g->locked && g->takes == seen)
             atomic_store(&g->drop_request, true);
     }
+    if (!woken)
+        g->late++;
     g->locked = true;
     if (g->holder != id && g->holder != -1)
         g->handovers++; /* changed hands (the very first take is not one) */
@@ -257,7 +256,7 @@ struct run {
     bool gil;
     double seconds, cpu_util; /* cpu_util: CPU seconds / wall seconds */
     int max_running, max_waiting;
-    unsigned long handovers;
+    unsigned long handovers, late_handoffs;
 };
 
 /* `threads` threads, each running `jobs` jobs of the given kind. */
@@ -296,7 +295,8 @@ static struct run run_once(enum work work, bool with_gil, int threads, int jobs,
                       .cpu_util = wall > 0 ? cpu / wall : 0,
                       .max_running = atomic_load(&st.max_running),
                       .max_waiting = atomic_load(&st.max_waiting),
-                      .handovers = g.handovers};
+                      .handovers = g.handovers,
+                      .late_handoffs = g.late};
     free(r);
     free(t);
     gate_destroy(&gate);
@@ -318,6 +318,146 @@ static long calibrate(void)
         n++;
     return n / 20 > 0 ? n / 20 : 1;
 }
+
+/* ---- reporting ------------------------------------------------------------ */
+
+/* More than one take in ten waited for a timer although the lock was free:
+ * the release does not wake its waiter.  (A correct GIL has ~0.) */
+static bool late_handoffs_show(const struct run *r)
+{
+    return r->gil && r->late_handoffs > 0 &&
+           r->late_handoffs * 10 > r->handovers;
+}
+
+static void print_json(const struct run runs[4], const struct run base[2],
+                       const double speedup[4], int threads, double switch_ms,
+                       int cpus)
+{
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "threads", threads);
+    json_double(&j, "switch_ms", switch_ms);
+    json_int(&j, "cpus", cpus);
+    json_arr(&j, "runs");
+    for (int i = 0; i < 4; i++) {
+        json_obj(&j, NULL);
+        json_str(&j, "work", runs[i].work == CPU ? "cpu" : "io");
+        json_bool(&j, "gil", runs[i].gil);
+        json_double(&j, "seconds", runs[i].seconds);
+        json_double(&j, "speedup", speedup[i]);
+        json_double(&j, "baseline_seconds", base[runs[i].work].seconds);
+        json_double(&j, "cpu_util", runs[i].cpu_util);
+        json_int(&j, "max_running", runs[i].max_running);
+        json_int(&j, "max_waiting", runs[i].max_waiting);
+        json_uint(&j, "handovers", runs[i].handovers);
+        json_uint(&j, "late_handoffs", runs[i].late_handoffs);
+        json_end(&j);
+    }
+    json_end(&j);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_table(const struct run runs[4], const struct run base[2],
+                        const double speedup[4], const double expect[4],
+                        int threads, double switch_ms, int cpus)
+{
+    printf("%d thread%s against 1 thread doing the same %d job%s; switch "
+           "interval %g ms; %d CPU%s\n\n",
+           threads, threads == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
+           switch_ms, cpus, cpus == 1 ? "" : "s");
+    kit_table tb;
+    tbl_init(&tb);
+    tbl_col(&tb, "work", TBL_LEFT);
+    tbl_col(&tb, "GIL", TBL_LEFT);
+    tbl_col(&tb, "threads", TBL_RIGHT);
+    tbl_col(&tb, "time", TBL_RIGHT);
+    tbl_col(&tb, "speedup", TBL_RIGHT);
+    tbl_col(&tb, "expected", TBL_RIGHT);
+    tbl_col(&tb, "CPU use", TBL_RIGHT);
+    tbl_col(&tb, "at once", TBL_RIGHT);
+    tbl_col(&tb, "verdict", TBL_LEFT);
+    bool all_ok = true;
+    for (int w = CPU; w <= IO; w++) {
+        tbl_cell(&tb, "%s", w == CPU ? "cpu" : "io");
+        tbl_cell(&tb, "on");
+        tbl_cell(&tb, "1");
+        tbl_cell(&tb, "%.3f s", base[w].seconds);
+        tbl_cell(&tb, "1.00x");
+        tbl_cell(&tb, "1x");
+        tbl_cell(&tb, "%.0f%%", base[w].cpu_util * 100);
+        tbl_cell(&tb, "%d", base[w].max_running);
+        tbl_cell(&tb, "baseline: all %d jobs in turn", threads);
+        for (int i = 2 * w; i < 2 * w + 2; i++) {
+            /* Generous bands: this is a noisy measurement, not a test. */
+            bool ok = expect[i] <= 1.0 ? speedup[i] < 1.4
+                                       : speedup[i] >= 0.7 * expect[i];
+            all_ok = all_ok && ok && !late_handoffs_show(&runs[i]);
+            tbl_cell(&tb, "%s", w == CPU ? "cpu" : "io");
+            tbl_cell(&tb, "%s", runs[i].gil ? "on" : "off");
+            tbl_cell(&tb, "%d", threads);
+            tbl_cell(&tb, "%.3f s", runs[i].seconds);
+            tbl_cell(&tb, "%.2fx", speedup[i]);
+            tbl_cell(&tb, "~%.0fx", expect[i]);
+            tbl_cell(&tb, "%.0f%%", runs[i].cpu_util * 100);
+            tbl_cell(&tb, "%d", runs[i].max_running);
+            if (late_handoffs_show(&runs[i]))
+                tbl_cell(&tb,
+                         "LATE HAND-OFFS: %lu woke by timeout (%lu handovers)",
+                         runs[i].late_handoffs, runs[i].handovers);
+            else if (!ok)
+                tbl_cell(&tb, "UNEXPECTED (busy machine? run again)");
+            else if (w == CPU && runs[i].gil)
+                tbl_cell(&tb, "OK: threads take turns (%lu handovers)",
+                         runs[i].handovers);
+            else if (w == CPU)
+                tbl_cell(&tb, "OK: threads run in parallel");
+            else if (runs[i].gil)
+                tbl_cell(&tb, "OK: GIL released while waiting");
+            else
+                tbl_cell(&tb, "OK: waits overlap");
+        }
+    }
+    tbl_print(&tb, stdout);
+    printf("\n(time: wall clock; CPU use: CPU time / wall time, 100%% = one "
+           "core busy;\n"
+           " at once: most threads ever seen running bytecode at the same "
+           "moment)\n");
+    printf("\nNotice: CPU-bound + GIL %.2fx, without %.2fx: the GIL lets one "
+           "thread run "
+           "Python at a time;\n        I/O-bound + GIL %.2fx: waiting needs no "
+           "GIL, so "
+           "threads still help with I/O.\n",
+           speedup[0], speedup[1], speedup[2]);
+    if (!all_ok &&
+        (late_handoffs_show(&runs[0]) || late_handoffs_show(&runs[2])))
+        printf("%sLate hand-offs: a released GIL did not wake its waiter "
+               "(wrong condition variable?).%s\n",
+               kit_color(stdout, "red"), kit_color(stdout, "reset"));
+    else if (!all_ok)
+        printf("%sSome speedups were off: other programs are probably using "
+               "the CPUs.%s\n",
+               kit_color(stdout, "yellow"), kit_color(stdout, "reset"));
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
+static const char usage[] =
+    "usage: gil [-t T] [--switch-ms MS] [--cpu-ms MS] [--json]\n"
+    "\n"
+    "Four runs of T threads against one thread doing the same work: CPU-bound\n"
+    "and I/O-bound, each with and without an emulated global interpreter "
+    "lock.\n"
+    "\n"
+    "  -t, --threads T     threads, 1..16 (default 2)\n"
+    "  -s, --switch-ms MS  switch interval, 0.1..100 ms (default 5, like\n"
+    "                      sys.setswitchinterval(0.005))\n"
+    "  -c, --cpu-ms MS     CPU work per thread, 10..5000 ms (default 200)\n"
+    "      --json          one JSON object on stdout instead of the table\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "example: gil -t 4 --switch-ms 1\n";
 
 int main(int argc, char *argv[])
 {
@@ -378,99 +518,11 @@ int main(int argc, char *argv[])
             expect[i] = threads;
     }
 
-    if (json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "threads", threads);
-        json_double(&j, "switch_ms", switch_ms);
-        json_int(&j, "cpus", cpus);
-        json_arr(&j, "runs");
-        for (int i = 0; i < 4; i++) {
-            json_obj(&j, NULL);
-            json_str(&j, "work", runs[i].work == CPU ? "cpu" : "io");
-            json_bool(&j, "gil", runs[i].gil);
-            json_double(&j, "seconds", runs[i].seconds);
-            json_double(&j, "speedup", speedup[i]);
-            json_double(&j, "baseline_seconds", base[runs[i].work].seconds);
-            json_double(&j, "cpu_util", runs[i].cpu_util);
-            json_int(&j, "max_running", runs[i].max_running);
-            json_int(&j, "max_waiting", runs[i].max_waiting);
-            json_uint(&j, "handovers", runs[i].handovers);
-            json_end(&j);
-        }
-        json_end(&j);
-        json_end(&j);
-        json_finish(&j);
-        return 0;
-    }
-
-    printf("%d thread%s against 1 thread doing the same %d job%s; switch "
-           "interval %g ms; %d CPU%s\n\n",
-           threads, threads == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
-           switch_ms, cpus, cpus == 1 ? "" : "s");
-    kit_table tb;
-    tbl_init(&tb);
-    tbl_col(&tb, "work", TBL_LEFT);
-    tbl_col(&tb, "GIL", TBL_LEFT);
-    tbl_col(&tb, "threads", TBL_RIGHT);
-    tbl_col(&tb, "time", TBL_RIGHT);
-    tbl_col(&tb, "speedup", TBL_RIGHT);
-    tbl_col(&tb, "expected", TBL_RIGHT);
-    tbl_col(&tb, "CPU use", TBL_RIGHT);
-    tbl_col(&tb, "at once", TBL_RIGHT);
-    tbl_col(&tb, "verdict", TBL_LEFT);
-    bool all_ok = true;
-    for (int w = CPU; w <= IO; w++) {
-        tbl_cell(&tb, "%s", w == CPU ? "cpu" : "io");
-        tbl_cell(&tb, "on");
-        tbl_cell(&tb, "1");
-        tbl_cell(&tb, "%.3f s", base[w].seconds);
-        tbl_cell(&tb, "1.00x");
-        tbl_cell(&tb, "1x");
-        tbl_cell(&tb, "%.0f%%", base[w].cpu_util * 100);
-        tbl_cell(&tb, "%d", base[w].max_running);
-        tbl_cell(&tb, "baseline: all %d jobs in turn", threads);
-        for (int i = 2 * w; i < 2 * w + 2; i++) {
-            /* Generous bands: this is a noisy measurement, not a test. */
-            bool ok = expect[i] <= 1.0 ? speedup[i] < 1.4
-                                       : speedup[i] >= 0.7 * expect[i];
-            all_ok = all_ok && ok;
-            tbl_cell(&tb, "%s", w == CPU ? "cpu" : "io");
-            tbl_cell(&tb, "%s", runs[i].gil ? "on" : "off");
-            tbl_cell(&tb, "%d", threads);
-            tbl_cell(&tb, "%.3f s", runs[i].seconds);
-            tbl_cell(&tb, "%.2fx", speedup[i]);
-            tbl_cell(&tb, "~%.0fx", expect[i]);
-            tbl_cell(&tb, "%.0f%%", runs[i].cpu_util * 100);
-            tbl_cell(&tb, "%d", runs[i].max_running);
-            if (!ok)
-                tbl_cell(&tb, "UNEXPECTED (busy machine? run again)");
-            else if (w == CPU && runs[i].gil)
-                tbl_cell(&tb, "OK: threads take turns (%lu handovers)",
-                         runs[i].handovers);
-            else if (w == CPU)
-                tbl_cell(&tb, "OK: threads run in parallel");
-            else if (runs[i].gil)
-                tbl_cell(&tb, "OK: GIL released while waiting");
-            else
-                tbl_cell(&tb, "OK: waits overlap");
-        }
-    }
-    tbl_print(&tb, stdout);
-    printf("\n(time: wall clock; CPU use: CPU time / wall time, 100%% = one "
-           "core busy;\n"
-           " at once: most threads ever seen running bytecode at the same "
-           "moment)\n");
-    printf("\nNotice: CPU-bound + GIL %.2fx, without %.2fx: the GIL lets one "
-           "thread run "
-           "Python at a time;\n        I/O-bound + GIL %.2fx: waiting needs no "
-           "GIL, so "
-           "threads still help with I/O.\n",
-           speedup[0], speedup[1], speedup[2]);
-    if (!all_ok)
-        printf("%sSome speedups were off: other programs are probably using "
-               "the CPUs.%s\n",
-               kit_color(stdout, "yellow"), kit_color(stdout, "reset"));
+    if (json)
+        print_json(runs, base, speedup, threads, switch_ms, cpus);
+    else
+        print_table(runs, base, speedup, expect, threads, switch_ms, cpus);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        die_errno("writing to stdout");
     return 0;
 }

@@ -29,20 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char usage[] =
-    "usage: threads [-t N] [--json]\n"
-    "\n"
-    "A thread changes a global, a heap and a stack variable; main sees the\n"
-    "changes (one address space).  Then N threads take an argument and hand\n"
-    "back a result through pthread_join, each with its own stack.\n"
-    "\n"
-    "  -t, --threads N   threads in the second part, 1..64 (default 4)\n"
-    "      --json        {\"before\":V0,\"thread_after\":V1,\"main_after\":V2} "
-    "(the global)\n"
-    "  -h, --help        this text\n"
-    "\n"
-    "example: threads -t 8\n";
-
 static int global_value = 100; /* in the data segment: one copy per process */
 
 /* Part 1: what the changing thread is given (pointers into main's memory). */
@@ -81,6 +67,177 @@ static void *square_it(void *p)
     return r;                     /* the caller of pthread_join frees it */
 }
 
+/* ---- the two experiments ------------------------------------------------ */
+
+/* Part 1: the same three variables as `fork memory`, changed by a thread. */
+struct part1 {
+    int *heap_value;       /* malloc'd; freed by main */
+    const int *stack_addr; /* main's stack variable, changed by the thread */
+    int before[3], seen[3], after[3]; /* global, heap, stack */
+    bool shared; /* main saw every change the thread made */
+};
+
+static void part1_shared_memory(struct part1 *p1, int *stack_value)
+{
+    p1->heap_value = xmalloc(sizeof *p1->heap_value);
+    *p1->heap_value = 200;
+    p1->stack_addr = stack_value;
+    const int before[3] = {global_value, *p1->heap_value, *stack_value};
+    struct change_arg ca = {.heap_value = p1->heap_value,
+                            .stack_value = stack_value};
+    pthread_t t;
+    xpthread_create(&t, change_everything, &ca);
+    xpthread_join(t); /* after the join, the thread's writes are visible here */
+    const int after[3] = {global_value, *p1->heap_value, *stack_value};
+    for (int v = 0; v < 3; v++) {
+        p1->before[v] = before[v];
+        p1->seen[v] = ca.seen[v];
+        p1->after[v] = after[v];
+    }
+    p1->shared = after[0] == ca.seen[0] && after[1] == ca.seen[1] &&
+                 after[2] == ca.seen[2] && after[0] != before[0];
+}
+
+/* Part 2: arguments in, results out, one stack each. */
+struct part2 {
+    int n;
+    long *inputs;
+    struct result **res; /* [n], each malloc'd by its thread */
+    bool results_ok, stacks_distinct;
+};
+
+static void part2_arguments_and_results(struct part2 *p2, int n)
+{
+    p2->n = n;
+    p2->inputs = xcalloc((size_t)n, sizeof *p2->inputs);
+    p2->res = xcalloc((size_t)n, sizeof *p2->res);
+    pthread_t *tids = xcalloc((size_t)n, sizeof *tids);
+    for (int i = 0; i < n; i++) {
+        p2->inputs[i] = i + 1;
+        xpthread_create(&tids[i], square_it, &p2->inputs[i]);
+    }
+    for (int i = 0; i < n; i++)
+        p2->res[i] = xpthread_join(tids[i]); /* the thread's return value */
+    free(tids);
+    p2->results_ok = p2->stacks_distinct = true;
+    for (int i = 0; i < n; i++) {
+        p2->results_ok = p2->results_ok && p2->res[i]->input == p2->inputs[i] &&
+                         p2->res[i]->square == p2->inputs[i] * p2->inputs[i];
+        for (int k = 0; k < i; k++)
+            p2->stacks_distinct =
+                p2->stacks_distinct && p2->res[k]->local != p2->res[i]->local;
+    }
+}
+
+/* ---- reporting ------------------------------------------------------------ */
+
+static void print_json(const struct part1 *p1, const struct part2 *p2)
+{
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "before", p1->before[0]);
+    json_int(&j, "thread_after", p1->seen[0]);
+    json_int(&j, "main_after", p1->after[0]);
+    json_int(&j, "threads", p2->n);
+    json_bool(&j, "results_ok", p2->results_ok);
+    json_bool(&j, "stacks_distinct", p2->stacks_distinct);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_tables(const struct part1 *p1, const struct part2 *p2)
+{
+    const char *ok = kit_color(stdout, "green"),
+               *bad = kit_color(stdout, "red"),
+               *off = kit_color(stdout, "reset");
+    printf("Part 1: a thread adds 1 to three variables; main looks after "
+           "pthread_join\n\n");
+    static const char *const names[] = {"global", "heap", "stack (main's)"};
+    const void *addrs[] = {&global_value, p1->heap_value, p1->stack_addr};
+    kit_table tb;
+    tbl_init(&tb);
+    tbl_col(&tb, "variable", TBL_LEFT);
+    tbl_col(&tb, "address", TBL_LEFT);
+    tbl_col(&tb, "before", TBL_RIGHT);
+    tbl_col(&tb, "thread after", TBL_RIGHT);
+    tbl_col(&tb, "main after", TBL_RIGHT);
+    tbl_col(&tb, "verdict", TBL_LEFT);
+    for (int v = 0; v < 3; v++) {
+        tbl_cell(&tb, "%s", names[v]);
+        tbl_cell(&tb, "%p", addrs[v]);
+        tbl_cell(&tb, "%d", p1->before[v]);
+        tbl_cell(&tb, "%d", p1->seen[v]);
+        tbl_cell(&tb, "%d", p1->after[v]);
+        tbl_cell(&tb, "%s",
+                 p1->after[v] == p1->seen[v] ? "SHARED: main sees the change"
+                                             : "NOT SHARED (unexpected)");
+    }
+    tbl_print(&tb, stdout);
+    printf("\n(`./fork memory` does the same in a child process: there the "
+           "parent "
+           "still sees %d.)\n",
+           p1->before[0]);
+
+    printf("\nPart 2: %d thread%s: argument in via pthread_create, result "
+           "out via "
+           "pthread_join\n\n",
+           p2->n, p2->n == 1 ? "" : "s");
+    tbl_init(&tb);
+    tbl_col(&tb, "thread", TBL_RIGHT);
+    tbl_col(&tb, "argument", TBL_RIGHT);
+    tbl_col(&tb, "result", TBL_RIGHT);
+    tbl_col(&tb, "its local variable at", TBL_LEFT);
+    tbl_col(&tb, "from the previous one", TBL_RIGHT);
+    for (int i = 0; i < p2->n && i < 32; i++) {
+        tbl_cell(&tb, "%d", i + 1);
+        tbl_cell(&tb, "%ld", p2->res[i]->input);
+        tbl_cell(&tb, "%ld", p2->res[i]->square);
+        tbl_cell(&tb, "%p", (void *)p2->res[i]->local);
+        if (i == 0)
+            tbl_cell(&tb, "-");
+        else
+            tbl_cell(
+                &tb, "%+.1f MiB",
+                ((double)p2->res[i]->local - (double)p2->res[i - 1]->local) /
+                    (1024.0 * 1024.0));
+    }
+    tbl_print(&tb, stdout);
+    if (p2->n > 32)
+        printf("(%d more rows not shown)\n", p2->n - 32);
+    printf("(main's own stack variable is at %p, in yet another stack)\n",
+           (void *)p1->stack_addr);
+    printf("\nresults: %s%s%s   stacks: %s%s%s\n", p2->results_ok ? ok : bad,
+           p2->results_ok ? "OK (each result is its argument squared)"
+                          : "WRONG",
+           off, p2->stacks_distinct ? ok : bad,
+           p2->stacks_distinct ? "OK (every thread has its own)"
+                               : "SAME ADDRESS (unexpected)",
+           off);
+    printf("\nNotice: threads share globals and the heap (and can reach "
+           "each other's "
+           "stacks through pointers),\n        but each runs on a stack of "
+           "its own.\n");
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
+static const char usage[] =
+    "usage: threads [-t N] [--json]\n"
+    "\n"
+    "A thread changes a global, a heap and a stack variable; main sees the\n"
+    "changes (one address space).  Then N threads take an argument and hand\n"
+    "back a result through pthread_join, each with its own stack.\n"
+    "\n"
+    "  -t, --threads N   threads in the second part, 1..64 (default 4)\n"
+    "      --json        one JSON object on stdout: {\"before\":V0,\n"
+    "                    \"thread_after\":V1,\"main_after\":V2 (the global),\n"
+    "                    "
+    "\"threads\":N,\"results_ok\":B,\"stacks_distinct\":B}\n"
+    "  -h, --help        this text\n"
+    "\n"
+    "example: threads -t 8\n";
+
 int main(int argc, char *argv[])
 {
     kit_set_prog("threads");
@@ -104,126 +261,22 @@ int main(int argc, char *argv[])
     }
     kit_no_operands(argc, argv);
 
-    /* ---- part 1: the same three variables as `fork memory` ---- */
-    int *heap_value = xmalloc(sizeof *heap_value);
-    *heap_value = 200;
-    int stack_value = 300;
-    int before[3] = {global_value, *heap_value, stack_value};
-    struct change_arg ca = {.heap_value = heap_value,
-                            .stack_value = &stack_value};
-    pthread_t t;
-    xpthread_create(&t, change_everything, &ca);
-    xpthread_join(t); /* after the join, the thread's writes are visible here */
-    int after[3] = {global_value, *heap_value, stack_value};
-
-    /* ---- part 2: arguments in, results out, one stack each ---- */
-    long *inputs = xcalloc((size_t)nthreads, sizeof *inputs);
-    pthread_t *tids = xcalloc((size_t)nthreads, sizeof *tids);
-    struct result **res = xcalloc((size_t)nthreads, sizeof(struct result *));
-    for (int i = 0; i < nthreads; i++) {
-        inputs[i] = i + 1;
-        xpthread_create(&tids[i], square_it, &inputs[i]);
-    }
+    struct part1 p1;
+    int stack_value = 300; /* on main's stack; the thread changes it */
+    part1_shared_memory(&p1, &stack_value);
+    struct part2 p2;
+    part2_arguments_and_results(&p2, nthreads);
+    if (json)
+        print_json(&p1, &p2);
+    else
+        print_tables(&p1, &p2);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        die_errno("writing to stdout");
+    bool ok = p1.shared && p2.results_ok && p2.stacks_distinct;
     for (int i = 0; i < nthreads; i++)
-        res[i] = xpthread_join(tids[i]); /* the thread's return value */
-    bool results_ok = true, stacks_distinct = true;
-    for (int i = 0; i < nthreads; i++) {
-        results_ok = results_ok && res[i]->input == inputs[i] &&
-                     res[i]->square == inputs[i] * inputs[i];
-        for (int k = 0; k < i; k++)
-            stacks_distinct = stacks_distinct && res[k]->local != res[i]->local;
-    }
-    bool shared = after[0] == ca.seen[0] && after[1] == ca.seen[1] &&
-                  after[2] == ca.seen[2] && after[0] != before[0];
-
-    if (json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "before", before[0]);
-        json_int(&j, "thread_after", ca.seen[0]);
-        json_int(&j, "main_after", after[0]);
-        json_int(&j, "threads", nthreads);
-        json_bool(&j, "results_ok", results_ok);
-        json_bool(&j, "stacks_distinct", stacks_distinct);
-        json_end(&j);
-        json_finish(&j);
-    } else {
-        const char *ok = kit_color(stdout, "green"),
-                   *bad = kit_color(stdout, "red"),
-                   *off = kit_color(stdout, "reset");
-        printf("Part 1: a thread adds 1 to three variables; main looks after "
-               "pthread_join\n\n");
-        static const char *const names[] = {"global", "heap", "stack (main's)"};
-        const void *addrs[] = {&global_value, heap_value, &stack_value};
-        kit_table tb;
-        tbl_init(&tb);
-        tbl_col(&tb, "variable", TBL_LEFT);
-        tbl_col(&tb, "address", TBL_LEFT);
-        tbl_col(&tb, "before", TBL_RIGHT);
-        tbl_col(&tb, "thread after", TBL_RIGHT);
-        tbl_col(&tb, "main after", TBL_RIGHT);
-        tbl_col(&tb, "verdict", TBL_LEFT);
-        for (int v = 0; v < 3; v++) {
-            tbl_cell(&tb, "%s", names[v]);
-            tbl_cell(&tb, "%p", addrs[v]);
-            tbl_cell(&tb, "%d", before[v]);
-            tbl_cell(&tb, "%d", ca.seen[v]);
-            tbl_cell(&tb, "%d", after[v]);
-            tbl_cell(&tb, "%s",
-                     after[v] == ca.seen[v] ? "SHARED: main sees the change"
-                                            : "NOT SHARED (unexpected)");
-        }
-        tbl_print(&tb, stdout);
-        printf("\n(`./fork memory` does the same in a child process: there the "
-               "parent "
-               "still sees %d.)\n",
-               before[0]);
-
-        printf("\nPart 2: %d thread%s: argument in via pthread_create, result "
-               "out via "
-               "pthread_join\n\n",
-               nthreads, nthreads == 1 ? "" : "s");
-        tbl_init(&tb);
-        tbl_col(&tb, "thread", TBL_RIGHT);
-        tbl_col(&tb, "argument", TBL_RIGHT);
-        tbl_col(&tb, "result", TBL_RIGHT);
-        tbl_col(&tb, "its local variable at", TBL_LEFT);
-        tbl_col(&tb, "from the previous one", TBL_RIGHT);
-        for (int i = 0; i < nthreads && i < 32; i++) {
-            tbl_cell(&tb, "%d", i + 1);
-            tbl_cell(&tb, "%ld", res[i]->input);
-            tbl_cell(&tb, "%ld", res[i]->square);
-            tbl_cell(&tb, "%p", (void *)res[i]->local);
-            if (i == 0)
-                tbl_cell(&tb, "-");
-            else
-                tbl_cell(&tb, "%+.1f MiB",
-                         ((double)res[i]->local - (double)res[i - 1]->local) /
-                             (1024.0 * 1024.0));
-        }
-        tbl_print(&tb, stdout);
-        if (nthreads > 32)
-            printf("(%d more rows not shown)\n", nthreads - 32);
-        printf("(main's own stack variable is at %p, in yet another stack)\n",
-               (void *)&stack_value);
-        printf("\nresults: %s%s%s   stacks: %s%s%s\n", results_ok ? ok : bad,
-               results_ok ? "OK (each result is its argument squared)"
-                          : "WRONG",
-               off, stacks_distinct ? ok : bad,
-               stacks_distinct ? "OK (every thread has its own)"
-                               : "SAME ADDRESS (unexpected)",
-               off);
-        printf("\nNotice: threads share globals and the heap (and can reach "
-               "each other's "
-               "stacks through pointers),\n        but each runs on a stack of "
-               "its own.\n");
-    }
-    for (int i = 0; i < nthreads; i++)
-        free(res[i]);
-    free(res);
-    free(tids);
-    free(inputs);
-    free(heap_value);
-    return shared && results_ok && stacks_distinct ? 0 : 1;
+        free(p2.res[i]);
+    free(p2.res);
+    free(p2.inputs);
+    free(p1.heap_value);
+    return ok ? 0 : 1;
 }

@@ -146,6 +146,195 @@ static void *consumer(void *arg)
     return NULL;
 }
 
+/* Producer p sends ids p, p+P, p+2P, ... < N: how many, and their sum, in
+ * closed form (the checksum a consumer's tally must match). */
+static tally expected_tally(unsigned long long N, int P, int p)
+{
+    unsigned long long cnt =
+        (N - (unsigned long long)p + (unsigned long long)P - 1) /
+        (unsigned long long)P;
+    return (tally){.count = cnt,
+                   .sum = cnt * (unsigned long long)p +
+                          (unsigned long long)P * (cnt * (cnt - 1) / 2)};
+}
+
+/* What a run delivered, checked off item by item. */
+typedef struct {
+    int P, C;
+    unsigned long long N, distinct, received, invalid, missing, duplicates;
+    tally *per; /* [P]: what the consumers got from each producer */
+    bool exactly_once;
+    unsigned long long put_waits, get_waits, spins;
+    double secs, cpu, rate;
+} outcome;
+
+/* P producers and C consumers through one bounded queue; then every item is
+ * checked off: seen once, and per producer the count and checksum match. */
+static void run_and_check(const config *cfg, outcome *o)
+{
+    const int P = (int)cfg->producers, C = (int)cfg->consumers;
+    const unsigned long long N = (unsigned long long)cfg->items;
+    bq q;
+    bq_init(&q, (size_t)cfg->capacity);
+    atomic_uchar *seen =
+        xcalloc((size_t)N, sizeof *seen); /* all zero: none seen */
+    worker *w = xcalloc((size_t)(P + C), sizeof *w);
+    pthread_t *tid = xcalloc((size_t)(P + C), sizeof *tid);
+    kit_gate gate;
+    gate_init(&gate, P + C + 1); /* +1: the clock starts when all are ready */
+
+    for (int i = 0; i < P + C; i++) {
+        w[i] = (worker){.cfg = cfg,
+                        .q = &q,
+                        .gate = &gate,
+                        .seen = seen,
+                        .id = i < P ? i : i - P};
+        if (i >= P)
+            w[i].per_producer = xcalloc((size_t)P, sizeof(tally));
+        xpthread_create(&tid[i], i < P ? producer : consumer, &w[i]);
+    }
+    gate_wait(&gate);
+    double t0 = kit_now(), cpu0 = kit_cpu_seconds();
+    for (int i = 0; i < P; i++)
+        xpthread_join(tid[i]);
+    /* every item is in: consumers drain what is left, then stop */
+    bq_close(&q);
+    for (int i = P; i < P + C; i++)
+        xpthread_join(tid[i]);
+    *o = (outcome){.P = P, .C = C, .N = N};
+    o->secs = kit_now() - t0;
+    o->cpu = kit_cpu_seconds() - cpu0;
+
+    /* Check every item off. */
+    for (unsigned long long id = 0; id < N; id++) {
+        unsigned n = atomic_load_explicit(&seen[id], memory_order_relaxed);
+        o->distinct += n > 0;
+        o->received += n;
+    }
+    o->per = xcalloc((size_t)P, sizeof *o->per);
+    for (int i = P; i < P + C; i++) {
+        for (int p = 0; p < P; p++) {
+            o->per[p].count += w[i].per_producer[p].count;
+            o->per[p].sum += w[i].per_producer[p].sum;
+        }
+        o->invalid += w[i].invalid;
+    }
+    if (cfg->spin) {
+        for (int i = 0; i < P + C; i++) {
+            if (i < P)
+                o->put_waits += w[i].waits;
+            else
+                o->get_waits += w[i].waits;
+            o->spins += w[i].spins;
+        }
+    } else {
+        bq_stats(&q, &o->put_waits, &o->get_waits);
+    }
+    o->missing = N - o->distinct;
+    o->duplicates = o->received - o->distinct;
+    bool sums_ok = true;
+    for (int p = 0; p < P; p++) {
+        tally want = expected_tally(N, P, p);
+        if (o->per[p].count != want.count || o->per[p].sum != want.sum)
+            sums_ok = false;
+    }
+    o->exactly_once =
+        o->missing == 0 && o->duplicates == 0 && o->invalid == 0 && sums_ok;
+    o->rate = o->secs > 0 ? (double)o->received / o->secs : 0;
+
+    for (int i = P; i < P + C; i++)
+        free(w[i].per_producer);
+    free(w);
+    free(tid);
+    free(seen);
+    gate_destroy(&gate);
+    bq_destroy(&q);
+}
+
+/* ---- reporting ------------------------------------------------------------ */
+
+static void print_json(const config *cfg, const outcome *o)
+{
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "producers", o->P);
+    json_int(&j, "consumers", o->C);
+    json_int(&j, "capacity", cfg->capacity);
+    json_uint(&j, "items", o->N);
+    json_uint(&j, "delivered", o->distinct);
+    json_uint(&j, "missing", o->missing);
+    json_uint(&j, "duplicates", o->duplicates);
+    json_bool(&j, "exactly_once", o->exactly_once);
+    json_double(&j, "items_per_sec", o->rate);
+    json_bool(&j, "spin", cfg->spin);
+    json_uint(&j, "put_waits", o->put_waits);
+    json_uint(&j, "get_waits", o->get_waits);
+    json_double(&j, "seconds", o->secs);
+    json_double(&j, "cpu_seconds", o->cpu);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_report(const config *cfg, const outcome *o)
+{
+    const int P = o->P, C = o->C;
+    printf("queue: %d producer%s -> bounded queue (capacity %lld) -> %d "
+           "consumer%s, %llu items, %s\n\n",
+           P, P == 1 ? "" : "s", cfg->capacity, C, C == 1 ? "" : "s", o->N,
+           cfg->spin ? "busy-waiting (--spin)" : "condition variables");
+    kit_table t;
+    tbl_init(&t);
+    tbl_col(&t, "producer", TBL_LEFT);
+    tbl_col(&t, "sent", TBL_RIGHT);
+    tbl_col(&t, "received", TBL_RIGHT);
+    tbl_col(&t, "checksum sent", TBL_RIGHT);
+    tbl_col(&t, "checksum got", TBL_RIGHT);
+    tbl_col(&t, "verdict", TBL_LEFT);
+    int shown = P <= TBL_MAX_ROWS - 1 ? P : TBL_MAX_ROWS - 1;
+    for (int p = 0; p < shown; p++) {
+        tally want = expected_tally(o->N, P, p);
+        bool ok = o->per[p].count == want.count && o->per[p].sum == want.sum;
+        tbl_cell(&t, "%d", p);
+        tbl_cell(&t, "%llu", want.count);
+        tbl_cell(&t, "%llu", o->per[p].count);
+        tbl_cell(&t, "%llu", want.sum);
+        tbl_cell(&t, "%llu", o->per[p].sum);
+        tbl_cell(&t, "%s",
+                 ok                             ? "OK"
+                 : o->per[p].count < want.count ? "LOST"
+                                                : "WRONG");
+    }
+    tbl_print(&t, stdout);
+    printf("\ndelivered %llu of %llu items: %llu missing, %llu duplicates -> ",
+           o->distinct, o->N, o->missing, o->duplicates);
+    if (o->exactly_once)
+        printf("%sOK: every item delivered exactly once%s\n",
+               kit_color(stdout, "green"), kit_color(stdout, "reset"));
+    else
+        printf("%sFAILED: not exactly once%s\n", kit_color(stdout, "red"),
+               kit_color(stdout, "reset"));
+    if (o->rate >= 1e6)
+        printf("throughput: %.2f M items/s (%.3f s)\n", o->rate / 1e6, o->secs);
+    else
+        printf("throughput: %.0f items/s (%.3f s)\n", o->rate, o->secs);
+    printf("waits: producers found the queue full %llu times, consumers "
+           "found it empty %llu times\n",
+           o->put_waits, o->get_waits);
+    printf("CPU: %.3f s for %.3f s of wall time (%.1f cores busy)\n", o->cpu,
+           o->secs, o->secs > 0 ? o->cpu / o->secs : 0);
+    if (cfg->spin)
+        printf("notice: %llu polls that found nothing to do - busy-waiting "
+               "turns waiting into CPU time; without --spin a waiting thread "
+               "sleeps\n",
+               o->spins);
+    else
+        printf("notice: a thread that waits sleeps in pthread_cond_wait "
+               "and burns no CPU; compare with --spin\n");
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
 static const char usage[] =
     "usage: queue [-p P] [-c C] [-k CAPACITY] [-n ITEMS] [--produce-us US] "
     "[--spin] [--json]\n"
@@ -215,177 +404,16 @@ int main(int argc, char **argv)
     kit_set_prog("queue");
     config cfg;
     parse(argc, argv, &cfg);
-    const int P = (int)cfg.producers, C = (int)cfg.consumers;
-    const unsigned long long N = (unsigned long long)cfg.items;
-
-    bq q;
-    bq_init(&q, (size_t)cfg.capacity);
-    atomic_uchar *seen =
-        xcalloc((size_t)N, sizeof *seen); /* all zero: none seen */
-    worker *w = xcalloc((size_t)(P + C), sizeof *w);
-    pthread_t *tid = xcalloc((size_t)(P + C), sizeof *tid);
-    kit_gate gate;
-    gate_init(&gate, P + C + 1); /* +1: the clock starts when all are ready */
-
-    for (int i = 0; i < P + C; i++) {
-        w[i] = (worker){.cfg = &cfg,
-                        .q = &q,
-                        .gate = &gate,
-                        .seen = seen,
-                        .id = i < P ? i : i - P};
-        if (i >= P)
-            w[i].per_producer = xcalloc((size_t)P, sizeof(tally));
-        xpthread_create(&tid[i], i < P ? producer : consumer, &w[i]);
-    }
-    gate_wait(&gate);
-    double t0 = kit_now(), cpu0 = kit_cpu_seconds();
-    for (int i = 0; i < P; i++)
-        xpthread_join(tid[i]);
-    bq_close(
-        &q); /* every item is in: consumers drain what is left, then stop */
-    for (int i = P; i < P + C; i++)
-        xpthread_join(tid[i]);
-    double secs = kit_now() - t0, cpu = kit_cpu_seconds() - cpu0;
-
-    /* Check every item off. */
-    unsigned long long distinct = 0, received = 0, invalid = 0;
-    for (unsigned long long id = 0; id < N; id++) {
-        unsigned n = atomic_load_explicit(&seen[id], memory_order_relaxed);
-        distinct += n > 0;
-        received += n;
-    }
-    tally *per = xcalloc((size_t)P, sizeof *per);
-    unsigned long long put_waits = 0, get_waits = 0, spins = 0;
-    for (int i = P; i < P + C; i++) {
-        for (int p = 0; p < P; p++) {
-            per[p].count += w[i].per_producer[p].count;
-            per[p].sum += w[i].per_producer[p].sum;
-        }
-        invalid += w[i].invalid;
-    }
-    if (cfg.spin) {
-        for (int i = 0; i < P + C; i++) {
-            if (i < P)
-                put_waits += w[i].waits;
-            else
-                get_waits += w[i].waits;
-            spins += w[i].spins;
-        }
-    } else {
-        bq_stats(&q, &put_waits, &get_waits);
-    }
-    unsigned long long missing = N - distinct, duplicates = received - distinct;
-    bool sums_ok = true;
-    for (int p = 0; p < P; p++) {
-        /* producer p sent ids p, p+P, ...: count and sum in closed form */
-        unsigned long long cnt =
-            (N - (unsigned long long)p + (unsigned long long)P - 1) /
-            (unsigned long long)P;
-        unsigned long long sum = cnt * (unsigned long long)p +
-                                 (unsigned long long)P * (cnt * (cnt - 1) / 2);
-        if (per[p].count != cnt || per[p].sum != sum)
-            sums_ok = false;
-    }
-    bool exactly_once =
-        missing == 0 && duplicates == 0 && invalid == 0 && sums_ok;
-    double rate = secs > 0 ? (double)received / secs : 0;
-
-    if (cfg.json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "producers", P);
-        json_int(&j, "consumers", C);
-        json_int(&j, "capacity", cfg.capacity);
-        json_uint(&j, "items", N);
-        json_uint(&j, "delivered", distinct);
-        json_uint(&j, "missing", missing);
-        json_uint(&j, "duplicates", duplicates);
-        json_bool(&j, "exactly_once", exactly_once);
-        json_double(&j, "items_per_sec", rate);
-        json_bool(&j, "spin", cfg.spin);
-        json_uint(&j, "put_waits", put_waits);
-        json_uint(&j, "get_waits", get_waits);
-        json_double(&j, "seconds", secs);
-        json_double(&j, "cpu_seconds", cpu);
-        json_end(&j);
-        json_finish(&j);
-    } else {
-        printf("queue: %d producer%s -> bounded queue (capacity %lld) -> %d "
-               "consumer%s, "
-               "%llu items, %s\n\n",
-               P, P == 1 ? "" : "s", cfg.capacity, C, C == 1 ? "" : "s", N,
-               cfg.spin ? "busy-waiting (--spin)" : "condition variables");
-        kit_table t;
-        tbl_init(&t);
-        tbl_col(&t, "producer", TBL_LEFT);
-        tbl_col(&t, "sent", TBL_RIGHT);
-        tbl_col(&t, "received", TBL_RIGHT);
-        tbl_col(&t, "checksum sent", TBL_RIGHT);
-        tbl_col(&t, "checksum got", TBL_RIGHT);
-        tbl_col(&t, "verdict", TBL_LEFT);
-        int shown = P <= TBL_MAX_ROWS - 1 ? P : TBL_MAX_ROWS - 1;
-        for (int p = 0; p < shown; p++) {
-            unsigned long long cnt =
-                (N - (unsigned long long)p + (unsigned long long)P - 1) /
-                (unsigned long long)P;
-            unsigned long long sum =
-                cnt * (unsigned long long)p +
-                (unsigned long long)P * (cnt * (cnt - 1) / 2);
-            bool ok = per[p].count == cnt && per[p].sum == sum;
-            tbl_cell(&t, "%d", p);
-            tbl_cell(&t, "%llu", cnt);
-            tbl_cell(&t, "%llu", per[p].count);
-            tbl_cell(&t, "%llu", sum);
-            tbl_cell(&t, "%llu", per[p].sum);
-            tbl_cell(&t, "%s",
-                     ok                   ? "OK"
-                     : per[p].count < cnt ? "LOST"
-                                          : "WRONG");
-        }
-        tbl_print(&t, stdout);
-        printf(
-            "\ndelivered %llu of %llu items: %llu missing, %llu duplicates -> ",
-            distinct, N, missing, duplicates);
-        if (exactly_once)
-            printf("%sOK: every item delivered exactly once%s\n",
-                   kit_color(stdout, "green"), kit_color(stdout, "reset"));
-        else
-            printf("%sFAILED: not exactly once%s\n", kit_color(stdout, "red"),
-                   kit_color(stdout, "reset"));
-        if (rate >= 1e6)
-            printf("throughput: %.2f M items/s (%.3f s)\n", rate / 1e6, secs);
-        else
-            printf("throughput: %.0f items/s (%.3f s)\n", rate, secs);
-        printf("waits: producers found the queue full %llu times, consumers "
-               "found it "
-               "empty %llu times\n",
-               put_waits, get_waits);
-        printf("CPU: %.3f s for %.3f s of wall time (%.1f cores busy)\n", cpu,
-               secs, secs > 0 ? cpu / secs : 0);
-        if (cfg.spin)
-            printf("notice: %llu polls that found nothing to do - busy-waiting "
-                   "turns "
-                   "waiting into CPU time; without --spin a waiting thread "
-                   "sleeps\n",
-                   spins);
-        else
-            printf("notice: a thread that waits sleeps in pthread_cond_wait "
-                   "and burns no "
-                   "CPU; compare with --spin\n");
-    }
+    outcome o;
+    run_and_check(&cfg, &o);
+    if (cfg.json)
+        print_json(&cfg, &o);
+    else
+        print_report(&cfg, &o);
     if (fflush(stdout) != 0)
         die_errno("stdout");
-
-    for (int i = P; i < P + C; i++)
-        free(w[i].per_producer);
-    free(per);
-    free(w);
-    free(tid);
-    free(seen);
-    gate_destroy(&gate);
-    bq_destroy(&q);
-    if (!exactly_once) {
+    free(o.per);
+    if (!o.exactly_once) {
         warn_msg("items were lost or duplicated (is bq_put/bq_get finished?)");
         return KIT_EXIT_RUNTIME;
     }

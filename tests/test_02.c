@@ -209,6 +209,33 @@ Test(lab02_gil, the_lock_changes_hands_while_cpu_bound_threads_compete)
     run_free(&r);
 }
 
+/*
+ * A released GIL must wake its waiter at once.  gil counts "late hand-offs":
+ * takes by a waiter whose wait ended by its timeout although the lock was
+ * free (the release's signal never reached it).  A correct GIL has ~0 (a
+ * release and a timer at the same instant); a release that signals the
+ * wrong condition variable makes every hand-off late, and the threads still
+ * take turns, only slowly: no other test would notice.  Counted by the
+ * program, never timed here.
+ */
+Test(lab02_gil, a_released_gil_wakes_its_waiter_without_waiting_for_a_timeout)
+{
+    run_result r = RUN("gil", "--json");
+    assert_json_ok(&r, "gil --json");
+    double handovers = num(r.out, "runs.0.handovers");
+    double late = num(r.out, "runs.0.late_handoffs");
+    cr_assert_geq(handovers, 2, "cpu + GIL: the lock must change hands: %s",
+                  r.out);
+    cr_assert_leq(late * 10, handovers,
+                  "cpu + GIL: %g of %g hand-offs waited for the waiter's "
+                  "timeout although the lock was free: does gil_release "
+                  "signal the condition variable gil_acquire waits on? %s",
+                  late, handovers, r.out);
+    cr_assert_eq(num(r.out, "runs.1.late_handoffs"), 0,
+                 "no GIL, no hand-offs: %s", r.out);
+    run_free(&r);
+}
+
 Test(lab02_gil, table_shows_the_four_runs_and_the_baselines)
 {
     run_result r = RUN("gil", "--cpu-ms", "20");

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -202,6 +203,7 @@ Test(lab04_server, help_prints_usage_with_an_example)
 /* ---- a --serve instance of our own, to talk to ------------------------- */
 
 static pid_t spawned = -1;
+static long spawn_nofile = 0; /* > 0: spawn_server runs it under ulimit -n */
 
 /* Test teardown: whatever happened, no server outlives its test. */
 static void kill_spawned(void)
@@ -259,6 +261,15 @@ static int spawn_server(int *out_fd, const char *const *args)
         dup2(p[1], 2);
         close(p[0]); /* the child only writes */
         close(p[1]);
+        if (spawn_nofile > 0) {
+            /* ulimit -n N, with nothing of ours open above stderr: the
+             * server gets exactly N - 3 descriptors for its own use. */
+            for (int fd = 3; fd < 1024; fd++)
+                close(fd);
+            struct rlimit rl = {(rlim_t)spawn_nofile, (rlim_t)spawn_nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(126);
+        }
         execv(bin_path("server"), (char *const *)argv);
         _exit(127);
     }
@@ -463,6 +474,246 @@ Test(lab04_server, serve_stops_promptly_on_sigint_while_a_client_is_connected,
     cr_assert_eq(wait_spawned(10), 0);
     close(fd);
     close(out);
+}
+
+/* A connected socket to 127.0.0.1:port (the kernel's backlog accepts it
+ * whether or not the server has called accept yet). */
+static int connect_local(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s",
+              strerror(errno));
+    return fd;
+}
+
+static void send_line(int fd, const char *s, size_t len)
+{
+    cr_assert_eq(send(fd, s, len, MSG_NOSIGNAL), (ssize_t)len, "send: %s",
+                 strerror(errno));
+}
+
+/* Read everything the spawned server still prints, until it exits (EOF). */
+static void read_rest(int out, char *buf, size_t cap)
+{
+    size_t len = 0;
+    while (len + 1 < cap) {
+        size_t n = read_until(out, buf + len, cap - len, 10, false);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    buf[len] = '\0';
+    close(out);
+}
+
+Test(lab04_server, a_request_with_a_nul_inside_is_a_bad_request,
+     .fini = kill_spawned)
+{
+    int out;
+    int port =
+        spawn_server(&out, (const char *const[]){"--mode", "sequential",
+                                                 "--work-ms", "1", NULL});
+    /* "DOUBLE 21\0junk\n" is not "DOUBLE 21": the line ends at the '\n'. */
+    static const char req[] = "DOUBLE 21\0junk\n";
+    int fd = connect_local(port);
+    send_line(fd, req, sizeof req - 1);
+    char reply[64];
+    read_until(fd, reply, sizeof reply, 10, false);
+    close(fd);
+    cr_assert_str_eq(reply, "ERR bad request\n",
+                     "a NUL inside the line must not end the request early");
+    cr_assert_eq(kill(spawned, SIGINT), 0);
+    cr_assert_eq(wait_spawned(10), 0);
+    close(out);
+}
+
+/*
+ * Ctrl-C ends --serve at once whatever the clients do: here two clients wait
+ * for answers that take 10 s of "I/O" and three say nothing (a 60 s
+ * timeout).  Stopping must not wait for them: each gets "ERR server
+ * stopping", and the server exits well within the 10 s we allow (the old
+ * server took the full timeout).  Thread-per-request and pool: INFO answered
+ * on a sixth connection is the sign that the five before it are in live
+ * handlers (connections are accepted and queued in order, and there are
+ * enough threads for all six).  srv_stop then has to be told by every
+ * handler that it is gone: a handler that does not signal its exit leaves
+ * the stop waiting forever.
+ */
+Test(lab04_server, serve_stops_at_once_with_live_handlers_in_every_mode,
+     .fini = kill_spawned, .timeout = 120)
+{
+    for (int m = 0; m < 3; m++) {
+        int out;
+        int port = spawn_server(
+            &out, (const char *const[]){"--mode", MODES[m], "--workers", "8",
+                                        "--work-ms", "10000", "--timeout-ms",
+                                        "60000", NULL});
+        int fds[5];
+        for (int i = 0; i < 5; i++) {
+            fds[i] = connect_local(port);
+            if (i < 2)
+                send_line(fds[i], "DOUBLE 7\n", 9);
+        }
+        if (m != 0) { /* sequential: its only thread is busy with fds[0] */
+            char reply[128];
+            exchange(port, "INFO\n", reply, sizeof reply, 10);
+            cr_assert(strncmp(reply, "mode ", 5) == 0,
+                      "%s: INFO must be answered: '%s'", MODES[m], reply);
+        }
+        cr_assert_eq(kill(spawned, SIGINT), 0);
+        cr_assert_eq(wait_spawned(10), 0,
+                     "%s: SIGINT must stop the server at once, whatever its "
+                     "clients do",
+                     MODES[m]);
+        for (int i = 0; i < 5; i++) {
+            char reply[64];
+            read_until(fds[i], reply, sizeof reply, 5, false);
+            close(fds[i]);
+            if (m != 0) /* sequential: maybe not accepted yet */
+                cr_assert_str_eq(reply, "ERR server stopping\n",
+                                 "%s: client %d must be told why", MODES[m], i);
+        }
+        char rest[512];
+        read_rest(out, rest, sizeof rest);
+        cr_assert(strstr(rest, "answering 0 requests"), "%s: %s", MODES[m],
+                  rest);
+        if (m != 0)
+            cr_assert(strstr(rest, "cutting off 5 connections"),
+                      "%s: the five live connections were cut off: %s",
+                      MODES[m], rest);
+    }
+}
+
+/* Connections waiting in the accept queue of the socket listening on
+ * 127.0.0.1:port: Linux shows it as rx_queue in /proc/net/tcp.  -1 if
+ * unknown. */
+static long accept_queue_length(int port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (f == NULL)
+        return -1;
+    char line[512];
+    long found = -1;
+    while (fgets(line, sizeof line, f)) {
+        /* "sl: local_addr:port rem_addr:port st tx_queue:rx_queue ..." */
+        char *tok[5], *save = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, " \t\n", &save); t && n < 5;
+             t = strtok_r(NULL, " \t\n", &save))
+            tok[n++] = t;
+        if (n < 5 || strchr(tok[1], ':') == NULL || strchr(tok[4], ':') == NULL)
+            continue; /* the header line */
+        unsigned long lport = strtoul(strchr(tok[1], ':') + 1, NULL, 16);
+        unsigned long st = strtoul(tok[3], NULL, 16);
+        if (lport == (unsigned long)port && st == 0x0A) /* LISTEN */
+            found = (long)strtoul(strchr(tok[4], ':') + 1, NULL, 16);
+    }
+    fclose(f);
+    return found;
+}
+
+/*
+ * Thread-per-request caps its handlers at 256; past the cap the acceptor
+ * waits for one to end.  300 clients connect and say nothing yet: 256
+ * handlers wait for their requests, the acceptor holds the 257th connection
+ * and waits, 43 wait in the kernel's accept queue (that count is our sign
+ * that the acceptor is waiting at the cap).  Then
+ * every client sends its request: all 300 must be answered, so the handlers
+ * that end must wake the acceptor.
+ */
+Test(lab04_server, thread_per_request_serves_more_clients_than_its_thread_cap,
+     .fini = kill_spawned, .timeout = 120)
+{
+    enum { N = 300 };
+    int out;
+    int port = spawn_server(
+        &out, (const char *const[]){"--mode", "thread-per-request", "--work-ms",
+                                    "1", "--timeout-ms", "60000", NULL});
+    static int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = connect_local(port);
+    if (accept_queue_length(port) < 0)
+        cr_skip_test("needs Linux's /proc/net/tcp to see the accept queue");
+    for (double end = now_s() + 20; accept_queue_length(port) != N - 257;) {
+        cr_assert(now_s() < end,
+                  "the acceptor should stop at 256 handlers and one more "
+                  "connection, leaving %d queued; %ld are",
+                  N - 257, accept_queue_length(port));
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < N; i++) {
+        char req[32];
+        int len = snprintf(req, sizeof req, "DOUBLE %d\n", i);
+        send_line(fds[i], req, (size_t)len);
+    }
+    int answered = 0;
+    double end = now_s() + 30; /* for all of them: a hang fails, not waits */
+    for (int i = 0; i < N; i++) {
+        char reply[64], want[32];
+        double left = end - now_s();
+        read_until(fds[i], reply, sizeof reply, left > 0.1 ? left : 0.1, false);
+        close(fds[i]);
+        snprintf(want, sizeof want, "%d\n", 2 * i);
+        answered += strcmp(reply, want) == 0;
+    }
+    cr_assert_eq(answered, N,
+                 "every one of %d clients (the cap is 256 handlers) must be "
+                 "answered; %d were",
+                 N, answered);
+    cr_assert_eq(kill(spawned, SIGTERM), 0);
+    cr_assert_eq(wait_spawned(10), 0);
+    char rest[512];
+    read_rest(out, rest, sizeof rest);
+    cr_assert(strstr(rest, "answering 300 requests"), "%s", rest);
+}
+
+/*
+ * ulimit -n 8 leaves the server two descriptors for clients.  20 clients at
+ * once: accept fails with EMFILE until handlers close theirs.  The server
+ * says so once (not once per retry), backs off, and still serves everyone.
+ */
+Test(lab04_server, out_of_descriptors_is_said_once_and_everyone_is_served,
+     .fini = kill_spawned)
+{
+    const char *san = getenv("KIT_SAN");
+    if (san && *san)
+        cr_skip_test("the sanitizers' runtimes open descriptors of their own");
+    enum { N = 20 };
+    int out;
+    spawn_nofile = 8;
+    int port = spawn_server(
+        &out, (const char *const[]){"--mode", "thread-per-request", "--work-ms",
+                                    "50", "--timeout-ms", "60000", NULL});
+    spawn_nofile = 0;
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        char req[32];
+        int len = snprintf(req, sizeof req, "DOUBLE %d\n", i);
+        fds[i] = connect_local(port);
+        send_line(fds[i], req, (size_t)len);
+    }
+    int answered = 0;
+    for (int i = 0; i < N; i++) {
+        char reply[64], want[32];
+        read_until(fds[i], reply, sizeof reply, 20, false);
+        close(fds[i]);
+        snprintf(want, sizeof want, "%d\n", 2 * i);
+        answered += strcmp(reply, want) == 0;
+    }
+    cr_assert_eq(kill(spawned, SIGTERM), 0);
+    cr_assert_eq(wait_spawned(10), 0);
+    static char rest[64 * 1024];
+    read_rest(out, rest, sizeof rest);
+    cr_assert_eq(answered, N, "every client is served in the end: %s", rest);
+    cr_assert_eq(count_substr(rest, "Too many open files"), 1,
+                 "EMFILE is said once, not once per retry:\n%s", rest);
 }
 
 Test(lab04_server, connect_to_a_port_nobody_serves_fails_with_status_1)
