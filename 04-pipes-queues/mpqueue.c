@@ -280,6 +280,37 @@ static _Noreturn void consumer(const config *c, channels *ch, pid_t parent)
     _exit(0);
 }
 
+#if HAVE_MQ
+/* A fresh queue with a name nobody else can guess, unlinked at once: the
+ * descriptor (inherited by fork) keeps it alive, and nothing is left in
+ * /dev/mqueue even if we are killed. */
+static mqd_t open_private_mq(const config *c)
+{
+    struct mq_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.mq_maxmsg = c->capacity;
+    attr.mq_msgsize = BODY_MAX + 1;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        char name[64];
+        kit_ipc_name(name, sizeof name, "mpqueue", attempt);
+        sigset_t old;
+        kit_block_stop_signals(&old); /* no Ctrl-C between create and unlink */
+        mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+        int err = errno;
+        if (q != (mqd_t)-1 && mq_unlink(name) != 0)
+            die_errno("mq_unlink %s", name);
+        kit_restore_signals(&old);
+        if (q != (mqd_t)-1)
+            return q;
+        if (err != EEXIST) {
+            errno = err;
+            die_errno("mq_open (POSIX message queues unavailable here?)");
+        }
+    }
+    die("mq_open: could not find a free name");
+}
+#endif
+
 /* ---- the parent ------------------------------------------------------------ */
 
 typedef struct {
@@ -444,37 +475,6 @@ static void parse(int argc, char **argv, config *c)
         usage_error("--transport: mq (POSIX message queues) is available on "
                     "Linux only");
 }
-
-#if HAVE_MQ
-/* A fresh queue with a name nobody else can guess, unlinked at once: the
- * descriptor (inherited by fork) keeps it alive, and nothing is left in
- * /dev/mqueue even if we are killed. */
-static mqd_t open_private_mq(const config *c)
-{
-    struct mq_attr attr;
-    memset(&attr, 0, sizeof attr);
-    attr.mq_maxmsg = c->capacity;
-    attr.mq_msgsize = BODY_MAX + 1;
-    for (int attempt = 0; attempt < 16; attempt++) {
-        char name[64];
-        kit_ipc_name(name, sizeof name, "mpqueue", attempt);
-        sigset_t old;
-        kit_block_stop_signals(&old); /* no Ctrl-C between create and unlink */
-        mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
-        int err = errno;
-        if (q != (mqd_t)-1 && mq_unlink(name) != 0)
-            die_errno("mq_unlink %s", name);
-        kit_restore_signals(&old);
-        if (q != (mqd_t)-1)
-            return q;
-        if (err != EEXIST) {
-            errno = err;
-            die_errno("mq_open (POSIX message queues unavailable here?)");
-        }
-    }
-    die("mq_open: could not find a free name");
-}
-#endif
 
 int main(int argc, char **argv)
 {
