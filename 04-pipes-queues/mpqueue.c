@@ -29,7 +29,9 @@
  *   draining the result queue deadlocks once the pipe is full (64 KiB on
  *   Linux): the consumers block writing results nobody reads, the producers
  *   block writing items nobody takes, and the parent waits for all of them.
- *   --join-first does exactly that; a watchdog explains and exits 3.
+ *   --join-first does exactly that; a watchdog explains and exits 3.  It
+ *   counts only time the parent ran: Ctrl-Z then `fg` is no stall.  A child
+ *   that dies is named at once, with how it died, and the run exits 1.
  *
  * What you will observe
  *   "OK: every item delivered exactly once", items per second (far fewer
@@ -107,9 +109,10 @@ typedef struct {
 
 /* ---- children and signals: nothing may outlive a Ctrl-C -----------------
  *
- * Children are made with kit_fork(), which records them; on SIGINT/SIGTERM
- * the handler from kit_cleanup_on() (see main) kills and reaps them all,
- * then dies of the signal (common/proc.h).  The message queue, if any, was
+ * Children are made with kit_fork(), which records them; on a stop signal
+ * (KIT_STOP_SIGNALS: SIGINT, SIGTERM, SIGHUP, SIGQUIT) the handler from
+ * kit_cleanup_on() (see main) kills and reaps them all, then dies of the
+ * signal (common/proc.h).  The message queue, if any, was
  * unlinked at birth, so nothing else is left to remove.  The list below is
  * the event loop's own: which child is which, and which are reaped. */
 
@@ -161,7 +164,7 @@ typedef struct {
 } channels;
 
 static _Noreturn void producer(const config *c, channels *ch, uint32_t p,
-                                pid_t parent)
+                               pid_t parent)
 {
     (void)parent; /* mq only: see below */
     unsigned char *buf = xmalloc(ch->batch);
@@ -467,8 +470,7 @@ static void print_json(const config *c, const tally *t, double secs,
     json_uint(&j, "missing", s.missing);
     json_uint(&j, "duplicates", s.duplicates);
     json_bool(&j, "exactly_once", s.exactly_once);
-    json_double(&j, "items_per_sec",
-                secs > 0 ? (double)t->received / secs : 0);
+    json_double(&j, "items_per_sec", secs > 0 ? (double)t->received / secs : 0);
     json_str(&j, "transport", transport_names[c->transport]);
     json_uint(&j, "damaged", t->bad);
     if (strcmp(watchdog, "none") == 0)
@@ -632,9 +634,9 @@ int main(int argc, char **argv)
     config cfg;
     parse(argc, argv, &cfg);
     kit_ignore_sigpipe(); /* a write to a dead reader: EPIPE, not death */
-    /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
-    static const int stops[] =
-        KIT_STOP_SIGNALS; /* + a closed terminal, Ctrl-\ */
+    /* Ctrl-C, kill, a closed terminal, Ctrl-\: kill and reap every child,
+     * then die of the signal. */
+    static const int stops[] = KIT_STOP_SIGNALS;
     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
     int fds_before = open_fds();
     const int P = (int)cfg.producers, C = (int)cfg.consumers;

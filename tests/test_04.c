@@ -929,7 +929,8 @@ Test(lab04_mpqueue,
         SIGTERM);
 }
 
-Test(lab04_mpqueue, join_first_json_still_prints_its_object_when_the_watchdog_fires)
+Test(lab04_mpqueue,
+     join_first_json_still_prints_its_object_when_the_watchdog_fires)
 {
     run_result r = RUN("mpqueue", "-n", "100000", "--join-first", "--json");
     cr_assert_eq(r.exit_code, 3, "exit %d; stderr: %s", r.exit_code, r.err);
@@ -1066,10 +1067,10 @@ Test(lab04_mpqueue, stopping_and_continuing_the_whole_group_is_not_a_stall)
      * must finish, exactly once. */
     char *dir = make_tmpdir();
     pid_t kids[4];
-    pid_t pid = mp_start(
-        (const char *const[]){"mpqueue", "-p", "2", "-c", "2", "-n", "1000000",
-                              "--watchdog", "100", "--json", NULL},
-        dir, 4, kids);
+    pid_t pid = mp_start((const char *const[]){"mpqueue", "-p", "2", "-c", "2",
+                                               "-n", "1000000", "--watchdog",
+                                               "100", "--json", NULL},
+                         dir, 4, kids);
     cr_assert_gt(pid, 0, "mpqueue ended early: %s", mp_file(dir, "err"));
     cr_assert_eq(kill(-pid, SIGSTOP), 0);
     kit_sleep_ms(500); /* stopped > --watchdog 100: the condition under test */
@@ -1077,8 +1078,8 @@ Test(lab04_mpqueue, stopping_and_continuing_the_whole_group_is_not_a_stall)
     int st = mp_wait(pid);
     char *out = mp_file(dir, "out"), *err = mp_file(dir, "err");
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "a stopped-then-continued run must finish (status %#x): %s%s",
-              st, out, err);
+              "a stopped-then-continued run must finish (status %#x): %s%s", st,
+              out, err);
     cr_assert(tj_valid(out), "not JSON: %s", out);
     cr_assert(flag(out, "exactly_once"), "%s", out);
     cr_assert_eq(num(out, "delivered"), 1000000);
@@ -1101,10 +1102,10 @@ Test(lab04_mpqueue, mq_children_all_end_when_the_parent_is_killed)
     int before = kit_ipc_objects();
     char *dir = make_tmpdir();
     pid_t kids[4];
-    pid_t pid = mp_start((const char *const[]){"mpqueue", "-t", "mq", "-p",
-                                               "2", "-c", "2", "-n",
-                                               "10000000", NULL},
-                         dir, 4, kids);
+    pid_t pid =
+        mp_start((const char *const[]){"mpqueue", "-t", "mq", "-p", "2", "-c",
+                                       "2", "-n", "10000000", NULL},
+                 dir, 4, kids);
     if (pid < 0) {
         char *err = mp_file(dir, "err");
         bool no_mq = strstr(err, "mq_open") != NULL;
@@ -1131,7 +1132,8 @@ Test(lab04_mpqueue, mq_children_all_end_when_the_parent_is_killed)
 #endif
 }
 
-Test(lab04_mpqueue, a_killed_child_is_named_with_how_it_died_and_the_run_exits_1)
+Test(lab04_mpqueue,
+     a_killed_child_is_named_with_how_it_died_and_the_run_exits_1)
 {
 #ifndef __linux__
     cr_skip_test("needs /proc/PID/task/PID/children (Linux)");
@@ -1145,10 +1147,10 @@ Test(lab04_mpqueue, a_killed_child_is_named_with_how_it_died_and_the_run_exits_1
     for (size_t v = 0; v < sizeof victims / sizeof victims[0]; v++) {
         char *dir = make_tmpdir();
         pid_t kids[4];
-        pid_t pid = mp_start(
-            (const char *const[]){"mpqueue", "-p", "2", "-c", "2", "-n",
-                                  "10000000", "--watchdog", "60000", NULL},
-            dir, 4, kids);
+        pid_t pid = mp_start((const char *const[]){"mpqueue", "-p", "2", "-c",
+                                                   "2", "-n", "10000000",
+                                                   "--watchdog", "60000", NULL},
+                             dir, 4, kids);
         cr_assert_gt(pid, 0, "mpqueue ended early: %s", mp_file(dir, "err"));
         pid_t victim = kids[victims[v].index];
         cr_assert_eq(kill(victim, SIGKILL), 0);
