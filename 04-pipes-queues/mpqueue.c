@@ -29,7 +29,9 @@
  *   draining the result queue deadlocks once the pipe is full (64 KiB on
  *   Linux): the consumers block writing results nobody reads, the producers
  *   block writing items nobody takes, and the parent waits for all of them.
- *   --join-first does exactly that; a watchdog explains and exits 3.
+ *   --join-first does exactly that; a watchdog explains and exits 3.  It
+ *   counts only time the parent ran: Ctrl-Z then `fg` is no stall.  A child
+ *   that dies is named at once, with how it died, and the run exits 1.
  *
  * What you will observe
  *   "OK: every item delivered exactly once", items per second (far fewer
@@ -107,9 +109,10 @@ typedef struct {
 
 /* ---- children and signals: nothing may outlive a Ctrl-C -----------------
  *
- * Children are made with kit_fork(), which records them; on SIGINT/SIGTERM
- * the handler from kit_cleanup_on() (see main) kills and reaps them all,
- * then dies of the signal (common/proc.h).  The message queue, if any, was
+ * Children are made with kit_fork(), which records them; on a stop signal
+ * (KIT_STOP_SIGNALS: SIGINT, SIGTERM, SIGHUP, SIGQUIT) the handler from
+ * kit_cleanup_on() (see main) kills and reaps them all, then dies of the
+ * signal (common/proc.h).  The message queue, if any, was
  * unlinked at birth, so nothing else is left to remove.  The list below is
  * the event loop's own: which child is which, and which are reaped. */
 
@@ -160,8 +163,10 @@ typedef struct {
     size_t batch; /* bytes per atomic write: min(PIPE_BUF, 4096) */
 } channels;
 
-static _Noreturn void producer(const config *c, channels *ch, uint32_t p)
+static _Noreturn void producer(const config *c, channels *ch, uint32_t p,
+                               pid_t parent)
 {
+    (void)parent; /* mq only: see below */
     unsigned char *buf = xmalloc(ch->batch);
     size_t used = 0;
     for (uint64_t seq = 0;
@@ -171,10 +176,19 @@ static _Noreturn void producer(const config *c, channels *ch, uint32_t p)
         uint32_t len = (uint32_t)body_len(seq);
         if (c->transport == T_MQ) {
 #if HAVE_MQ
-            /* A message queue keeps boundaries: one message, no length. */
-            while (mq_send(ch->mq, (const char *)body, len, 0) != 0)
-                if (errno != EINTR)
+            /* A message queue keeps boundaries: one message, no length.
+             * Wake up now and then, as the consumers do: if the parent
+             * died, the consumers soon stop, nobody will ever take this
+             * message, and a plain mq_send() would wait forever. */
+            for (;;) {
+                struct timespec dl = kit_deadline_ms(1000);
+                if (mq_timedsend(ch->mq, (const char *)body, len, 0, &dl) == 0)
+                    break;
+                if (errno != EINTR && errno != ETIMEDOUT)
                     _exit(1);
+                if (getppid() != parent)
+                    _exit(1);
+            }
 #endif
             continue;
         }
@@ -280,6 +294,37 @@ static _Noreturn void consumer(const config *c, channels *ch, pid_t parent)
     _exit(0);
 }
 
+#if HAVE_MQ
+/* A fresh queue with a name nobody else can guess, unlinked at once: the
+ * descriptor (inherited by fork) keeps it alive, and nothing is left in
+ * /dev/mqueue even if we are killed. */
+static mqd_t open_private_mq(const config *c)
+{
+    struct mq_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.mq_maxmsg = c->capacity;
+    attr.mq_msgsize = BODY_MAX + 1;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        char name[64];
+        kit_ipc_name(name, sizeof name, "mpqueue", attempt);
+        sigset_t old;
+        kit_block_stop_signals(&old); /* no Ctrl-C between create and unlink */
+        mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+        int err = errno;
+        if (q != (mqd_t)-1 && mq_unlink(name) != 0)
+            die_errno("mq_unlink %s", name);
+        kit_restore_signals(&old);
+        if (q != (mqd_t)-1)
+            return q;
+        if (err != EEXIST) {
+            errno = err;
+            die_errno("mq_open (POSIX message queues unavailable here?)");
+        }
+    }
+    die("mq_open: could not find a free name");
+}
+#endif
+
 /* ---- the parent ------------------------------------------------------------ */
 
 typedef struct {
@@ -327,10 +372,148 @@ static int open_fds(void)
     return n;
 }
 
-static _Noreturn void deadlock(const config *c, bool drained)
+/* ---- the watchdog's clock: time we ran, not time we were stopped ----------
+ *
+ * "Nothing moved for watchdog_ms" must mean the children could have moved
+ * and did not.  Ctrl-Z stops the whole process group, and `fg` continues it
+ * with SIGCONT: the wall clock ran on meanwhile, but nobody could move.  So
+ * a SIGCONT restarts the stall clock (the handler only sets a flag; the
+ * event loop looks at it).  A child stopped alone (kill -STOP PID) while
+ * the parent runs is a real stall, and the watchdog says so. */
+
+static volatile sig_atomic_t continued;
+
+static void on_sigcont(int sig)
+{
+    (void)sig;
+    continued = 1;
+}
+
+/* In the parent only, after the forks: the children keep SIGCONT's default. */
+static void restart_stall_clock_on_sigcont(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigcont;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGCONT, &sa, NULL) != 0)
+        die_errno("sigaction SIGCONT");
+}
+
+/* Milliseconds without progress since *since, or 0 (and *since restarted)
+ * if we were continued after a stop since the last look.  The clock is read
+ * BEFORE the flag: a stop that falls between the two leaves the flag set,
+ * so a stop is never counted as a stall. */
+static double stalled_ms(double *since)
+{
+    double now = kit_now();
+    if (continued) {
+        continued = 0;
+        *since = kit_now();
+        return 0;
+    }
+    return (now - *since) * 1000;
+}
+
+/* ---- reporting ---------------------------------------------------------------- */
+
+/* What producer p sends: how many items, and the sum of their ids. */
+static unsigned long long sent_count(const config *c, int p)
+{
+    uint64_t N = (uint64_t)c->items, P = (uint64_t)c->producers;
+    return (N - (uint64_t)p + P - 1) / P;
+}
+
+static unsigned long long sent_sum(const config *c, int p)
+{
+    unsigned long long cnt = sent_count(c, p);
+    return cnt * (uint64_t)p + (uint64_t)c->producers * (cnt * (cnt - 1) / 2);
+}
+
+typedef struct {
+    unsigned long long distinct, missing, duplicates;
+    bool exactly_once;
+} summary;
+
+static summary summarize(const tally *t, const config *c)
+{
+    summary s = {0};
+    for (uint64_t id = 0; id < (uint64_t)c->items; id++)
+        s.distinct += t->seen[id] > 0;
+    s.missing = (uint64_t)c->items - s.distinct;
+    s.duplicates = t->received - t->bad - s.distinct;
+    bool sums_ok = true;
+    for (int p = 0; p < c->producers; p++)
+        sums_ok = sums_ok && t->count[p] == sent_count(c, p) &&
+                  t->sum[p] == sent_sum(c, p);
+    s.exactly_once =
+        s.missing == 0 && s.duplicates == 0 && t->bad == 0 && sums_ok;
+    return s;
+}
+
+/* One object, on both ends of a run: "watchdog" is "none" for a run that
+ * finished, else "deadlock" or "stall" (exit 3: then "delivered" is what
+ * the parent had read when it gave up, and there is no "fds_leaked", since
+ * the children were killed, not finished). */
+static void print_json(const config *c, const tally *t, double secs,
+                       const char *watchdog, int fds_leaked)
+{
+    summary s = summarize(t, c);
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "producers", c->producers);
+    json_int(&j, "consumers", c->consumers);
+    json_int(&j, "capacity", c->capacity);
+    json_uint(&j, "items", (uint64_t)c->items);
+    json_uint(&j, "delivered", s.distinct);
+    json_uint(&j, "missing", s.missing);
+    json_uint(&j, "duplicates", s.duplicates);
+    json_bool(&j, "exactly_once", s.exactly_once);
+    json_double(&j, "items_per_sec", secs > 0 ? (double)t->received / secs : 0);
+    json_str(&j, "transport", transport_names[c->transport]);
+    json_uint(&j, "damaged", t->bad);
+    if (strcmp(watchdog, "none") == 0)
+        json_int(&j, "fds_leaked", fds_leaked);
+    json_bool(&j, "join_first", c->join_first);
+    json_str(&j, "watchdog", watchdog);
+    json_bool(&j, "deadlock", strcmp(watchdog, "deadlock") == 0);
+    json_double(&j, "watchdog_ms", c->watchdog_ms);
+    json_end(&j);
+    json_finish(&j);
+}
+
+/* "producer 1" / "consumer 0": which of the P + C children children[i] is. */
+static void name_child(const config *c, int i, char *buf, size_t n)
+{
+    if (i < c->producers)
+        snprintf(buf, n, "producer %d", i);
+    else
+        snprintf(buf, n, "consumer %d", i - (int)c->producers);
+}
+
+/* A child did not exit 0: its items, or their acknowledgements, can no
+ * longer all arrive.  Say at once which child and how, not "something
+ * failed" after the watchdog or the end of the run. */
+static _Noreturn void child_failed(const config *c, int i, pid_t pid,
+                                   int status)
+{
+    char who[32], how[64];
+    name_child(c, i, who, sizeof who);
+    kit_describe_status(status, how, sizeof how);
+    kit_kill_children();
+    die("%s (pid %ld) %s: not every item can arrive now; the other "
+        "children were killed and reaped",
+        who, (long)pid, how);
+}
+
+static _Noreturn void deadlock(const config *c, const tally *t, bool drained,
+                               double secs)
 {
     kit_kill_children();
-    if (!c->json) {
+    if (c->json)
+        print_json(c, t, secs, drained ? "stall" : "deadlock", 0);
+    else {
         if (!drained)
             printf("\n%sDEADLOCK%s: for %.1f s no child has exited, and the "
                    "parent reads\n"
@@ -445,46 +628,15 @@ static void parse(int argc, char **argv, config *c)
                     "Linux only");
 }
 
-#if HAVE_MQ
-/* A fresh queue with a name nobody else can guess, unlinked at once: the
- * descriptor (inherited by fork) keeps it alive, and nothing is left in
- * /dev/mqueue even if we are killed. */
-static mqd_t open_private_mq(const config *c)
-{
-    struct mq_attr attr;
-    memset(&attr, 0, sizeof attr);
-    attr.mq_maxmsg = c->capacity;
-    attr.mq_msgsize = BODY_MAX + 1;
-    for (int attempt = 0; attempt < 16; attempt++) {
-        char name[64];
-        kit_ipc_name(name, sizeof name, "mpqueue", attempt);
-        sigset_t old;
-        kit_block_stop_signals(&old); /* no Ctrl-C between create and unlink */
-        mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
-        int err = errno;
-        if (q != (mqd_t)-1 && mq_unlink(name) != 0)
-            die_errno("mq_unlink %s", name);
-        kit_restore_signals(&old);
-        if (q != (mqd_t)-1)
-            return q;
-        if (err != EEXIST) {
-            errno = err;
-            die_errno("mq_open (POSIX message queues unavailable here?)");
-        }
-    }
-    die("mq_open: could not find a free name");
-}
-#endif
-
 int main(int argc, char **argv)
 {
     kit_set_prog("mpqueue");
     config cfg;
     parse(argc, argv, &cfg);
     kit_ignore_sigpipe(); /* a write to a dead reader: EPIPE, not death */
-    /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
-    static const int stops[] =
-        KIT_STOP_SIGNALS; /* + a closed terminal, Ctrl-\ */
+    /* Ctrl-C, kill, a closed terminal, Ctrl-\: kill and reap every child,
+     * then die of the signal. */
+    static const int stops[] = KIT_STOP_SIGNALS;
     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
     int fds_before = open_fds();
     const int P = (int)cfg.producers, C = (int)cfg.consumers;
@@ -540,7 +692,7 @@ int main(int argc, char **argv)
             kit_child_close(ch.token[1]);
         }
         if (is_producer)
-            producer(&cfg, &ch, (uint32_t)i);
+            producer(&cfg, &ch, (uint32_t)i, parent);
         consumer(&cfg, &ch, parent);
     }
     /* The parent only reads results.  Its copies of the work pipe's write
@@ -555,6 +707,7 @@ int main(int argc, char **argv)
         kit_xclose(ch.token[1]);
     }
     kit_xclose(ch.result[1]);
+    restart_stall_clock_on_sigcont();
 
     tally t;
     memset(&t, 0, sizeof t);
@@ -564,7 +717,7 @@ int main(int argc, char **argv)
 
     /* The event loop: read results (unless --join-first), reap children,
      * send the pills (mq) once the producers are done, watch for a stall. */
-    bool drain = !cfg.join_first, result_open = true, failed_child = false;
+    bool drain = !cfg.join_first, result_open = true;
     int live = P + C, producers_left = P, pills = 0;
     double last_progress = kit_now();
     unsigned char buf[65536];
@@ -594,14 +747,15 @@ int main(int argc, char **argv)
             if (w <= 0)
                 continue;
             /* reaped here with WNOHANG: off the cleanup's record too */
-            kit_forget_child(children[i]);
+            pid_t pid = children[i];
+            kit_forget_child(pid);
             children[i] = 0;
             live--;
             progress = true;
             if (i < P)
                 producers_left--;
             if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                failed_child = true;
+                child_failed(&cfg, i, pid, st);
         }
 #if HAVE_MQ
         /* No EOF on a message queue: one pill per consumer, after the last
@@ -623,8 +777,8 @@ int main(int argc, char **argv)
             drain = true; /* --join-first got away with it: read now */
         if (progress)
             last_progress = kit_now();
-        else if ((kit_now() - last_progress) * 1000 >= cfg.watchdog_ms)
-            deadlock(&cfg, drain);
+        else if (stalled_ms(&last_progress) >= cfg.watchdog_ms)
+            deadlock(&cfg, &t, drain, kit_now() - t0);
     }
     double secs = kit_now() - t0;
     (void)pills;
@@ -634,45 +788,14 @@ int main(int argc, char **argv)
         die_errno("mq_close");
 #endif
     int fds_leaked = open_fds() - fds_before;
-    if (failed_child)
-        die("a child process failed");
-
-    unsigned long long distinct = 0;
-    for (uint64_t id = 0; id < N; id++)
-        distinct += t.seen[id] > 0;
-    unsigned long long missing = N - distinct;
-    unsigned long long duplicates = t.received - t.bad - distinct;
-    bool sums_ok = true;
-    for (int p = 0; p < P; p++) {
-        unsigned long long cnt =
-            (N - (uint64_t)p + (uint64_t)P - 1) / (uint64_t)P;
-        unsigned long long sum =
-            cnt * (uint64_t)p + (uint64_t)P * (cnt * (cnt - 1) / 2);
-        sums_ok = sums_ok && t.count[p] == cnt && t.sum[p] == sum;
-    }
-    bool exactly_once =
-        missing == 0 && duplicates == 0 && t.bad == 0 && sums_ok;
+    summary sm = summarize(&t, &cfg);
+    unsigned long long distinct = sm.distinct, missing = sm.missing,
+                       duplicates = sm.duplicates;
+    bool exactly_once = sm.exactly_once;
     double rate = secs > 0 ? (double)t.received / secs : 0;
 
     if (cfg.json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "producers", P);
-        json_int(&j, "consumers", C);
-        json_int(&j, "capacity", cfg.capacity);
-        json_uint(&j, "items", N);
-        json_uint(&j, "delivered", distinct);
-        json_uint(&j, "missing", missing);
-        json_uint(&j, "duplicates", duplicates);
-        json_bool(&j, "exactly_once", exactly_once);
-        json_double(&j, "items_per_sec", rate);
-        json_str(&j, "transport", transport_names[cfg.transport]);
-        json_uint(&j, "damaged", t.bad);
-        json_int(&j, "fds_leaked", fds_leaked);
-        json_bool(&j, "join_first", cfg.join_first);
-        json_end(&j);
-        json_finish(&j);
+        print_json(&cfg, &t, secs, "none", fds_leaked);
     } else {
         printf("mpqueue: %d producer process%s -> %s -> %d consumer process%s "
                "-> parent, "
@@ -690,10 +813,8 @@ int main(int argc, char **argv)
         tbl_col(&tb, "checksum got", TBL_RIGHT);
         tbl_col(&tb, "verdict", TBL_LEFT);
         for (int p = 0; p < P; p++) {
-            unsigned long long cnt =
-                (N - (uint64_t)p + (uint64_t)P - 1) / (uint64_t)P;
-            unsigned long long sum =
-                cnt * (uint64_t)p + (uint64_t)P * (cnt * (cnt - 1) / 2);
+            unsigned long long cnt = sent_count(&cfg, p);
+            unsigned long long sum = sent_sum(&cfg, p);
             tbl_cell(&tb, "%d", p);
             tbl_cell(&tb, "%llu", cnt);
             tbl_cell(&tb, "%llu", t.count[p]);

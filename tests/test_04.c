@@ -432,6 +432,251 @@ Test(lab04_mpqueue,
         SIGTERM);
 }
 
+Test(lab04_mpqueue,
+     join_first_json_still_prints_its_object_when_the_watchdog_fires)
+{
+    run_result r = RUN("mpqueue", "-n", "100000", "--join-first", "--json");
+    cr_assert_eq(r.exit_code, 3, "exit %d; stderr: %s", r.exit_code, r.err);
+    const char *doc = json_of(&r, "mpqueue --join-first --json (watchdog)");
+    char kind[32] = "";
+    cr_assert(tj_str(doc, "watchdog", kind, sizeof kind), "%s", doc);
+    cr_assert_str_eq(kind, "deadlock", "%s", doc);
+    cr_assert(flag(doc, "deadlock"), "%s", doc);
+    cr_assert(!flag(doc, "exactly_once"), "%s", doc);
+    cr_assert_eq(num(doc, "items"), 100000);
+    cr_assert(strstr(r.err, "watchdog"), "one line on stderr still: %s", r.err);
+    cr_assert_eq(r.leftover, 0, "the stuck children must be killed and reaped");
+    run_free(&r);
+}
+
+/*
+ * Runs driven from outside: stop the whole group, kill the parent, kill one
+ * child.  The harness runs a program start to end, so these start ./mpqueue
+ * themselves, in its own process group (as a shell job is), with stdout and
+ * stderr in files.  The readiness sign is the program's own: all its P + C
+ * children exist (/proc/PID/task/PID/children, Linux).  We make ourselves a
+ * child subreaper (as the harness does), so children orphaned by a killed
+ * parent become ours to count and reap.
+ */
+#ifdef __linux__
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+/* The children of pid, in the order they were forked; how many. */
+static int mp_children(pid_t pid, pid_t *kids, int max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
+             (long)pid);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    long k;
+    while (f && n < max && fscanf(f, "%ld", &k) == 1)
+        kids[n++] = (pid_t)k;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Start ./mpqueue (argv[0] == "mpqueue") in its own group, output in
+ * dir/out and dir/err; return once its nchildren children all exist, with
+ * their pids in kids[].  -1 if it ended first (its stderr says why). */
+static pid_t mp_start(const char *const *argv, const char *dir, int nchildren,
+                      pid_t *kids)
+{
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    char *out = path_join(dir, "out"), *err = path_join(dir, "err");
+    const char *prog = bin_path(argv[0]);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        setpgid(0, 0);
+        if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
+            _exit(127);
+        execv(prog, (char *const *)argv);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    free(out);
+    free(err);
+    double t0 = kit_now();
+    while (mp_children(pid, kids, nchildren) < nchildren) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1;
+        cr_assert(kit_now() - t0 < 20, "mpqueue never forked its %d children",
+                  nchildren);
+        kit_sleep_ms(1);
+    }
+    return pid;
+}
+
+/* Reap pid (within 20 s, or kill its group and fail): its wait status. */
+static int mp_wait(pid_t pid)
+{
+    double t0 = kit_now();
+    int st = 0;
+    while (waitpid(pid, &st, WNOHANG) != pid) {
+        if (kit_now() - t0 > 20) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            cr_assert_fail("mpqueue did not end within 20 s");
+        }
+        kit_sleep_ms(5);
+    }
+    return st;
+}
+
+/* After pid has been reaped: how many processes of its group are still
+ * running `grace` seconds later (orphans come to us, the subreaper, and are
+ * reaped as they end).  The rest are killed and reaped. */
+static int mp_still_running(pid_t pgid, double grace)
+{
+    double t0 = kit_now();
+    for (;;) {
+        while (waitpid(-pgid, NULL, WNOHANG) > 0)
+            continue;
+        if (kill(-pgid, 0) != 0) /* ESRCH: nothing of the group left */
+            return 0;
+        if (kit_now() - t0 > grace)
+            break;
+        kit_sleep_ms(10);
+    }
+    int left = 0;
+    kill(-pgid, SIGKILL);
+    while (waitpid(-pgid, NULL, 0) > 0)
+        left++;
+    return left;
+}
+
+static char *mp_file(const char *dir, const char *name)
+{
+    char *path = path_join(dir, name);
+    char *text = read_file(path, NULL);
+    free(path);
+    cr_assert(text, "no %s file", name);
+    return text;
+}
+#endif
+
+Test(lab04_mpqueue, stopping_and_continuing_the_whole_group_is_not_a_stall)
+{
+#ifndef __linux__
+    cr_skip_test("needs /proc/PID/task/PID/children (Linux)");
+#else
+    /* Ctrl-Z then fg: every process of the group stopped for 5 times the
+     * watchdog's limit, then continued.  A stop is not a stall: the run
+     * must finish, exactly once. */
+    char *dir = make_tmpdir();
+    pid_t kids[4];
+    pid_t pid = mp_start((const char *const[]){"mpqueue", "-p", "2", "-c", "2",
+                                               "-n", "1000000", "--watchdog",
+                                               "100", "--json", NULL},
+                         dir, 4, kids);
+    cr_assert_gt(pid, 0, "mpqueue ended early: %s", mp_file(dir, "err"));
+    cr_assert_eq(kill(-pid, SIGSTOP), 0);
+    kit_sleep_ms(500); /* stopped > --watchdog 100: the condition under test */
+    cr_assert_eq(kill(-pid, SIGCONT), 0);
+    int st = mp_wait(pid);
+    char *out = mp_file(dir, "out"), *err = mp_file(dir, "err");
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "a stopped-then-continued run must finish (status %#x): %s%s", st,
+              out, err);
+    cr_assert(tj_valid(out), "not JSON: %s", out);
+    cr_assert(flag(out, "exactly_once"), "%s", out);
+    cr_assert_eq(num(out, "delivered"), 1000000);
+    cr_assert_eq(mp_still_running(pid, 2), 0, "a child outlived the run");
+    free(out);
+    free(err);
+    rm_rf(dir);
+    free(dir);
+#endif
+}
+
+Test(lab04_mpqueue, mq_children_all_end_when_the_parent_is_killed)
+{
+#ifndef __linux__
+    cr_skip_test("needs /proc/PID/task/PID/children (Linux)");
+#else
+    /* SIGKILL cannot be caught: the parent cleans nothing up.  Consumers
+     * then die on the result pipe (EPIPE) or notice getppid() changed;
+     * producers, blocked on a full queue nobody empties, must notice too. */
+    int before = kit_ipc_objects();
+    char *dir = make_tmpdir();
+    pid_t kids[4];
+    pid_t pid =
+        mp_start((const char *const[]){"mpqueue", "-t", "mq", "-p", "2", "-c",
+                                       "2", "-n", "10000000", NULL},
+                 dir, 4, kids);
+    if (pid < 0) {
+        char *err = mp_file(dir, "err");
+        bool no_mq = strstr(err, "mq_open") != NULL;
+        cr_assert(no_mq, "mpqueue -t mq ended early: %s", err);
+        free(err);
+        rm_rf(dir);
+        cr_skip_test("POSIX message queues are not available here");
+    }
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    int st = mp_wait(pid);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    /* each child looks at getppid() at least once a second; 15 s is
+     * "not forever", with room for a loaded machine */
+    int left = mp_still_running(pid, 15);
+    cr_assert_eq(left, 0,
+                 "%d child(ren) still running 15 s after the parent died by "
+                 "SIGKILL (blocked in mq_send?)",
+                 left);
+    /* the queue was unlinked at birth: no name in /dev/mqueue even now */
+    cr_assert_leq(kit_ipc_objects(), before,
+                  "a kit-mpqueue-* entry was left in /dev/mqueue");
+    rm_rf(dir);
+    free(dir);
+#endif
+}
+
+Test(lab04_mpqueue,
+     a_killed_child_is_named_with_how_it_died_and_the_run_exits_1)
+{
+#ifndef __linux__
+    cr_skip_test("needs /proc/PID/task/PID/children (Linux)");
+#else
+    /* children are forked producers first: kids[0] is producer 0, kids[3]
+     * consumer 1 (with -p 2 -c 2) */
+    static const struct {
+        int index;
+        const char *name;
+    } victims[] = {{0, "producer 0"}, {3, "consumer 1"}};
+    for (size_t v = 0; v < sizeof victims / sizeof victims[0]; v++) {
+        char *dir = make_tmpdir();
+        pid_t kids[4];
+        pid_t pid = mp_start((const char *const[]){"mpqueue", "-p", "2", "-c",
+                                                   "2", "-n", "10000000",
+                                                   "--watchdog", "60000", NULL},
+                             dir, 4, kids);
+        cr_assert_gt(pid, 0, "mpqueue ended early: %s", mp_file(dir, "err"));
+        pid_t victim = kids[victims[v].index];
+        cr_assert_eq(kill(victim, SIGKILL), 0);
+        int st = mp_wait(pid);
+        char *err = mp_file(dir, "err");
+        char want[128];
+        snprintf(want, sizeof want, "%s (pid %ld) killed by signal 9 (SIGKILL)",
+                 victims[v].name, (long)victim);
+        cr_assert(strstr(err, want), "stderr must say \"%s\", got: %s", want,
+                  err);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1,
+                  "a run with a killed child exits 1 (status %#x): %s", st,
+                  err);
+        cr_assert_eq(count_substr(err, "\n"), 1, "one message: %s", err);
+        cr_assert_eq(mp_still_running(pid, 2), 0,
+                     "the other children must be killed and reaped");
+        free(err);
+        rm_rf(dir);
+        free(dir);
+    }
+#endif
+}
+
 /* ---- ./shm ----------------------------------------------------------------------- */
 
 TestSuite(lab04_shm, .timeout = 60);
