@@ -441,9 +441,9 @@ Test(lab04_mpqueue,
     char kind[32] = "";
     cr_assert(tj_str(doc, "watchdog", kind, sizeof kind), "%s", doc);
     cr_assert_str_eq(kind, "deadlock", "%s", doc);
-    cr_assert(flag(doc, "deadlock"), "%s", doc);
-    cr_assert(!flag(doc, "exactly_once"), "%s", doc);
-    cr_assert_eq(num(doc, "items"), 100000);
+    cr_assert(json_flag(doc, "deadlock"), "%s", doc);
+    cr_assert(!json_flag(doc, "exactly_once"), "%s", doc);
+    cr_assert_eq(json_num(doc, "items"), 100000);
     cr_assert(strstr(r.err, "watchdog"), "one line on stderr still: %s", r.err);
     cr_assert_eq(r.leftover, 0, "the stuck children must be killed and reaped");
     run_free(&r);
@@ -584,8 +584,8 @@ Test(lab04_mpqueue, stopping_and_continuing_the_whole_group_is_not_a_stall)
               "a stopped-then-continued run must finish (status %#x): %s%s", st,
               out, err);
     cr_assert(tj_valid(out), "not JSON: %s", out);
-    cr_assert(flag(out, "exactly_once"), "%s", out);
-    cr_assert_eq(num(out, "delivered"), 1000000);
+    cr_assert(json_flag(out, "exactly_once"), "%s", out);
+    cr_assert_eq(json_num(out, "delivered"), 1000000);
     cr_assert_eq(mp_still_running(pid, 2), 0, "a child outlived the run");
     free(out);
     free(err);
