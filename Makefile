@@ -5,7 +5,8 @@
 #   make demo       the narrated tour        make bench    the benchmark tables
 #
 # Knobs: CC, CFLAGS, LDFLAGS, WERROR=1 (-Werror), SAN=thread or
-# SAN=address,undefined (sanitizer builds, tests included), BIN_DIR (where
+# SAN=address,undefined (sanitizer builds, tests included), SIMPLE=1 (lab 05
+# with its simple twins), BIN_DIR (where
 # programs land, default: here), BUILD_DIR (objects, default: build/).
 # Needs GNU make.
 
@@ -23,9 +24,10 @@ endif
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-# SIMPLE=1: lab 05 with its simple twins (the flag also rebuilds every
-# object, through the flags stamp below, so the two builds never mix).
-SIMPLEFLAGS := $(if $(filter 1,$(SIMPLE)),-DWORDS_SIMPLE=1)
+# SIMPLE=1: lab 05 with its simple twins, tokenizer and combiner
+# (SIMPLE=words or SIMPLE=combiner: one of them).  SIMPLE is part of the
+# flags stamp below, so the builds never mix.
+SIMPLEFLAGS := $(if $(filter 1 words,$(SIMPLE)),-DWORDS_SIMPLE=1)
 KIT_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS) $(SIMPLEFLAGS) -Icommon -pthread
 KIT_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -pthread
 LDLIBS      = -lm
@@ -90,7 +92,7 @@ $(eval $(call program,server,     04,  server.c bq.c))
 
 # lab 05: MapReduce.  The runtime in rooms, one per phase (mr_job.c first);
 # SIMPLE=1 builds it with the simple combiner (and tokenizer: see words.c).
-MR_COMBINER := $(if $(filter 1,$(SIMPLE)),mr_combiner_simple.c,mr_combiner.c)
+MR_COMBINER := $(if $(filter 1 combiner,$(SIMPLE)),mr_combiner_simple.c,mr_combiner.c)
 MR_SRCS := mr_job.c mr_split.c mr_map.c mr_partition.c $(MR_COMBINER) \
            mr_reduce.c mr_merge.c mr_threads.c mr_procs.c mr_files.c \
            mr_fault.c mr_explain.c
@@ -120,7 +122,7 @@ $(foreach l,$(LABS),$(eval $(l): $$(addprefix $(BIN_DIR)/,$$(LAB_$(l)_PROGRAMS))
 # and everything is rebuilt (otherwise a TSan object could end up in a plain
 # build).
 FLAGS_STAMP := $(BUILD_DIR)/flags.txt
-FLAGS_NOW   := $(CC) $(KIT_CFLAGS) $(KIT_LDFLAGS) $(LDLIBS)
+FLAGS_NOW   := $(CC) $(KIT_CFLAGS) $(KIT_LDFLAGS) $(LDLIBS) SIMPLE=$(SIMPLE)
 ifneq ($(FLAGS_NOW),$(shell cat $(FLAGS_STAMP) 2>/dev/null))
 $(shell mkdir -p $(BUILD_DIR) && echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 endif
