@@ -76,11 +76,11 @@ static void show_pairs(FILE *f, const buf_t *bufs, int nb, bool sort)
 void mr_explain_map(const mr_job *job)
 {
     FILE *f = stdout;
-    printf("1. SPLITTING: %llu bytes cut into %d split%s of at most %llu bytes "
+    printf("1. SPLITTING: %llu bytes cut every %llu bytes into %d split%s "
            "(HDFS: 128 MiB blocks);\n   each boundary moved to just after a "
            "separator, so no word is cut in two\n",
-           (unsigned long long)job->total, job->M, job->M == 1 ? "" : "s",
-           (unsigned long long)job->block);
+           (unsigned long long)job->total, (unsigned long long)job->block,
+           job->M, job->M == 1 ? "" : "s");
     for (int m = 0; m < job->M; m++) {
         const mr_split *s = &job->splits[m];
         size_t len = (size_t)(s->end - s->begin);

@@ -39,8 +39,7 @@ static inline uint64_t load_upto8(const unsigned char *p, size_t len)
  * bytes 8..15, in memory order).  For a given length that is one-to-one, so
  * two short keys of the same length are equal iff their words are: the
  * combiner compares a key with two compares instead of a branch on its
- * length (callgrind: ~0.4 mispredicts per word, as was the hash's loop),
- * and the hash below mixes them with no loop.  Loaded with no read past
+ * length, and the hash below mixes them with no loop (README, "How fast").  Loaded with no read past
  * the key's end.
  */
 #define SHORT_KEY 16
@@ -54,9 +53,8 @@ static inline key16 key16_load(const unsigned char *p, size_t len)
     key16 k = {{0, 0}};
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* In registers: byte i of the key is bits 8i..8i+7 of its word; pieces
-     * that overlap hold the same bytes, so OR-ing them is harmless.  (Not
-     * a zeroed buffer filled by memcpy: reading 8 bytes back from several
-     * smaller stores stalls store-to-load forwarding.) */
+     * that overlap hold the same bytes, so OR-ing them is harmless (why
+     * not memcpy into a zeroed buffer: README, "How fast"). */
     if (len > 8) { /* 9..16: first eight, then the last eight shifted down */
         uint64_t last;
         memcpy(&k.w[0], p, 8);

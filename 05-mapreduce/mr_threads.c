@@ -152,7 +152,7 @@ void mr_threads_run_phase(mr_job *job, enum mr_phase phase, int ntasks)
     }
     for (int i = 0; i < n; i++)
         xpthread_join(th[i]);
-    for (int i = 0; i < n; i++) { /* all joined: no TLB to flush elsewhere */
+    for (int i = 0; i < n; i++) { /* all joined: freeing interrupts no one */
         mr_map_worker_free(&cx[i].w);
     }
     free(th);

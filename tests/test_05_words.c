@@ -14,7 +14,7 @@
  *                    pipeline `wc_mapper | LC_ALL=C sort | wc_reducer`,
  *                    equality with ./wordcount, malformed reducer input
  *                    (line numbers, exit 1), bad arguments (exit 2).
- *   ex05_reducer     graded exercise 05.3: summing runs of equal keys.
+ *   ex05_reducer     graded exercise 05.2: summing runs of equal keys.
  */
 #include "harness.h"
 
@@ -1404,7 +1404,7 @@ Test(lab05_streaming, bad_arguments_exit_2_naming_the_option)
     }
 }
 
-/* ---- ex05_reducer: exercise 05.3, summing runs of equal keys -------------- */
+/* ---- ex05_reducer: exercise 05.2, summing runs of equal keys -------------- */
 
 EXERCISE(ex05_reducer, "05", "the streaming reducer", 4);
 
@@ -1415,7 +1415,7 @@ Test(ex05_reducer, sums_a_run_of_equal_keys)
     cr_assert_str_eq(
         r.out, "a\t3\nb\t5\nc\t3\n",
         "equal keys arrive one after another: add their values and print "
-        "each key once, when its run ends (TODO 05.3 in wc_reducer.c)");
+        "each key once, when its run ends (TODO 05.2 in wc_reducer.c)");
     run_free(&r);
 }
 
