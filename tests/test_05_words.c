@@ -20,6 +20,7 @@
 
 #include "../05-mapreduce/kvline.h"
 #include "../05-mapreduce/words.h"
+#include "../05-mapreduce/words_internal.h"
 #include "err.h"
 #include "fuzz/words_ref.h"
 
@@ -451,7 +452,7 @@ Test(lab05_words, threads_scanning_at_once_get_the_same_words)
  * at a time, and falls back to a byte-at-a-time loop for non-ASCII words
  * and runs of 4096 word bytes: the tests below put words on every one of
  * those edges and compare with the slow reference. */
-enum { BLK = 64, WIN = 4096 }; /* BLOCK and WINDOW of words.c */
+enum { BLK = WORDS_BLOCK, WIN = WORDS_WINDOW }; /* words_internal.h */
 
 /* The classifier's contract, one byte at a time. */
 static void classify_ref(const unsigned char *b, unsigned char *low,
