@@ -136,14 +136,14 @@ static inline bool slot_is(const cslot *s, key16 k)
 /* A new key into free slot i (the one that ended its probe).  A short key
  * (klen <= INLINE_KEY) comes as its key16 k; a longer one as its bytes. */
 static void table_insert(slot_table *t, size_t i, uint64_t meta, key16 k,
-                        const char *key, size_t klen, uint64_t value)
+                         const char *key, size_t klen, uint64_t value)
 {
     cslot *s = &t->slots[i];
     s->meta = meta;
     s->val = value;
     if (klen <= INLINE_KEY) {
         memcpy(s->key.inl, k.w, INLINE_KEY); /* zero-padded: see key16 */
-    } else {
+    } else if (key) { /* a long key always comes with its bytes */
         if (t->arena.len + klen >= EMPTY)
             die("a map task's keys exceed 4 GiB: use a smaller --block-size");
         s->key.off = (uint32_t)t->arena.len;
@@ -218,21 +218,22 @@ static NOINLINE void combiner_flush(mr_combiner *c)
     size_t mask = ((size_t)1 << t->bits) - 1;
     for (int k = 0; k < c->nq; k++) {
         const pending *q = &c->q[k];
-        const char *key = q->klen > SHORT_KEY ? c->qkeys.p + q->koff : NULL;
-        uint64_t meta = slot_meta(q->hash, q->klen);
+        size_t klen = q->klen;
+        const char *key = klen > SHORT_KEY ? c->qkeys.p + q->koff : NULL;
+        uint64_t meta = slot_meta(q->hash, klen);
         for (size_t i = (size_t)(q->hash >> shift);; i = (i + 1) & mask) {
             cslot *s = &slots[i];
             /* meta first: a different key almost never gets past it, so
              * the key bytes are compared about once per word */
             if (s->meta == meta &&
-                (key ? memcmp(t->arena.p + s->key.off, key, q->klen) == 0
+                (key ? memcmp(t->arena.p + s->key.off, key, klen) == 0
                      : slot_is(s, q->k))) {
                 s->val = sum ? s->val + q->value
                              : c->combine(s->val, q->value, c->arg);
                 break;
             }
             if (s->meta == EMPTY_META) {
-                table_insert(t, i, meta, q->k, key, q->klen, q->value);
+                table_insert(t, i, meta, q->k, key, klen, q->value);
                 slots = t->slots;
                 shift = 64 - t->bits;
                 mask = ((size_t)1 << t->bits) - 1;
@@ -271,8 +272,7 @@ void mr_combiner_add(mr_combiner *c, const char *key, size_t klen,
     if (klen >= EMPTY)
         die("a key of %zu bytes is too long", klen);
     if (klen <= SHORT_KEY) {
-        add_short(c, klen, key16_load((const unsigned char *)key, klen),
-                  value);
+        add_short(c, klen, key16_load((const unsigned char *)key, klen), value);
         return;
     }
     pending *q = &c->q[c->nq++]; /* a long key: its bytes go to qkeys */

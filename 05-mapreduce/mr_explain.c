@@ -85,8 +85,8 @@ void mr_explain_map(const mr_job *job)
         const mr_split *s = &job->splits[m];
         size_t len = (size_t)(s->end - s->begin);
         char *p = xmalloc(len ? len : 1);
-        mr_read_at(job->fds[s->file], job->names[s->file],
-                   job->sizes[s->file], p, len, s->begin);
+        mr_read_at(job->fds[s->file], job->names[s->file], job->sizes[s->file],
+                   p, len, s->begin);
         printf("   split %d  %s bytes [%llu, %llu)  \"", m, job->names[s->file],
                (unsigned long long)s->begin, (unsigned long long)s->end);
         show_bytes(f, p, len);

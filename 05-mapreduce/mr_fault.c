@@ -25,7 +25,7 @@ static uint64_t splitmix(uint64_t x)
 }
 
 crash_t mr_crash_plan(const mr_job *job, enum mr_phase phase, int task,
-                   int attempt)
+                      int attempt)
 {
     crash_t c = {false, 0, false};
     if (job->cfg->crash_rate <= 0)

@@ -154,7 +154,7 @@ void mr_read_at(int fd, const char *name, uint64_t size, char *p, size_t n,
 bool mr_map_task(mr_job *job, mr_map_worker *w, int m, int attempt, buf_t *out);
 void mr_map_worker_free(mr_map_worker *w);
 bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
-                 double *shuffle_s, double *reduce_s);
+                    double *shuffle_s, double *reduce_s);
 
 /* merging (mr_merge.c) */
 void mr_merge_runs(const buf_t *runs, int R, mr_result *res);
@@ -206,7 +206,7 @@ typedef struct {
     bool by_signal; /* processes: SIGKILL rather than _exit */
 } crash_t;
 crash_t mr_crash_plan(const mr_job *job, enum mr_phase phase, int task,
-                   int attempt);
+                      int attempt);
 bool mr_crash_now(const mr_job *job, const crash_t *c);
 
 /* --explain (mr_explain.c) */

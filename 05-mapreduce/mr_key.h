@@ -122,7 +122,6 @@ static inline uint64_t hash_key(const void *key, size_t len)
     return h;
 }
 
-
 /* Equal keys of n bytes?  Called once per pair, and most keys are
  * short: up to 16 bytes take two fixed-size loads per side (overlapping,
  * as in load_upto8) instead of a byte loop or a call to memcmp. */

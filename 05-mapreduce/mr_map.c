@@ -19,8 +19,8 @@
 struct mr_emitter {
     mr_combiner *combiner; /* the task's in-mapper combiner */
     uint64_t emitted;      /* pairs emitted in this attempt */
-    buf_t *trace;  /* --explain: every pair as emitted, before combining */
-    bool padded;   /* the app promised MR_KEY_PAD bytes after every key */
+    buf_t *trace; /* --explain: every pair as emitted, before combining */
+    bool padded;  /* the app promised MR_KEY_PAD bytes after every key */
 };
 
 void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
@@ -64,13 +64,11 @@ static unsigned partition_of(const char *key, size_t klen, unsigned R)
 {
     unsigned r = mr_partition(mr_hash(key, klen), R);
     if (r >= R)
-        die("mr_partition returned %u, but there are only %u partitions", r,
-            R);
+        die("mr_partition returned %u, but there are only %u partitions", r, R);
     return r;
 }
 
-static void count_pair(const char *key, size_t klen, uint64_t value,
-                       void *ctx)
+static void count_pair(const char *key, size_t klen, uint64_t value, void *ctx)
 {
     (void)value;
     partitioner *p = ctx;
@@ -107,8 +105,7 @@ bool mr_map_task(mr_job *job, mr_map_worker *w, int m, int attempt, buf_t *out)
     if (!w->combiner) /* one per worker, reused by its tasks */
         w->combiner = mr_combiner_new(app->combine, app->arg);
     mr_combiner_clear(w->combiner);
-    mr_emitter em = {w->combiner, 0, job->trace ? &job->trace[m] : NULL,
-                     false};
+    mr_emitter em = {w->combiner, 0, job->trace ? &job->trace[m] : NULL, false};
     em.padded = app->key_padding >= MR_KEY_PAD && !em.trace;
     if (em.trace)
         em.trace->len = 0;
@@ -121,8 +118,8 @@ bool mr_map_task(mr_job *job, mr_map_worker *w, int m, int attempt, buf_t *out)
         size_t want = b->cap - have;
         if (want > end - pos)
             want = (size_t)(end - pos);
-        mr_read_at(job->fds[s->file], job->names[s->file],
-                   job->sizes[s->file], b->p + have, want, pos);
+        mr_read_at(job->fds[s->file], job->names[s->file], job->sizes[s->file],
+                   b->p + have, want, pos);
         pos += want;
         have += want;
         size_t cut = pos == end ? have : chunk_cut(b->p, have);

@@ -39,7 +39,7 @@ typedef struct {
 
 struct mr_procs {
     mr_job *job;
-    int nw;               /* workers */
+    int nw; /* workers */
     pworker ws[MAX_WORKERS];
 };
 
@@ -75,7 +75,8 @@ static noreturn void worker_main(mr_job *job, int in, int out)
             free(o);
         } else {
             buf_t o = {0};
-            mr_reduce_task(job, t.task, t.attempt, &o, &d.shuffle_s, &d.reduce_s);
+            mr_reduce_task(job, t.task, t.attempt, &o, &d.shuffle_s,
+                           &d.reduce_s);
             buf_free(&o);
         }
         mr_write_all(out, (const char *)&d, sizeof d, "the result pipe");

@@ -128,7 +128,8 @@ static void reduce_keys(const mr_app *app, const key_group *tab, unsigned bits,
         if (text.b.len - before >= UINT32_MAX)
             die("reduce: a result text is too long");
         uint32_t tl = (uint32_t)(text.b.len - before);
-        keys[k++] = (reduced_key){key_prefix(s->key, s->klen), s, res, before, tl};
+        keys[k++] =
+            (reduced_key){key_prefix(s->key, s->klen), s, res, before, tl};
         need += 16 + (size_t)s->klen + tl;
     }
     qsort(keys, used, sizeof *keys, reduced_key_cmp); /* distinct keys only */
@@ -151,7 +152,7 @@ static void reduce_keys(const mr_app *app, const key_group *tab, unsigned bits,
 }
 
 bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
-                       double *shuffle_s, double *reduce_s)
+                    double *shuffle_s, double *reduce_s)
 {
     crash_t c = mr_crash_plan(job, MR_REDUCE_PHASE, r, attempt);
     int crash_after = c.dies ? (int)(c.where * (job->M + 1)) : -1;

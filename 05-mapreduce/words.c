@@ -390,7 +390,7 @@ static size_t scan_region(const unsigned char *p, const unsigned char *end,
  * on 8 bytes in a uint64_t ("SWAR": SIMD within a register).  On x86-64
  * both are compiled, and the tests compare them (words_classify_block).
  */
-#define BLOCK WORDS_BLOCK   /* see words_internal.h */
+#define BLOCK WORDS_BLOCK /* see words_internal.h */
 #define WINDOW WORDS_WINDOW
 _Static_assert(WINDOW % BLOCK == 0, "a window is a whole number of blocks");
 

@@ -38,8 +38,11 @@ static void make_locale(void)
 static size_t decode(const unsigned char *s, size_t n, uint32_t *out)
 {
     unsigned b = s[0];
-    size_t len = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3
-                              : (b & 0xf8) == 0xf0 ? 4 : 0;
+    size_t len = b < 0x80             ? 1
+                 : (b & 0xe0) == 0xc0 ? 2
+                 : (b & 0xf0) == 0xe0 ? 3
+                 : (b & 0xf8) == 0xf0 ? 4
+                                      : 0;
     if (len == 0 || len > n)
         return 0; /* a continuation byte, 11111xxx, or truncated */
     uint32_t cp = len == 1 ? b : b & (0x7fu >> len);
@@ -68,9 +71,9 @@ size_t words_simple_scan(const char *buf, size_t n, words_fn fn, void *ctx)
         if (k > 0 && iswalnum_l((wint_t)cp, utf8_locale)) {
             if (len + 4 > cap)
                 word = xrealloc(word, (cap *= 2) + WORDS_PAD);
-            len += words_utf8_encode((uint32_t)towlower_l((wint_t)cp,
-                                                          utf8_locale),
-                                     (unsigned char *)word + len);
+            len +=
+                words_utf8_encode((uint32_t)towlower_l((wint_t)cp, utf8_locale),
+                                  (unsigned char *)word + len);
         } else if (len > 0) { /* a separator (or the end) ends the word */
             memset(word + len, 0, WORDS_PAD);
             fn(word, len, ctx);

@@ -934,14 +934,20 @@ Test(lab05_module, mr_emit_padded_gives_the_pairs_of_mr_emit)
             }
     cr_assert(len < cap);
     char *file = fixture(dir, "keys", text, len);
-    static const mr_app plain = {.name = "plain", .map = map_plain,
-                                 .combine = add_values, .reduce = sum_values};
-    static const mr_app padded = {.name = "padded", .map = map_padded,
-                                  .combine = add_values, .reduce = sum_values,
+    static const mr_app plain = {.name = "plain",
+                                 .map = map_plain,
+                                 .combine = add_values,
+                                 .reduce = sum_values};
+    static const mr_app padded = {.name = "padded",
+                                  .map = map_padded,
+                                  .combine = add_values,
+                                  .reduce = sum_values,
                                   .key_padding = MR_KEY_PAD};
-    static const mr_app padded_sum = {
-        .name = "padded, mr_sum", .map = map_padded, .combine = mr_sum,
-        .reduce = sum_values, .key_padding = MR_KEY_PAD};
+    static const mr_app padded_sum = {.name = "padded, mr_sum",
+                                      .map = map_padded,
+                                      .combine = mr_sum,
+                                      .reduce = sum_values,
+                                      .key_padding = MR_KEY_PAD};
     size_t wlen, glen, lines = 0;
     char *want = run_app(&plain, file, 1, 1, 0, &wlen);
     for (size_t i = 0; i < wlen; i++)
@@ -974,7 +980,8 @@ Test(lab05_module, mr_emit_padded_gives_the_pairs_of_mr_emit)
      * reducer get several values for it (the sums above would not show
      * that). */
     static const mr_app padded_n = {.name = "padded, values per key",
-                                    .map = map_padded, .combine = mr_sum,
+                                    .map = map_padded,
+                                    .combine = mr_sum,
                                     .reduce = count_values,
                                     .key_padding = MR_KEY_PAD};
     size_t nlen;

@@ -50,8 +50,7 @@ Test(lab05_split, each_boundary_moves_to_just_after_the_next_separator)
         cr_assert_eq(s[i].file, 0);
         cr_assert(s[i].begin == want[i][0] && s[i].end == want[i][1],
                   "split %d is [%llu, %llu), expected [%llu, %llu)", i,
-                  (unsigned long long)s[i].begin,
-                  (unsigned long long)s[i].end,
+                  (unsigned long long)s[i].begin, (unsigned long long)s[i].end,
                   (unsigned long long)want[i][0],
                   (unsigned long long)want[i][1]);
     }
@@ -72,11 +71,10 @@ Test(lab05_split, splits_cover_the_file_exactly_and_never_cut_a_word)
             cr_assert(s[i].end > s[i].begin, "block %llu: an empty split",
                       (unsigned long long)block);
             if (s[i].end < len) /* cut just after a separator */
-                cr_assert(text[s[i].end - 1] == ' ' ||
-                              text[s[i].end - 1] == '\n',
-                          "block %llu: split %d ends inside a word at %llu",
-                          (unsigned long long)block, i,
-                          (unsigned long long)s[i].end);
+                cr_assert(
+                    text[s[i].end - 1] == ' ' || text[s[i].end - 1] == '\n',
+                    "block %llu: split %d ends inside a word at %llu",
+                    (unsigned long long)block, i, (unsigned long long)s[i].end);
             at = s[i].end;
         }
         cr_assert_eq(at, len, "block %llu: the splits end at %llu of %zu",
@@ -244,9 +242,14 @@ static void run_on(const char *text, int jobs, int reducers, uint64_t block,
     char *path = path_join(dir, "in");
     write_file(path, text, strlen(text));
     const char *files[] = {path};
-    mr_config cfg = {.app = &app, .files = files, .nfiles = 1, .jobs = jobs,
-                     .reducers = reducers, .workers = MR_THREADS,
-                     .block_size = block, .seed = 1};
+    mr_config cfg = {.app = &app,
+                     .files = files,
+                     .nfiles = 1,
+                     .jobs = jobs,
+                     .reducers = reducers,
+                     .workers = MR_THREADS,
+                     .block_size = block,
+                     .seed = 1};
     mr_run(&cfg, res);
     rm_rf(dir);
     free(path);
@@ -296,8 +299,8 @@ Test(lab05_merge, the_result_is_sorted_bytewise_with_each_key_once)
             size_t m = x->klen < y->klen ? x->klen : y->klen;
             int c = memcmp(x->key, y->key, m);
             cr_assert(c < 0 || (c == 0 && x->klen < y->klen),
-                      "-r %d: %.*s before %.*s", reducers, (int)x->klen,
-                      x->key, (int)y->klen, y->key);
+                      "-r %d: %.*s before %.*s", reducers, (int)x->klen, x->key,
+                      (int)y->klen, y->key);
         }
         cr_assert_eq(res.n, 31, "-r %d: %zu distinct keys, expected 31",
                      reducers, res.n);
