@@ -266,8 +266,9 @@ static inline void add_short(mr_combiner *c, size_t klen, key16 k,
     combiner_queued(c, q);
 }
 
-void mr_combiner_add(mr_combiner *c, const char *key, size_t klen,
-                     uint64_t value)
+/* Kept out of line: mr_emit() stays small for the padded short keys. */
+static NOINLINE void add_any_key(mr_combiner *c, const char *key, size_t klen,
+                                 uint64_t value)
 {
     if (klen >= EMPTY)
         die("a key of %zu bytes is too long", klen);
@@ -293,20 +294,53 @@ static const unsigned char ff_then_0[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                             0xff, 0xff, 0xff, 0xff};
 _Static_assert(MR_KEY_PAD >= SHORT_KEY, "a padded short key loads whole");
 
-void mr_combiner_add_padded(mr_combiner *c, const char *key, size_t klen,
-                            uint64_t value)
+/* A short key (klen <= SHORT_KEY) followed by MR_KEY_PAD readable bytes:
+ * load 16 bytes and clear those past the key.  Same key16 as key16_load(),
+ * with no branch on the length. */
+static inline void add_short_padded(mr_combiner *c, const char *key,
+                                    size_t klen, uint64_t value)
 {
-    if (klen > SHORT_KEY) {
-        mr_combiner_add(c, key, klen, value);
-        return;
-    }
-    /* The caller promised key[0..klen + MR_KEY_PAD) readable: load 16
-     * bytes and clear those past the key.  Same key16 as key16_load(),
-     * with no branch on the length. */
     uint64_t w[2], m[2];
     memcpy(w, key, 16);
     memcpy(m, ff_then_0 + 16 - klen, 16);
     add_short(c, klen, (key16){{w[0] & m[0], w[1] & m[1]}}, value);
+}
+
+void mr_combiner_add(mr_combiner *c, const char *key, size_t klen,
+                     uint64_t value)
+{
+    add_any_key(c, key, klen, value);
+}
+
+void mr_combiner_add_padded(mr_combiner *c, const char *key, size_t klen,
+                            uint64_t value)
+{
+    if (klen <= SHORT_KEY)
+        add_short_padded(c, key, klen, value);
+    else
+        add_any_key(c, key, klen, value);
+}
+
+/* Every other pair: kept out of line, so that mr_emit() needs no stack
+ * frame for the common case. */
+static NOINLINE void emit_other(mr_emitter *em, const char *key, size_t klen,
+                                uint64_t value)
+{
+    emit_record(em, key, klen, value);
+    add_any_key(em->combiner, key, klen, value);
+}
+
+/* mr_emit (mr.h), here so that the add is inlined into it: see
+ * emit_record() in mr_internal.h.  The first branch is nearly every word
+ * of word count (a padded app has no --explain trace: see mr_map.c). */
+void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
+{
+    if (em->padded && klen <= SHORT_KEY) {
+        em->emitted++;
+        add_short_padded(em->combiner, key, klen, value);
+        return;
+    }
+    emit_other(em, key, klen, value);
 }
 
 /* The table is logically const: the pairs still queued are folded in

@@ -10,7 +10,7 @@
 
 #include "err.h"
 #include "xpthread.h" /* xmalloc */
-#include "mr.h"
+#include "mr_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +79,13 @@ void mr_combiner_add_padded(mr_combiner *c, const char *key, size_t klen,
                             uint64_t value)
 {
     mr_combiner_add(c, key, klen, value);
+}
+
+/* mr_emit (mr.h): see emit_record() in mr_internal.h. */
+void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
+{
+    emit_record(em, key, klen, value);
+    mr_combiner_add(em->combiner, key, klen, value);
 }
 
 void mr_combiner_foreach(const mr_combiner *c,

@@ -11,31 +11,12 @@
 #include "mr_internal.h"
 
 #include "mr_combiner.h"
+#include "mr_key.h"
 #include "words.h"
 
-/* ---------------------------------------------------------------------
- * Emitting: what app->map() calls.
- * ------------------------------------------------------------------- */
-struct mr_emitter {
-    mr_combiner *combiner; /* the task's in-mapper combiner */
-    uint64_t emitted;      /* pairs emitted in this attempt */
-    buf_t *trace; /* --explain: every pair as emitted, before combining */
-    bool padded;  /* the app promised MR_KEY_PAD bytes after every key */
-};
-
-void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value)
-{
-    if (klen >= UINT32_MAX)
-        die("a key of %zu bytes is too long", klen);
-    em->emitted++;
-    if (em->padded) { /* the fast load; see mr_app.key_padding */
-        mr_combiner_add_padded(em->combiner, key, klen, value);
-        return;
-    }
-    if (em->trace)
-        pair_put(em->trace, key, (uint32_t)klen, value);
-    mr_combiner_add(em->combiner, key, klen, value);
-}
+/* Emitting: app->map() calls mr_emit(), which hands the pair to the
+ * task's combiner (struct mr_emitter and emit_record() are in
+ * mr_internal.h; mr_emit() is defined next to each combiner). */
 
 /* ---------------------------------------------------------------------
  * A map task: read the split chunk by chunk, map, combine, partition.
@@ -62,7 +43,7 @@ typedef struct {
 
 static unsigned partition_of(const char *key, size_t klen, unsigned R)
 {
-    unsigned r = mr_partition(mr_hash(key, klen), R);
+    unsigned r = mr_partition(hash_key(key, klen), R); /* = mr_hash */
     if (r >= R)
         die("mr_partition returned %u, but there are only %u partitions", r, R);
     return r;
