@@ -44,7 +44,8 @@ static const char usage[] =
     "  -h, --help            this help\n"
     "\n"
     "Example:\n"
-    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h 05-mapreduce/mr.c | "
+    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h "
+    "05-mapreduce/mr_job.c | "
     "grep '^shuffle'\n";
 
 typedef struct {

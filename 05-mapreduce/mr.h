@@ -10,7 +10,7 @@
  *   map      one task per split: app->map() reads the split's bytes and
  *            calls mr_emit(key, value) for every pair; an in-mapper combiner
  *            (a hash table) folds equal keys with app->combine(), in
- *            emission order (a few pairs late: mr.c prefetches in batches)
+ *            emission order (a few pairs late: the fast combiner prefetches in batches)
  *   shuffle  each combined pair goes to reduce partition
  *            mr_partition(mr_hash(key), R)
  *   reduce   one task per partition: group the values of each key (in

@@ -2,7 +2,7 @@
  * wordcount.c - word count on the lab's MapReduce runtime: exact, fast, crash-proof
  *
  * The application is three small callbacks (map: every word -> (word, 1);
- * combine and reduce: add); the runtime in mr.c does the rest: HDFS-like
+ * combine and reduce: add); the runtime (mr_job.c) does the rest: HDFS-like
  * splits, map tasks with an in-mapper combiner, hash partitioning, reduce
  * tasks, a merged sorted result -- on threads or on forked worker processes,
  * surviving workers that die (--crash-rate).
