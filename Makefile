@@ -5,7 +5,8 @@
 #   make demo       the narrated tour        make bench    the benchmark tables
 #
 # Knobs: CC, CFLAGS, LDFLAGS, WERROR=1 (-Werror), SAN=thread or
-# SAN=address,undefined (sanitizer builds, tests included), BIN_DIR (where
+# SAN=address,undefined (sanitizer builds, tests included), SIMPLE=1 (lab 05
+# with its simple twins), BIN_DIR (where
 # programs land, default: here), BUILD_DIR (objects, default: build/).
 # Needs GNU make.
 
@@ -23,7 +24,11 @@ endif
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-KIT_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -pthread
+# SIMPLE=1: lab 05 with its simple twins, tokenizer and combiner
+# (SIMPLE=words or SIMPLE=combiner: one of them).  SIMPLE is part of the
+# flags stamp below, so the builds never mix.
+SIMPLEFLAGS := $(if $(filter 1 words,$(SIMPLE)),-DWORDS_SIMPLE=1)
+KIT_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS) $(SIMPLEFLAGS) -Icommon -pthread
 KIT_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -pthread
 LDLIBS      = -lm
 ifeq ($(shell uname -s),Linux)
@@ -86,11 +91,16 @@ $(eval $(call program,mpqueue,    04,  mpqueue.c))
 $(eval $(call program,shm,        04,  shm.c))
 $(eval $(call program,server,     04,  server.c server_net.c loadgen.c server_cli.c bq.c))
 
-# lab 05: MapReduce
-$(eval $(call program,wc_mapper,   05,  wc_mapper.c words.c kvline.c))
+# lab 05: MapReduce.  The runtime in rooms, one per phase (mr_job.c first);
+# SIMPLE=1 builds it with the simple combiner (and tokenizer: see words.c).
+MR_COMBINER := $(if $(filter 1 combiner,$(SIMPLE)),mr_combiner_simple.c,mr_combiner.c)
+MR_SRCS := mr_job.c mr_split.c mr_map.c mr_partition.c $(MR_COMBINER) \
+           mr_reduce.c mr_merge.c mr_threads.c mr_procs.c mr_files.c \
+           mr_fault.c mr_explain.c
+$(eval $(call program,wc_mapper,   05,  wc_mapper.c words.c words_simple.c kvline.c))
 $(eval $(call program,wc_reducer,  05,  wc_reducer.c kvline.c))
-$(eval $(call program,wordcount,   05,  wordcount.c mr.c words.c))
-$(eval $(call program,invindex,    05,  invindex.c mr.c words.c))
+$(eval $(call program,wordcount,   05,  wordcount.c $(MR_SRCS) words.c words_simple.c))
+$(eval $(call program,invindex,    05,  invindex.c $(MR_SRCS) words.c words_simple.c))
 
 # lab 05 on Open MPI: wordcount_mpi, compiled and linked by mpicc (Open
 # MPI's wrapper, running $(CC): OMPI_CC) when mpicc is installed; `make 05`
@@ -130,8 +140,9 @@ mpi-missing:
 $(eval $(call module,02-threads/pool.c))
 $(eval $(call module,04-pipes-queues/bq.c))
 $(eval $(call module,05-mapreduce/words.c))
+$(eval $(call module,05-mapreduce/words_simple.c))
 $(eval $(call module,05-mapreduce/kvline.c))
-$(eval $(call module,05-mapreduce/mr.c))
+$(foreach f,$(MR_SRCS),$(eval $(call module,05-mapreduce/$(f))))
 
 # ---------------------------------------------------------------------------
 
@@ -146,7 +157,7 @@ $(foreach l,$(LABS),$(eval $(l): $$(addprefix $(BIN_DIR)/,$$(LAB_$(l)_PROGRAMS))
 # and everything is rebuilt (otherwise a TSan object could end up in a plain
 # build).
 FLAGS_STAMP := $(BUILD_DIR)/flags.txt
-FLAGS_NOW   := $(CC) $(KIT_CFLAGS) $(KIT_LDFLAGS) $(LDLIBS)
+FLAGS_NOW   := $(CC) $(KIT_CFLAGS) $(KIT_LDFLAGS) $(LDLIBS) SIMPLE=$(SIMPLE)
 ifneq ($(FLAGS_NOW),$(shell cat $(FLAGS_STAMP) 2>/dev/null))
 $(shell mkdir -p $(BUILD_DIR) && echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 endif
@@ -169,7 +180,7 @@ TEST_SRCS   := $(wildcard tests/*.c)
 TEST_BIN    := $(BUILD_DIR)/tests/kit-tests
 GRADE_BIN   := $(BUILD_DIR)/tools/grade
 TEST_SAN    := $(if $(findstring thread,$(SAN)),,$(SANFLAGS))
-TEST_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(TEST_SAN) -Icommon -pthread
+TEST_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(TEST_SAN) $(SIMPLEFLAGS) -Icommon -pthread
 TEST_OBJS   := $(patsubst %.c,$(BUILD_DIR)/t/%.o,$(TEST_SRCS) $(MODULES) $(COMMON_SRCS))
 # LAB=03 runs that lab's suites only (suites are named lab03_* and ex03_*).
 TEST_ARGS   ?= $(if $(LAB),--filter '*$(LAB)_*/*')

@@ -44,7 +44,8 @@ static const char usage[] =
     "  -h, --help            this help\n"
     "\n"
     "Example:\n"
-    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h 05-mapreduce/mr.c | "
+    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h "
+    "05-mapreduce/mr_job.c | "
     "grep '^shuffle'\n";
 
 typedef struct {
@@ -147,7 +148,14 @@ int main(int argc, char *argv[])
             usage_error("expected a file name, got ''");
 
     index_arg ia = {argv + optind};
-    mr_app app = {"inverted index", ii_map, ii_combine, ii_reduce, &ia};
+    mr_app app = {
+        .name = "inverted index",
+        .map = ii_map,
+        .combine = ii_combine,
+        .reduce = ii_reduce,
+        .arg = &ia,
+        .key_padding = WORDS_PAD, /* words_scan's words: see wordcount.c */
+    };
     mr_config cfg = {
         .app = &app,
         .files = (const char *const *)(argv + optind),

@@ -10,7 +10,7 @@
  *   map      one task per split: app->map() reads the split's bytes and
  *            calls mr_emit(key, value) for every pair; an in-mapper combiner
  *            (a hash table) folds equal keys with app->combine(), in
- *            emission order (a few pairs late: mr.c prefetches in batches)
+ *            emission order (a few pairs late: the fast combiner prefetches in batches)
  *   shuffle  each combined pair goes to reduce partition
  *            mr_partition(mr_hash(key), R)
  *   reduce   one task per partition: group the values of each key (in
@@ -50,6 +50,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mr_combiner.h"
+#include "mr_split.h"
+
 /* A task that fails this many attempts fails the job (Hadoop gives up after
  * 4; we allow more so that --crash-rate 0.3 jobs finish: 0.3^8 < 1e-4). */
 #define MR_MAX_ATTEMPTS 8
@@ -63,31 +66,11 @@
 
 enum mr_workers { MR_THREADS, MR_PROCESSES };
 
-/* One input split (one HDFS block, boundaries moved to a separator). */
-typedef struct {
-    int file;        /* index into mr_config.files */
-    int index;       /* map task number, 0..M-1 */
-    uint64_t offset; /* first byte in the file */
-    uint64_t length; /* bytes; > 0 (empty splits are never made) */
-} mr_split;
-
 /* Handed to app->map(); pass it to mr_emit(). */
 typedef struct mr_emitter mr_emitter;
 
 /* Emit one intermediate pair.  The key is copied; it may be any bytes. */
 void mr_emit(mr_emitter *em, const char *key, size_t klen, uint64_t value);
-
-/* The same, faster, for a caller that promises MR_KEY_PAD readable bytes
- * after the key (words_scan's words have them: WORDS_PAD): a short key is
- * then loaded as two 8-byte words and a mask, with no branch on its
- * length.  The pairs are exactly those of mr_emit(). */
-#define MR_KEY_PAD 16
-void mr_emit_padded(mr_emitter *em, const char *key, size_t klen,
-                    uint64_t value);
-
-/* A combiner that adds (word count's): the runtime recognises it and adds
- * in place, instead of calling it for every pair. */
-uint64_t mr_sum(uint64_t held, uint64_t value, void *arg);
 
 /* Text an app->reduce() may attach to a key's result (it is printed after
  * the TAB instead of the number): mr_text_add() appends bytes. */
@@ -105,13 +88,18 @@ typedef struct {
                 mr_emitter *em, void *arg);
     /* The in-mapper combiner: fold a new value of a key into the value
      * already held for it in this map task (word count: a + b). */
-    uint64_t (*combine)(uint64_t held, uint64_t value, void *arg);
+    mr_combine_fn combine; /* mr_sum: added in place (mr_combiner.h) */
     /* Reduce one key: vals[0..n) are its values, one per map task that
      * emitted it, in map-task order.  Returns the result value; may also
      * attach text with mr_text_add().  Runs in a worker. */
     uint64_t (*reduce)(const char *key, size_t klen, const uint64_t *vals,
                        size_t n, mr_text *text, void *arg);
     void *arg; /* passed to every callback */
+    /* Bytes readable after every key the app passes to mr_emit(), past
+     * its end (any values).  At least MR_KEY_PAD lets the runtime load a
+     * short key whole, with no branch on its length (words_scan's words
+     * have WORDS_PAD); 0 promises nothing.  The result is the same. */
+    size_t key_padding;
 } mr_app;
 
 typedef struct {
@@ -153,12 +141,6 @@ typedef struct {
     void *priv_bufs;
     int priv_nbufs;
 } mr_result;
-
-/* The default block size for `total` input bytes and J workers: about four
- * splits per worker and at least 8 splits (so -j 1 and -j 2 run the same
- * tasks), but blocks of at least 1 MiB -- an input under 8 MiB has fewer
- * splits (see the README for why not 128 MiB). */
-uint64_t mr_default_block(uint64_t total, int jobs);
 
 /* Run the job; dies (exit 1, after cleanup) on any error. */
 void mr_run(const mr_config *cfg, mr_result *res);

@@ -136,7 +136,7 @@ static void reduce_line(reducer *r, const kvline *kv)
         r->run = true;
     }
 #else
-    /* TODO(05.3): sum runs of equal keys.  If a run is open (r->run) and
+    /* TODO(05.2): sum runs of equal keys.  If a run is open (r->run) and
      * this line has the same key (key_cmp(r, kv) == 0), add kv->value to
      * r->total with kvline_add (a total beyond 2^64-1 is an error naming
      * the line); otherwise print the finished run with emit(r->key,

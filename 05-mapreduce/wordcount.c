@@ -2,7 +2,7 @@
  * wordcount.c - word count on the lab's MapReduce runtime: exact, fast, crash-proof
  *
  * The application is three small callbacks (map: every word -> (word, 1);
- * combine and reduce: add); the runtime in mr.c does the rest: HDFS-like
+ * combine and reduce: add); the runtime (mr_job.c) does the rest: HDFS-like
  * splits, map tasks with an in-mapper combiner, hash partitioning, reduce
  * tasks, a merged sorted result -- on threads or on forked worker processes,
  * surviving workers that die (--crash-rate).
@@ -71,13 +71,9 @@ static const char usage[] =
 
 /* ---- the application: three callbacks ---------------------------------- */
 
-/* words_scan's words have WORDS_PAD readable bytes after them: the
- * runtime's faster mr_emit_padded may load them. */
-_Static_assert(WORDS_PAD >= MR_KEY_PAD, "words are padded enough");
-
 static void on_word(const char *w, size_t len, void *ctx)
 {
-    mr_emit_padded(ctx, w, len, 1); /* (word, 1) */
+    mr_emit(ctx, w, len, 1); /* (word, 1) */
 }
 
 static void wc_map(const mr_split *s, const char *data, size_t len,
@@ -101,9 +97,16 @@ static uint64_t wc_reduce(const char *key, size_t klen, const uint64_t *vals,
     return sum;
 }
 
-/* The combiner is the runtime's mr_sum: a + b. */
-static const mr_app wordcount_app = {"word count", wc_map, mr_sum, wc_reduce,
-                                     NULL};
+/* The combiner is mr_sum (a + b), which the runtime adds in place.
+ * words_scan's words have WORDS_PAD readable bytes after them: saying so
+ * lets the runtime load each one whole (mr_app.key_padding). */
+static const mr_app wordcount_app = {
+    .name = "word count",
+    .map = wc_map,
+    .combine = mr_sum,
+    .reduce = wc_reduce,
+    .key_padding = WORDS_PAD,
+};
 
 /* ---- output --------------------------------------------------------------- */
 

@@ -23,6 +23,7 @@
  * only read -- safe to share between threads.
  */
 #include "words.h"
+#include "words_internal.h"
 
 #include "err.h"
 #include "xpthread.h"
@@ -389,8 +390,8 @@ static size_t scan_region(const unsigned char *p, const unsigned char *end,
  * on 8 bytes in a uint64_t ("SWAR": SIMD within a register).  On x86-64
  * both are compiled, and the tests compare them (words_classify_block).
  */
-#define BLOCK 64
-#define WINDOW 4096 /* bytes lowercased at a time: stays in the L1 cache */
+#define BLOCK WORDS_BLOCK /* see words_internal.h */
+#define WINDOW WORDS_WINDOW
 _Static_assert(WINDOW % BLOCK == 0, "a window is a whole number of blocks");
 
 typedef struct {
@@ -625,8 +626,16 @@ static size_t scan_fast(const unsigned char *p, size_t n, scratch *s,
     return count;
 }
 
+/* `make SIMPLE=1` compiles with WORDS_SIMPLE=1: words_scan is then the
+ * plain twin, and everything below it goes unused. */
+#ifndef WORDS_SIMPLE
+#define WORDS_SIMPLE 0
+#endif
+
 size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx)
 {
+    if (WORDS_SIMPLE)
+        return words_simple_scan(buf, n, fn, ctx);
     words_init(); /* one atomic load once initialised */
     const unsigned char *p = (const unsigned char *)buf;
     unsigned char stack_buf[256];

@@ -65,6 +65,11 @@ size_t words_cut(const char *buf, size_t n, size_t off);
  * the next read.  0 means: no separator at all, read more. */
 size_t words_cut_back(const char *buf, size_t n);
 
+/* The simple twin (words_simple.c): the same words as words_scan(), found
+ * one code point at a time.  Needs no words_init().  words_scan() is this
+ * one in a `make SIMPLE=1` build. */
+size_t words_simple_scan(const char *buf, size_t n, words_fn fn, void *ctx);
+
 /* --- the building blocks, exported for tests, fuzzers and the README --- */
 
 /* Strict RFC 3629 decoder: if buf[0..n) starts with a valid UTF-8 sequence,

@@ -14,12 +14,13 @@
  *                    pipeline `wc_mapper | LC_ALL=C sort | wc_reducer`,
  *                    equality with ./wordcount, malformed reducer input
  *                    (line numbers, exit 1), bad arguments (exit 2).
- *   ex05_reducer     graded exercise 05.3: summing runs of equal keys.
+ *   ex05_reducer     graded exercise 05.2: summing runs of equal keys.
  */
 #include "harness.h"
 
 #include "../05-mapreduce/kvline.h"
 #include "../05-mapreduce/words.h"
+#include "../05-mapreduce/words_internal.h"
 #include "err.h"
 #include "fuzz/words_ref.h"
 
@@ -451,7 +452,7 @@ Test(lab05_words, threads_scanning_at_once_get_the_same_words)
  * at a time, and falls back to a byte-at-a-time loop for non-ASCII words
  * and runs of 4096 word bytes: the tests below put words on every one of
  * those edges and compare with the slow reference. */
-enum { BLK = 64, WIN = 4096 }; /* BLOCK and WINDOW of words.c */
+enum { BLK = WORDS_BLOCK, WIN = WORDS_WINDOW }; /* words_internal.h */
 
 /* The classifier's contract, one byte at a time. */
 static void classify_ref(const unsigned char *b, unsigned char *low,
@@ -1404,7 +1405,7 @@ Test(lab05_streaming, bad_arguments_exit_2_naming_the_option)
     }
 }
 
-/* ---- ex05_reducer: exercise 05.3, summing runs of equal keys -------------- */
+/* ---- ex05_reducer: exercise 05.2, summing runs of equal keys -------------- */
 
 EXERCISE(ex05_reducer, "05", "the streaming reducer", 4);
 
@@ -1415,7 +1416,7 @@ Test(ex05_reducer, sums_a_run_of_equal_keys)
     cr_assert_str_eq(
         r.out, "a\t3\nb\t5\nc\t3\n",
         "equal keys arrive one after another: add their values and print "
-        "each key once, when its run ends (TODO 05.3 in wc_reducer.c)");
+        "each key once, when its run ends (TODO 05.2 in wc_reducer.c)");
     run_free(&r);
 }
 
