@@ -108,14 +108,14 @@ $(eval $(call program,invindex,    05,  invindex.c $(MR_SRCS) words.c words_simp
 # tests/test_cli.c run programs without mpirun (and Open MPI's own
 # allocations would fill valgrind's report); tests/test_05_mpi.c covers it
 # under mpirun, and skips with the reason when Open MPI is missing.
-# mpi_standin.c is TEMPORARY: lab 05's mr_combiner.c and mr_split.c replace
-# it when those rooms merge.
+# It links the same rooms as ./wordcount (splitting, tokenizer, combiner,
+# partition); MPI is only the transport.
 MPICC         ?= mpicc
 HAVE_MPICC    := $(shell command -v $(MPICC) 2>/dev/null)
 MPI_PROGRAMS  := wordcount_mpi
 # mpi.h's folders, for make lint (Open MPI's wrapper knows them)
 MPI_INCLUDES  := $(if $(HAVE_MPICC),$(shell $(MPICC) --showme:compile 2>/dev/null))
-wordcount_mpi_SRCS := $(addprefix 05-mapreduce/,wordcount_mpi.c mpi_standin.c mr.c words.c)
+wordcount_mpi_SRCS := $(addprefix 05-mapreduce/,wordcount_mpi.c $(MR_SRCS) words.c words_simple.c)
 $(BUILD_DIR)/05-mapreduce/wordcount_mpi.o: 05-mapreduce/wordcount_mpi.c $(BUILD_DIR)/flags.txt
 	@mkdir -p $(@D)
 	OMPI_CC=$(CC) $(MPICC) $(KIT_CFLAGS) -MMD -MP -c -o $@ $<
