@@ -157,7 +157,7 @@ Test(lab05_mpi_output, an_empty_file_gives_empty_output_on_1_to_4_ranks)
 Test(lab05_mpi_output, several_files_are_counted_together_on_1_to_4_ranks)
 {
     same_as_wordcount("several files",
-                      ARGS("05-mapreduce/README.md", "05-mapreduce/mr.c",
+                      ARGS("05-mapreduce/README.md", "05-mapreduce/mr_job.c",
                            "05-mapreduce/words.c", "05-mapreduce/mr.h"));
 }
 
@@ -216,7 +216,7 @@ Test(lab05_mpi_output, random_binary_bytes_give_wordcounts_bytes)
 Test(lab05_mpi_output, block_sizes_that_cut_words_change_nothing)
 {
     /* 1 byte, 7 bytes, 100 bytes: nearly every boundary falls in a word and
-     * must move to the next separator, exactly as mr.c moves it. */
+     * must move to the next separator, exactly as mr_split_plan moves it. */
     static const char *const sizes[] = {"1", "7", "100", "1K"};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         same_as_wordcount(
@@ -299,7 +299,7 @@ Test(lab05_mpi_errors, a_missing_file_exits_1_naming_it_and_the_rank)
 Test(lab05_mpi_errors, one_failing_rank_ends_the_job_with_exit_1_naming_it)
 {
     need_mpi();
-    run_result r = mpi_run(3, ARGS("--fail-rank", "1", "05-mapreduce/mr.c"));
+    run_result r = mpi_run(3, ARGS("--fail-rank", "1", "05-mapreduce/mr_job.c"));
     cr_assert(!r.timed_out, "a failing rank made the job hang");
     cr_assert_eq(r.exit_code, 1, "exit %d (expected 1): %s", r.exit_code,
                  r.err);
