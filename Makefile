@@ -133,6 +133,8 @@ $(BUILD_DIR)/libkit.a: $(patsubst %.c,$(BUILD_DIR)/%.o,$(COMMON_SRCS))
 TEST_SRCS   := $(wildcard tests/*.c)
 TEST_BIN    := $(BUILD_DIR)/tests/kit-tests
 GRADE_BIN   := $(BUILD_DIR)/tools/grade
+# Not a lab program: the light load beside the demos in `make stress`.
+LIGHTLOAD   := $(BUILD_DIR)/tools/lightload
 TEST_SAN    := $(if $(findstring thread,$(SAN)),,$(SANFLAGS))
 TEST_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(TEST_SAN) -Icommon -pthread
 TEST_OBJS   := $(patsubst %.c,$(BUILD_DIR)/t/%.o,$(TEST_SRCS) $(MODULES) $(COMMON_SRCS))
@@ -169,6 +171,7 @@ bench: all
 # it alone knows: the kit's flags, the registered programs, the modules.
 FUZZ_SECONDS ?= 60
 STRESS_RUNS  ?= 50
+EFFECT_RUNS  ?= 20
 
 # cppcheck + clang-tidy (.clang-tidy) + clang-format --dry-run (.clang-format).
 lint:
@@ -185,9 +188,14 @@ fuzz:
 	  FUZZ_LIBS='$(LDLIBS)' sh tools/fuzz.sh
 
 # The concurrency checks STRESS_RUNS times each; any run that differs fails.
-stress: all
-	@BIN_DIR=$(BIN_DIR) PROGRAMS='$(PROGRAMS)' STRESS_RUNS=$(STRESS_RUNS) sh tools/stress.sh
+stress: all $(LIGHTLOAD)
+	@BIN_DIR=$(BIN_DIR) PROGRAMS='$(PROGRAMS)' STRESS_RUNS=$(STRESS_RUNS) \
+	  LIGHTLOAD=$(LIGHTLOAD) EFFECT_RUNS=$(EFFECT_RUNS) sh tools/stress.sh
 
+
+$(LIGHTLOAD): $(BUILD_DIR)/tools/lightload.o $(BUILD_DIR)/libkit.a
+	@mkdir -p $(@D)
+	$(CC) $(KIT_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- classroom: handout, grade, syscalls ---------------------------------------
 $(GRADE_BIN): $(BUILD_DIR)/tools/grade.o $(BUILD_DIR)/libkit.a
