@@ -356,7 +356,7 @@ static void explain_unsafe(const result *r, long long procs)
                "store, so nothing\nis lost; the race needs two (-p 2).\n");
     else if (r->got != r->expected)
         printf("shared-unsafe lost %lld of %lld updates: load, add and store "
-               "are three steps,\nand another process's store in between is "
+               "are\nthree steps, and another process's store in between is "
                "overwritten.\n",
                r->expected - r->got, r->expected);
     else if (!r->together)
