@@ -358,8 +358,8 @@ static bool read_ticks(struct cpu_ticks *t)
         /* "cpu " (the sum of all CPUs) has no number: skip it */
         if (strncmp(line, "cpu", 3) != 0 || line[3] < '0' || line[3] > '9')
             continue;
-        if (sscanf(line + 3, "%d %llu %llu %llu %llu %llu %llu %llu %llu",
-                   &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+        if (sscanf(line + 3, "%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu,
+                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
                    &v[7]) < 5 ||
             cpu < 0 || cpu >= CPU_SETSIZE)
             continue;
@@ -399,8 +399,8 @@ static int pin_least_busy(const cpu_set_t *allowed, int n, int ids[2],
             if (!CPU_ISSET(c, allowed) || CPU_ISSET(c, &set))
                 continue;
             unsigned long long dt = sampled ? b[c].total - a[c].total : 0;
-            double busy = dt > 0 ? (double)(b[c].busy - a[c].busy) / (double)dt
-                                 : 0;
+            double busy =
+                dt > 0 ? (double)(b[c].busy - a[c].busy) / (double)dt : 0;
             if (busy < best_busy) {
                 best = c;
                 best_busy = busy;
@@ -446,8 +446,8 @@ static struct run run_on_cpus(const cpu_set_t *allowed, int want, int nq,
         for (int i = 0; i < cpus; i++)
             busy += b[ids[i]].busy - a[ids[i]].busy;
         long hz = sysconf(_SC_CLK_TCK);
-        double others = ((double)busy / (double)(hz > 0 ? hz : 100) - ours) /
-                        (wall * cpus);
+        double others =
+            ((double)busy / (double)(hz > 0 ? hz : 100) - ours) / (wall * cpus);
         r.others = others < 0 ? 0 : others > 1 ? 1 : others;
     }
     free(a);

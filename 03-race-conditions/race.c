@@ -80,8 +80,8 @@ struct run {
     atomic_uint drum;     /* the roll call: every waiting thread beats it */
     atomic_bool go;       /* the roll call is over: count */
     /* Written once, by the thread that says go, read after the join: */
-    double started; /* kit_now() when counting began */
-    bool together;  /* two threads were seen running at the same moment */
+    double started;       /* kit_now() when counting began */
+    bool together;        /* two threads were seen running at the same moment */
     pthread_mutex_t lock; /* guards counter in mutex mode, the merge in local */
     /* The shared total of unsafe, mutex and local.  volatile only makes the
      * compiler really load and store it on every iteration; otherwise -O2
@@ -357,9 +357,10 @@ static void print_table(const struct result *res, int n, int threads,
                    "steps, and a store by another thread in between is "
                    "overwritten.\n");
         } else if (threads > 1 && !x->together) {
-            printf("unsafe lost nothing: its threads were never seen running at "
-                   "the same\nmoment (one CPU, or the others busy). Try "
-                   "--yield, or run it again.\n");
+            printf(
+                "unsafe lost nothing: its threads were never seen running at "
+                "the same\nmoment (one CPU, or the others busy). Try "
+                "--yield, or run it again.\n");
         } else if (threads > 1) {
             printf("unsafe lost nothing this time, and is still a data race:\n"
                    "run it again, add threads, or try --yield.\n");

@@ -337,8 +337,8 @@ static void assert_verdict_fits_the_numbers(const char *doc, int i)
     double others = num(doc, p);
     cr_assert(others == -1 || (others >= 0 && others <= 1),
               "others_busy_fraction %g: %s", others, doc);
-    const char *want = cpus == 1 ? (pf < 0.1 ? "turns" : "unexpected")
-                       : pf >= 0.5 ? "overlap"
+    const char *want = cpus == 1        ? (pf < 0.1 ? "turns" : "unexpected")
+                       : pf >= 0.5      ? "overlap"
                        : others >= 0.15 ? "busy"
                                         : "little";
     cr_assert_str_eq(verdict, want,
@@ -377,10 +377,10 @@ Test(lab02_coffee, the_cpus_come_from_the_allowed_set_not_cpu_0)
     if (access(TASKSET, X_OK) != 0 || sysconf(_SC_NPROCESSORS_ONLN) < 2)
         cr_skip_test("needs %s and two CPUs", TASKSET);
     char *coffee = strdup(bin_path("coffee"));
-    run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){TASKSET, "-c", "1", coffee, "--ms", "5",
-                                      "--json", NULL},
-        .timeout = 30});
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){TASKSET, "-c", "1", coffee,
+                                                  "--ms", "5", "--json", NULL},
+                    .timeout = 30});
     assert_json_ok(&r, "taskset -c 1 coffee --json");
     cr_assert_eq(tj_len(r.out, "runs"), 1, "%s", r.out);
     cr_assert_eq(tj_len(r.out, "runs.0.cpu_list"), 1, "%s", r.out);
@@ -416,14 +416,14 @@ Test(lab02_coffee, the_last_line_claims_parallelism_only_when_the_verdict_does)
         cr_skip_test("needs %s, timeout(1) and two CPUs", TASKSET);
     char *coffee = strdup(bin_path("coffee"));
     pid_t spinners[2] = {spin_on("1"), spin_on("1")};
-    run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){TASKSET, "-c", "0,1", coffee, "--ms",
-                                      "20", NULL},
-        .timeout = 30});
-    run_result j = run_with(&(run_opts){
-        .argv = (const char *const[]){TASKSET, "-c", "0,1", coffee, "--ms",
-                                      "20", "--json", NULL},
-        .timeout = 30});
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){TASKSET, "-c", "0,1", coffee,
+                                                  "--ms", "20", NULL},
+                    .timeout = 30});
+    run_result j = run_with(
+        &(run_opts){.argv = (const char *const[]){TASKSET, "-c", "0,1", coffee,
+                                                  "--ms", "20", "--json", NULL},
+                    .timeout = 30});
     for (int i = 0; i < 2; i++) { /* timeout passes SIGTERM on */
         kill(spinners[i], SIGTERM);
         waitpid(spinners[i], NULL, 0);

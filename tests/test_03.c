@@ -205,9 +205,9 @@ Test(lab03_race, on_one_cpu_the_roll_call_never_calls_the_threads_together)
         cr_skip_test("%s is not installed (util-linux)", TASKSET);
     char *race = strdup(bin_path("race"));
     run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){TASKSET, "-c", "0", race, "-m", "unsafe",
-                                      "-t", "3", "-n", "100000", "--json",
-                                      NULL},
+        .argv =
+            (const char *const[]){TASKSET, "-c", "0", race, "-m", "unsafe",
+                                  "-t", "3", "-n", "100000", "--json", NULL},
         .timeout = 30});
     assert_race_run_ended(&r);
     bool together = true;
@@ -216,10 +216,10 @@ Test(lab03_race, on_one_cpu_the_roll_call_never_calls_the_threads_together)
               r.out);
     run_free(&r);
 
-    r = run_with(&(run_opts){
-        .argv = (const char *const[]){TASKSET, "-c", "0", race, "-m", "unsafe",
-                                      "-n", "1000", NULL},
-        .timeout = 30});
+    r = run_with(&(run_opts){.argv = (const char *const[]){TASKSET, "-c", "0",
+                                                           race, "-m", "unsafe",
+                                                           "-n", "1000", NULL},
+                             .timeout = 30});
     assert_race_run_ended(&r);
     if (strstr(r.out, "lost nothing"))
         cr_assert(strstr(r.out, "never seen running at the same"),

@@ -96,12 +96,14 @@ int main(int argc, char *argv[])
         next += period;
         double rest = next - kit_now();
         if (rest > 0)
-            kit_sleep_ms(rest * 1000); /* the idle part; a stop waits <= 1 period */
+            kit_sleep_ms(rest *
+                         1000); /* the idle part; a stop waits <= 1 period */
         else
             next = kit_now(); /* we were held up: do not try to catch up */
     }
     double wall = kit_now() - start, cpu = kit_cpu_seconds() - cpu0;
-    fprintf(stderr, "lightload: %.1f s, busy %.0f%% of one CPU (asked %.0f%%)\n",
-            wall, wall > 0 ? 100 * cpu / wall : 0, percent);
+    fprintf(stderr,
+            "lightload: %.1f s, busy %.0f%% of one CPU (asked %.0f%%)\n", wall,
+            wall > 0 ? 100 * cpu / wall : 0, percent);
     return 0;
 }
