@@ -353,16 +353,22 @@ static bool read_ticks(struct cpu_ticks *t)
     memset(t, 0, CPU_SETSIZE * sizeof *t);
     char line[512];
     while (fgets(line, sizeof line, f) != NULL) {
-        int cpu;
-        unsigned long long v[8] = {0};
         /* "cpu " (the sum of all CPUs) has no number: skip it */
         if (strncmp(line, "cpu", 3) != 0 || line[3] < '0' || line[3] > '9')
             continue;
-        if (sscanf(line + 3, "%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu,
-                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                   &v[7]) < 5 ||
-            cpu < 0 || cpu >= CPU_SETSIZE)
+        char *end;
+        long cpu = strtol(line + 3, &end, 10);
+        if (cpu < 0 || cpu >= CPU_SETSIZE)
             continue;
+        unsigned long long v[8] = {0};
+        int fields = 0;
+        for (char *p = end; fields < 8; fields++, p = end) {
+            v[fields] = strtoull(p, &end, 10);
+            if (end == p)
+                break; /* older kernels have fewer columns */
+        }
+        if (fields < 5)
+            continue; /* not even user nice system idle iowait */
         unsigned long long total = 0;
         for (int i = 0; i < 8; i++)
             total += v[i];
