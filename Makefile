@@ -188,6 +188,8 @@ fuzz:
 	  FUZZ_LIBS='$(LDLIBS)' sh tools/fuzz.sh
 
 # The concurrency checks STRESS_RUNS times each; any run that differs fails.
+# Then the demo-effect rates, EFFECT_RUNS default runs each, as the machine
+# is and beside the light load (LIGHTLOAD, tools/lightload.c).
 stress: all $(LIGHTLOAD)
 	@BIN_DIR=$(BIN_DIR) PROGRAMS='$(PROGRAMS)' STRESS_RUNS=$(STRESS_RUNS) \
 	  LIGHTLOAD=$(LIGHTLOAD) EFFECT_RUNS=$(EFFECT_RUNS) sh tools/stress.sh
@@ -230,7 +232,8 @@ help:
 	@echo '  make lint           cppcheck, clang-tidy and clang-format over every C file'
 	@echo '  make memcheck       every program under valgrind (leaks, errors; children too)'
 	@echo '  make fuzz           libFuzzer targets in tests/fuzz, FUZZ_SECONDS each (default 60)'
-	@echo '  make stress         concurrency checks STRESS_RUNS times each (default 50)'
+	@echo '  make stress         concurrency checks STRESS_RUNS times each (default 50),'
+	@echo '                      then how often each demo shows its effect (EFFECT_RUNS, 20)'
 	@echo '  make clean          remove binaries and build/'
 	@echo '  knobs: CC=clang  WERROR=1  SAN=thread  SAN=address,undefined'
 	@echo
