@@ -179,6 +179,8 @@ $(BUILD_DIR)/libkit.a: $(patsubst %.c,$(BUILD_DIR)/%.o,$(COMMON_SRCS))
 TEST_SRCS   := $(wildcard tests/*.c)
 TEST_BIN    := $(BUILD_DIR)/tests/kit-tests
 GRADE_BIN   := $(BUILD_DIR)/tools/grade
+# Not a lab program: the light load beside the demos in `make stress`.
+LIGHTLOAD   := $(BUILD_DIR)/tools/lightload
 TEST_SAN    := $(if $(findstring thread,$(SAN)),,$(SANFLAGS))
 TEST_CFLAGS  = $(STD) $(WARN) $(CFLAGS) $(TEST_SAN) $(SIMPLEFLAGS) -Icommon -pthread
 TEST_OBJS   := $(patsubst %.c,$(BUILD_DIR)/t/%.o,$(TEST_SRCS) $(MODULES) $(COMMON_SRCS))
@@ -251,6 +253,7 @@ compare: all
 # it alone knows: the kit's flags, the registered programs, the modules.
 FUZZ_SECONDS ?= 60
 STRESS_RUNS  ?= 50
+EFFECT_RUNS  ?= 20
 
 # cppcheck + clang-tidy (.clang-tidy) + clang-format --dry-run (.clang-format).
 lint:
@@ -267,9 +270,16 @@ fuzz:
 	  FUZZ_LIBS='$(LDLIBS)' sh tools/fuzz.sh
 
 # The concurrency checks STRESS_RUNS times each; any run that differs fails.
-stress: all
-	@BIN_DIR=$(BIN_DIR) PROGRAMS='$(PROGRAMS)' STRESS_RUNS=$(STRESS_RUNS) sh tools/stress.sh
+# Then the demo-effect rates, EFFECT_RUNS default runs each, as the machine
+# is and beside the light load (LIGHTLOAD, tools/lightload.c).
+stress: all $(LIGHTLOAD)
+	@BIN_DIR=$(BIN_DIR) PROGRAMS='$(PROGRAMS)' STRESS_RUNS=$(STRESS_RUNS) \
+	  LIGHTLOAD=$(LIGHTLOAD) EFFECT_RUNS=$(EFFECT_RUNS) sh tools/stress.sh
 
+
+$(LIGHTLOAD): $(BUILD_DIR)/tools/lightload.o $(BUILD_DIR)/libkit.a
+	@mkdir -p $(@D)
+	$(CC) $(KIT_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- classroom: handout, grade, syscalls ---------------------------------------
 $(GRADE_BIN): $(BUILD_DIR)/tools/grade.o $(BUILD_DIR)/libkit.a
@@ -305,7 +315,8 @@ help:
 	@echo '  make lint           cppcheck, clang-tidy and clang-format over every C file'
 	@echo '  make memcheck       every program under valgrind (leaks, errors; children too)'
 	@echo '  make fuzz           libFuzzer targets in tests/fuzz, FUZZ_SECONDS each (default 60)'
-	@echo '  make stress         concurrency checks STRESS_RUNS times each (default 50)'
+	@echo '  make stress         concurrency checks STRESS_RUNS times each (default 50),'
+	@echo '                      then how often each demo shows its effect (EFFECT_RUNS, 20)'
 	@echo '  make clean          remove binaries and build/'
 	@echo '  knobs: CC=clang  WERROR=1  SAN=thread  SAN=address,undefined'
 	@echo

@@ -16,6 +16,19 @@
  * (parallel ~100%) and it is done in half the time.  Same code, same
  * threads: only the number of machines changed.
  *
+ * Which CPUs: before each run the program samples /proc/stat for 100 ms and
+ * takes the least busy CPU(s) of the set it may use (sched_getaffinity, so
+ * `taskset` is respected) -- Linux-only, like the pinning.  Why not CPUs 0
+ * and 1, or any two the scheduler likes?  Fixed numbers fail on a laptop
+ * whose CPU 0 is busy with the browser while six others idle; and leaving
+ * run 2 to the scheduler would give it every CPU, not "two machines", and
+ * the one-machine run must name one CPU anyway.  The sample is a guess
+ * about the next half second, so each run also measures what the other
+ * programs really took of its CPUs (/proc/stat again, less our own CPU
+ * time).  When two machines were not free -- one of only two CPUs busy --
+ * the verdict says so ("other programs used 35% of CPUs 0,1") instead of
+ * claiming parallelism, and so does the last line.
+ *
  * Usage: coffee [-q N] [-c N] [--ms MS] [--json]
  * See also: gil.c (why Python threads look like run 1 even on many CPUs),
  *           sched_setaffinity(2), taskset(1), Rob Pike, "Concurrency is not
@@ -132,13 +145,45 @@ static void *serve_queue(void *p)
     return NULL;
 }
 
+/* What a run showed; the verdict line, the last line and --json all say
+ * this one value. */
+enum verdict {
+    V_TURNS,      /* one CPU: the threads took turns (the lesson of run 1) */
+    V_ONE_QUEUE,  /* one queue cannot overlap with itself */
+    V_OVERLAP,    /* two CPUs: they ran at the same time (run 2's lesson) */
+    V_BUSY,       /* little overlap, and other programs held these CPUs */
+    V_LITTLE,     /* little overlap, though the CPUs looked free */
+    V_UNEXPECTED, /* overlap on one CPU: the timeline is wrong */
+};
+static const char *const verdict_names[] = {
+    "turns", "one-queue", "overlap", "busy", "little", "unexpected",
+};
+/* Run 2 overlaps when two threads ran at once this share of the time or
+ * more; below it, others' share decides between BUSY and LITTLE. */
+static const double OVERLAP_MIN = 0.5, OTHERS_BUSY_MIN = 0.15;
+
 struct run {
     int cpus;          /* CPUs the process was allowed to use */
+    int cpu_ids[2];    /* which ones (Linux); -1 where unknown */
     char cpu_list[64]; /* "0" or "0,1", for the caption */
     double seconds;    /* from the gate opening to the last thread's end */
     double parallel;   /* share of `seconds` with >= 2 threads running */
-    struct queue *q;   /* the queues, with their timelines */
+    double others;     /* share of the CPUs' time other programs used, or
+                          -1 where it could not be measured */
+    enum verdict verdict;
+    struct queue *q; /* the queues, with their timelines */
 };
+
+static enum verdict judge(const struct run *r, int nq)
+{
+    if (r->cpus == 1)
+        return r->parallel < 0.1 ? V_TURNS : V_UNEXPECTED;
+    if (nq < 2)
+        return V_ONE_QUEUE;
+    if (r->parallel >= OVERLAP_MIN)
+        return V_OVERLAP;
+    return r->others >= OTHERS_BUSY_MIN ? V_BUSY : V_LITTLE;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -289,28 +334,191 @@ static void draw_zoom(const struct run *r, int nq, double window, int cols)
 }
 
 #ifdef __linux__
-/* Allow exactly the first `n` CPUs of `allowed`; returns how many it got
- * and writes them to list ("0,1"). */
-static int pin_to(const cpu_set_t *allowed, int n, char *list, size_t len)
+/* ---- choosing the coffee machines (Linux: /proc/stat, sched_setaffinity) -- */
+
+/* One CPU's time since boot, in clock ticks (sysconf(_SC_CLK_TCK)). */
+struct cpu_ticks {
+    unsigned long long busy, total;
+};
+
+/* Read every CPU's line of /proc/stat ("cpu3 user nice system idle iowait
+ * irq softirq steal ...") into t[0..CPU_SETSIZE); false if unreadable.
+ * Busy is everything but idle and iowait; steal (a virtual machine's CPU
+ * lent to another guest) counts as busy: it was not ours to use. */
+static bool read_ticks(struct cpu_ticks *t)
 {
+    FILE *f = fopen("/proc/stat", "r");
+    if (f == NULL)
+        return false;
+    memset(t, 0, CPU_SETSIZE * sizeof *t);
+    char line[512];
+    while (fgets(line, sizeof line, f) != NULL) {
+        /* "cpu " (the sum of all CPUs) has no number: skip it */
+        if (strncmp(line, "cpu", 3) != 0 || line[3] < '0' || line[3] > '9')
+            continue;
+        char *end;
+        long cpu = strtol(line + 3, &end, 10);
+        if (cpu < 0 || cpu >= CPU_SETSIZE)
+            continue;
+        unsigned long long v[8] = {0};
+        int fields = 0;
+        for (char *p = end; fields < 8; fields++, p = end) {
+            v[fields] = strtoull(p, &end, 10);
+            if (end == p)
+                break; /* older kernels have fewer columns */
+        }
+        if (fields < 5)
+            continue; /* not even user nice system idle iowait */
+        unsigned long long total = 0;
+        for (int i = 0; i < 8; i++)
+            total += v[i];
+        t[cpu] = (struct cpu_ticks){total - v[3] - v[4], total};
+    }
+    fclose(f); /* read-only: nothing to lose if close failed */
+    return true;
+}
+
+/* How long the CPU-choosing sample lasts: ten ticks at the usual 100 Hz. */
+static const double SAMPLE_MS = 100;
+
+/* Allow exactly `n` CPUs of `allowed`: the least busy over a SAMPLE_MS
+ * sample of /proc/stat (ties: the lower number; no /proc: the first n).
+ * Writes them to ids[] and list ("2,5"); returns how many it got. */
+static int pin_least_busy(const cpu_set_t *allowed, int n, int ids[2],
+                          char *list, size_t len)
+{
+    struct cpu_ticks *a = xcalloc(CPU_SETSIZE, sizeof *a);
+    struct cpu_ticks *b = xcalloc(CPU_SETSIZE, sizeof *b);
+    bool sampled = read_ticks(a);
+    if (sampled) {
+        kit_sleep_ms(SAMPLE_MS);
+        sampled = read_ticks(b);
+    }
     cpu_set_t set;
     CPU_ZERO(&set);
     int got = 0;
     list[0] = '\0';
-    for (int c = 0; c < CPU_SETSIZE && got < n; c++)
-        if (CPU_ISSET(c, allowed)) {
-            CPU_SET(c, &set);
-            size_t used = strlen(list);
-            snprintf(list + used, len - used, "%s%d", got ? "," : "", c);
-            got++;
+    while (got < n) {
+        int best = -1;
+        double best_busy = 2;
+        for (int c = 0; c < CPU_SETSIZE; c++) {
+            if (!CPU_ISSET(c, allowed) || CPU_ISSET(c, &set))
+                continue;
+            unsigned long long dt = sampled ? b[c].total - a[c].total : 0;
+            double busy =
+                dt > 0 ? (double)(b[c].busy - a[c].busy) / (double)dt : 0;
+            if (busy < best_busy) {
+                best = c;
+                best_busy = busy;
+            }
         }
+        if (best < 0)
+            break; /* fewer allowed CPUs than asked */
+        CPU_SET(best, &set);
+        ids[got] = best;
+        size_t used = strlen(list);
+        snprintf(list + used, len - used, "%s%d", got ? "," : "", best);
+        got++;
+    }
+    free(a);
+    free(b);
     /* pid 0 = the calling thread; the queue threads created after this
      * inherit its mask, so the whole run stays on these CPUs. */
     if (sched_setaffinity(0, sizeof set, &set) != 0)
         die_errno("sched_setaffinity");
     return got;
 }
+
+/* One run on `want` CPUs, measuring what other programs took of them:
+ * their busy ticks over the run, less our own CPU time, as a share of
+ * wall time x CPUs.  Ticks are coarse (10 ms), so this is a few percent
+ * off; enough to tell a free machine from a busy one. */
+static struct run run_on_cpus(const cpu_set_t *allowed, int want, int nq,
+                              int customers, double work_s)
+{
+    int ids[2] = {-1, -1};
+    char list[64];
+    int cpus = pin_least_busy(allowed, want, ids, list, sizeof list);
+    struct cpu_ticks *a = xcalloc(CPU_SETSIZE, sizeof *a);
+    struct cpu_ticks *b = xcalloc(CPU_SETSIZE, sizeof *b);
+    bool measured = read_ticks(a);
+    double wall0 = kit_now(), ours0 = kit_cpu_seconds();
+    struct run r = run_queues(nq, customers, work_s);
+    double wall = kit_now() - wall0, ours = kit_cpu_seconds() - ours0;
+    measured = measured && read_ticks(b);
+    r.others = -1;
+    if (measured && wall > 0) {
+        unsigned long long busy = 0;
+        for (int i = 0; i < cpus; i++)
+            busy += b[ids[i]].busy - a[ids[i]].busy;
+        long hz = sysconf(_SC_CLK_TCK);
+        double others =
+            ((double)busy / (double)(hz > 0 ? hz : 100) - ours) / (wall * cpus);
+        r.others = others < 0 ? 0 : others > 1 ? 1 : others;
+    }
+    free(a);
+    free(b);
+    r.cpus = cpus;
+    memcpy(r.cpu_ids, ids, sizeof ids);
+    memcpy(r.cpu_list, list, sizeof list);
+    return r;
+}
 #endif
+
+/* ---- reporting ------------------------------------------------------------------ */
+
+static void print_verdict(const struct run *r)
+{
+    switch (r->verdict) {
+    case V_TURNS: printf("OK, they take turns\n"); break;
+    case V_UNEXPECTED: printf("UNEXPECTED on one CPU\n"); break;
+    case V_ONE_QUEUE:
+        printf("OK, one queue cannot overlap with itself\n");
+        break;
+    case V_OVERLAP: printf("OK, they overlap\n"); break;
+    case V_BUSY:
+        printf("LITTLE OVERLAP:\n  other programs used %.0f%% of CPUs %s "
+               "meanwhile: there was no free second machine\n",
+               r->others * 100, r->cpu_list);
+        break;
+    case V_LITTLE:
+        if (r->others < 0)
+            printf("LITTLE OVERLAP (other programs busy? not measured "
+                   "here)\n");
+        else
+            printf("LITTLE OVERLAP, though CPUs %s looked free (others used "
+                   "%.0f%%)\n",
+                   r->cpu_list, r->others * 100);
+        break;
+    }
+}
+
+/* The line to notice: what the two runs showed, in the verdicts' words. */
+static void print_notice(const struct run *one, const struct run *two)
+{
+    printf("\nNotice: one machine: %.2f s, %s;\n", one->seconds,
+           one->verdict == V_TURNS ? "the threads take turns (concurrency)"
+                                   : "yet the threads overlapped (unexpected)");
+    switch (two->verdict) {
+    case V_OVERLAP:
+    case V_ONE_QUEUE:
+        printf("        two machines: %.2f s, they run at the same time "
+               "(parallelism).\n",
+               two->seconds);
+        break;
+    case V_BUSY:
+        printf("        two machines: %.2f s, but other programs held CPUs "
+               "%s, so they\n        mostly took turns: no parallelism this "
+               "time.  Run it again when\n        the machine is quieter.\n",
+               two->seconds, two->cpu_list);
+        break;
+    default:
+        printf("        two machines: %.2f s, yet they mostly took turns: no "
+               "parallelism\n        this time.  Run it again.\n",
+               two->seconds);
+        break;
+    }
+}
 
 int main(int argc, char *argv[])
 {
@@ -356,12 +564,7 @@ int main(int argc, char *argv[])
                     "second coffee machine, so the parallel run is skipped\n");
             break;
         }
-        char list[64];
-        int cpus = pin_to(&allowed, want, list, sizeof list);
-        runs[nruns] = run_queues(nq, customers, work_s);
-        runs[nruns].cpus = cpus;
-        memcpy(runs[nruns].cpu_list, list, sizeof list);
-        nruns++;
+        runs[nruns++] = run_on_cpus(&allowed, want, nq, customers, work_s);
     }
     if (sched_setaffinity(0, sizeof allowed, &allowed) !=
         0) /* as we found it */
@@ -373,11 +576,16 @@ int main(int argc, char *argv[])
     {
         runs[0] = run_queues(nq, customers, work_s);
         runs[0].cpus = kit_ncpus();
+        runs[0].cpu_ids[0] = runs[0].cpu_ids[1] = -1;
+        runs[0].others = -1; /* no /proc/stat to ask */
         snprintf(runs[0].cpu_list, sizeof runs[0].cpu_list, "any of %d",
                  runs[0].cpus);
         nruns = 1;
     }
 #endif
+
+    for (int r = 0; r < nruns; r++)
+        runs[r].verdict = judge(&runs[r], nq);
 
     if (json) {
         json_w j;
@@ -391,6 +599,13 @@ int main(int argc, char *argv[])
             json_int(&j, "cpus", runs[r].cpus);
             json_double(&j, "seconds", runs[r].seconds);
             json_double(&j, "parallel_fraction", runs[r].parallel);
+            json_arr(&j, "cpu_list");
+            for (int i = 0; i < runs[r].cpus && i < 2; i++)
+                if (runs[r].cpu_ids[i] >= 0)
+                    json_int(&j, NULL, runs[r].cpu_ids[i]);
+            json_end(&j);
+            json_double(&j, "others_busy_fraction", runs[r].others);
+            json_str(&j, "verdict", verdict_names[runs[r].verdict]);
             json_arr(&j, "threads");
             for (int i = 0; i < nq; i++) {
                 const struct queue *q = &runs[r].q[i];
@@ -449,18 +664,7 @@ int main(int argc, char *argv[])
             printf("  total %.3f s; two or more threads running at once %.0f%% "
                    "of the time: ",
                    runs[r].seconds, runs[r].parallel * 100);
-            if (runs[r].cpus == 1)
-                printf("%s\n", runs[r].parallel < 0.1
-                                   ? "OK, they take turns"
-                                   : "UNEXPECTED on one CPU");
-            else if (nq < 2)
-                printf("OK, one queue cannot overlap with itself\n");
-            else
-                printf(
-                    "%s\n",
-                    runs[r].parallel > 0.5
-                        ? "OK, they overlap"
-                        : "LITTLE OVERLAP (other programs busy on the CPUs?)");
+            print_verdict(&runs[r]);
             printf("  whole run (one column = %.1f ms, both runs on the same "
                    "scale):\n",
                    span * 1000 / cols);
@@ -471,11 +675,7 @@ int main(int argc, char *argv[])
             draw_zoom(&runs[r], nq, window, cols);
         }
         if (nruns == 2)
-            printf("\nNotice: one machine: %.2f s, the threads take turns "
-                   "(concurrency);\n"
-                   "        two machines: %.2f s, they run at the same time "
-                   "(parallelism).\n",
-                   runs[0].seconds, runs[1].seconds);
+            print_notice(&runs[0], &runs[1]);
     }
     for (int r = 0; r < nruns; r++) {
         for (int i = 0; i < nq; i++)

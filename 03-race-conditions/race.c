@@ -15,7 +15,10 @@
  *
  * What you will observe: the unsafe row's "got" falls short of "expected"
  * (by a different amount on every run) and its verdict says DATA RACE; the
- * three fixes are exact.  --yield ("slow motion") gives the CPU away between
+ * three fixes are exact.  The threads start with a roll call (see
+ * start_together) so that they really run at the same moment; when no
+ * second CPU is free for 0.2 s (taskset -c 0, or a machine busy elsewhere)
+ * the run says so instead of calling itself lucky.  --yield ("slow motion") gives the CPU away between
  * the load and the store, so updates are lost even on a single CPU:
  *     taskset -c 0 ./race --yield
  *
@@ -58,7 +61,15 @@ enum {
     DEFAULT_ITERATIONS = 10000000,
     /* --yield costs a system call per increment: slow motion needs fewer. */
     DEFAULT_YIELD_ITERATIONS = 10000,
+    /* The roll call (start_together): of ROLL_CALL_BLOCK polls in a row,
+     * ROLL_CALL_SEEN must see another thread's beat.  On one CPU only a
+     * context switch lets another beat in, once per time slice. */
+    ROLL_CALL_BLOCK = 256,
+    ROLL_CALL_SEEN = 32,
 };
+/* How long the roll call waits for a second CPU before starting anyway:
+ * longer than a busy neighbour's burst, short next to the run. */
+static const double ROLL_CALL_S = 0.2;
 
 /* Everything the threads of one run share. */
 struct run {
@@ -66,7 +77,11 @@ struct run {
     long long iterations; /* per thread; read-only once threads start */
     bool yield;           /* --yield: sched_yield() between load and store */
     kit_gate gate;        /* parks every thread until all of them exist */
-    atomic_int running;   /* threads past the gate and on a CPU */
+    atomic_uint drum;     /* the roll call: every waiting thread beats it */
+    atomic_bool go;       /* the roll call is over: count */
+    /* Written once, by the thread that says go, read after the join: */
+    double started;       /* kit_now() when counting began */
+    bool together;        /* two threads were seen running at the same moment */
     pthread_mutex_t lock; /* guards counter in mutex mode, the merge in local */
     /* The shared total of unsafe, mutex and local.  volatile only makes the
      * compiler really load and store it on every iteration; otherwise -O2
@@ -83,21 +98,56 @@ struct result {
     enum mode mode;
     long long expected; /* threads x iterations */
     long long got;      /* the counter after every thread was joined */
-    double seconds;     /* wall time, threads created to threads joined */
+    double seconds;     /* wall time, roll call over to threads joined */
+    bool together;      /* two threads were seen running at the same moment */
 };
 
 /* Start all threads at once, so that their loops really overlap.  The gate
  * parks them until every thread exists; but a woken thread is only runnable,
  * not running, and one thread alone counts to 10000000 in about 10 ms, often
- * before the scheduler gets round to the others.  So each thread then checks
- * in and waits, yielding, until all are running. */
+ * before the scheduler gets round to the others.  Worse, "checked in" is not
+ * "running now": on a busy machine two threads can check in on the same CPU
+ * and then count one after the other, and nothing is lost.  So each thread
+ * then answers a roll call: it beats a shared drum and watches the others'
+ * beats.  Seeing them advance on many polls of a few microseconds proves
+ * that another thread is on another CPU right now (on one CPU, while we
+ * poll, nobody else beats); the first thread to see that says go, and the pair
+ * start within a poll of each other.  Nobody is seen only when no second CPU
+ * is free (taskset -c 0, or a machine busy elsewhere): after ROLL_CALL_S
+ * every thread starts anyway, and the run reports that it was not together. */
+static void say_go(struct run *r, bool together)
+{
+    double now = kit_now();
+    bool no = false;
+    /* The first to say go records when counting began (the roll call is not
+     * part of the work the time column measures). */
+    if (atomic_compare_exchange_strong(&r->go, &no, true)) {
+        r->started = now; /* read by main after the join */
+        r->together = together;
+    }
+}
+
 static void start_together(struct run *r)
 {
     gate_wait(&r->gate);
-    atomic_fetch_add(&r->running, 1);
-    while (atomic_load(&r->running) < r->threads)
-        if (sched_yield() != 0)
-            die_errno("sched_yield");
+    if (r->threads == 1)
+        return; /* nobody to wait for */
+    unsigned mine = 0, others_before = atomic_load(&r->drum);
+    int seen = 0; /* polls in this block that saw another thread's beat */
+    const double give_up = kit_now() + ROLL_CALL_S;
+    for (unsigned polls = 1; !atomic_load(&r->go); polls++) {
+        /* the drum's value before our beat, less our own beats: the others' */
+        unsigned others = atomic_fetch_add(&r->drum, 1) - mine++;
+        seen += others != others_before;
+        others_before = others;
+        if (seen >= ROLL_CALL_SEEN) {
+            say_go(r, true);
+        } else if (polls % ROLL_CALL_BLOCK == 0) {
+            seen = 0; /* a block is a few microseconds: one CPU sees <= 2 */
+            if (kit_now() > give_up)
+                say_go(r, false); /* no second CPU came free */
+        }
+    }
 }
 
 /* --yield: give the CPU away between the load and the store, so that another
@@ -210,24 +260,26 @@ static struct result run_mode(enum mode mode, int threads, long long n,
                               bool yield)
 {
     struct run r = {.threads = threads, .iterations = n, .yield = yield};
-    atomic_init(&r.running, 0);
+    atomic_init(&r.drum, 0);
+    atomic_init(&r.go, false);
     atomic_init(&r.atomic_counter, 0);
     gate_init(&r.gate, threads);
     xmutex_init(&r.lock);
     pthread_t *tid = xcalloc((size_t)threads, sizeof *tid);
 
-    double t0 = kit_now();
+    r.started = kit_now(); /* one thread: no roll call, counting starts now */
     for (int i = 0; i < threads; i++)
         xpthread_create(&tid[i], counters[mode], &r);
     for (int i = 0; i < threads; i++)
         xpthread_join(tid[i]); /* join: every thread's writes are now visible */
-    double seconds = kit_now() - t0;
+    double seconds = kit_now() - r.started;
 
     struct result res = {
         .mode = mode,
         .expected = (long long)threads * n,
         .got = mode == MODE_ATOMIC ? atomic_load(&r.atomic_counter) : r.counter,
         .seconds = seconds,
+        .together = r.together,
     };
     free(tid);
     xmutex_destroy(&r.lock);
@@ -246,8 +298,10 @@ static const char *verdict(const struct result *res, int threads)
         return is_exact(res) ? "OK" : "WRONG: this fix miscounted";
     if (threads == 1)
         return "OK: one thread has no one to race";
-    return is_exact(res) ? "DATA RACE: lucky this time, nothing lost"
-                         : "DATA RACE: updates lost";
+    if (!is_exact(res))
+        return "DATA RACE: updates lost";
+    return res->together ? "DATA RACE: lucky this time, nothing lost"
+                         : "DATA RACE: nothing lost, never ran at once";
 }
 
 static void print_table(const struct result *res, int n, int threads,
@@ -302,6 +356,11 @@ static void print_table(const struct result *res, int n, int threads,
             printf("load, add and store are three\n"
                    "steps, and a store by another thread in between is "
                    "overwritten.\n");
+        } else if (threads > 1 && !x->together) {
+            printf(
+                "unsafe lost nothing: its threads were never seen running at "
+                "the same\nmoment (one CPU, or the others busy). Try "
+                "--yield, or run it again.\n");
         } else if (threads > 1) {
             printf("unsafe lost nothing this time, and is still a data race:\n"
                    "run it again, add threads, or try --yield.\n");
@@ -331,6 +390,7 @@ static void print_json(const struct result *res, int n, int threads,
         json_int(&j, "got", res[i].got);
         json_int(&j, "lost", res[i].expected - res[i].got);
         json_double(&j, "seconds", res[i].seconds);
+        json_bool(&j, "together", res[i].together);
         json_end(&j);
     }
     json_end(&j);

@@ -36,6 +36,7 @@
 #include "xpthread.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -59,6 +60,20 @@
 
 #define MAX_PROCS 64
 
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_BOOL_LOCK_FREE == 2,
+               "the roll call needs lock-free atomics in shared memory");
+
+/* The roll call: of ROLL_CALL_BLOCK polls in a row (a few microseconds),
+ * ROLL_CALL_SEEN must see another child's beat; on one CPU only a context
+ * switch lets another beat in, once per time slice.  After ROLL_CALL_S
+ * without a second CPU free, everyone starts anyway. */
+enum { ROLL_CALL_BLOCK = 256, ROLL_CALL_SEEN = 32 };
+/* Long enough that the unlocked children count for tens of milliseconds,
+ * several time slices, so they interleave even on a busy machine; short
+ * enough that the locked run stays under a second. */
+enum { DEFAULT_ITERATIONS = 5000000 };
+static const double ROLL_CALL_S = 0.2;
+
 enum mode { M_PRIVATE, M_UNSAFE, M_LOCKED, M_ALL };
 static const char *const mode_names[] = {"private", "shared-unsafe",
                                          "shared-locked", "all", NULL};
@@ -69,6 +84,15 @@ static const char *const mode_names[] = {"private", "shared-unsafe",
 typedef struct {
     volatile long
         counter; /* shared-* modes: the one counter of every process */
+    /* The roll call (start_together), in the mapping so that every child
+     * sees the one copy.  Lock-free atomics work between processes: they
+     * are plain instructions on the shared memory, no hidden lock. */
+    atomic_uint drum; /* every waiting child beats it */
+    atomic_bool go;   /* the roll call is over: count */
+    /* Written once, by the child that says go; the parent reads them after
+     * reaping every child. */
+    double started; /* kit_now() when counting began (a system-wide clock) */
+    bool together;  /* two children were seen running at the same moment */
 #if USE_PSHARED_MUTEX
     pthread_mutex_t lock; /* PTHREAD_PROCESS_SHARED: works across fork() */
 #endif
@@ -195,8 +219,49 @@ static void unlock(shared_page *pg)
 
 /* ---- one run: P children, a start gun, N increments each -------------------- */
 
-static void child_work(enum mode m, shared_page *pg, long long iters)
+/* ---- one run: P children, a start gun, a roll call, N increments each --------- */
+
+static void say_go(shared_page *pg, bool together)
 {
+    double now = kit_now();
+    bool no = false;
+    if (atomic_compare_exchange_strong(&pg->go, &no, true)) {
+        pg->started = now; /* the first to say go records the start */
+        pg->together = together;
+    }
+}
+
+/* The start gun wakes every child, but woken is not running: on a busy
+ * machine two children can take turns on one CPU, each counting alone, and
+ * nothing is lost.  So, as in lab 03's race.c, each child answers a roll
+ * call: it beats a drum in the shared page and watches the others' beats.
+ * Seeing them advance poll after poll proves another child is on another
+ * CPU right now; the first to see it says go. */
+static void start_together(shared_page *pg, long long procs)
+{
+    if (procs == 1)
+        return; /* nobody to wait for */
+    unsigned mine = 0, others_before = atomic_load(&pg->drum);
+    int seen = 0; /* polls in this block that saw another child's beat */
+    const double give_up = kit_now() + ROLL_CALL_S;
+    for (unsigned polls = 1; !atomic_load(&pg->go); polls++) {
+        unsigned others = atomic_fetch_add(&pg->drum, 1) - mine++;
+        seen += others != others_before;
+        others_before = others;
+        if (seen >= ROLL_CALL_SEEN) {
+            say_go(pg, true);
+        } else if (polls % ROLL_CALL_BLOCK == 0) {
+            seen = 0;
+            if (kit_now() > give_up)
+                say_go(pg, false); /* no second CPU came free */
+        }
+    }
+}
+
+static void child_work(enum mode m, shared_page *pg, long long procs,
+                       long long iters)
+{
+    start_together(pg, procs);
     for (long long i = 0; i < iters; i++) {
         switch (m) {
         case M_PRIVATE:
@@ -217,13 +282,17 @@ static void child_work(enum mode m, shared_page *pg, long long iters)
 typedef struct {
     enum mode mode;
     long long expected, got;
-    double seconds;
+    double seconds; /* roll call over to the last child reaped */
+    bool together;  /* two children were seen running at the same moment */
 } result;
 
 static result run(const config *c, enum mode m, shared_page *pg)
 {
     result r = {.mode = m, .expected = c->procs * c->iters};
     pg->counter = 0;
+    atomic_store(&pg->drum, 0);
+    atomic_store(&pg->go, false);
+    pg->together = false;
     private_counter = 0;
     /* The start gun: children block reading `gun` until the parent closes
      * its write end; EOF reaches them all at once, so their loops overlap. */
@@ -240,13 +309,13 @@ static result run(const config *c, enum mode m, shared_page *pg)
             char b;
             if (kit_read_all(gun[0], &b, 1) < 0) /* returns 0 at the bang */
                 _exit(1);
-            child_work(m, pg, c->iters);
+            child_work(m, pg, c->procs, c->iters);
             _exit(0);
         }
     }
     /* the parent never reads the gun */
     kit_xclose(gun[0]);
-    double t0 = kit_now();
+    pg->started = kit_now(); /* one child: no roll call, counting starts now */
     /* bang: every child sees EOF */
     kit_xclose(gun[1]);
     for (int i = 0; i < c->procs; i++) {
@@ -254,9 +323,49 @@ static result run(const config *c, enum mode m, shared_page *pg)
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
             die("%s: a child failed", mode_names[m]);
     }
-    r.seconds = kit_now() - t0;
+    r.seconds = kit_now() - pg->started;
+    r.together = pg->together;
     r.got = m == M_PRIVATE ? private_counter : pg->counter;
     return r;
+}
+
+/* ---- reporting -------------------------------------------------------------- */
+
+static const char *verdict(const result *r, long long procs)
+{
+    if (r->mode == M_PRIVATE)
+        return r->got == 0 ? "PRIVATE: each child changed its own copy"
+                           : "WRONG: private memory was shared?";
+    if (r->mode == M_LOCKED)
+        return r->got == r->expected ? "OK" : "WRONG: the lock did not work";
+    if (procs == 1)
+        return "OK: one process has no one to race";
+    if (r->got != r->expected)
+        return "DATA RACE: updates lost";
+    return r->together ? "DATA RACE: lucky this time, nothing lost"
+                       : "DATA RACE: nothing lost, never ran at once";
+}
+
+/* The line under the table about the unlocked row, when it needs one. */
+static void explain_unsafe(const result *r, long long procs)
+{
+    if (r->mode != M_UNSAFE)
+        return;
+    if (procs == 1)
+        printf("one process: nobody else stores between its load and its "
+               "store, so nothing\nis lost; the race needs two (-p 2).\n");
+    else if (r->got != r->expected)
+        printf("shared-unsafe lost %lld of %lld updates: load, add and store "
+               "are\nthree steps, and another process's store in between is "
+               "overwritten.\n",
+               r->expected - r->got, r->expected);
+    else if (!r->together)
+        printf("shared-unsafe lost nothing: its processes were never seen "
+               "running at the same\nmoment (one CPU, or the others busy). "
+               "Run it again.\n");
+    else
+        printf("shared-unsafe lost nothing this time, and is still a data "
+               "race: run it again.\n");
 }
 
 static const char usage[] =
@@ -268,7 +377,7 @@ static const char usage[] =
     "\n"
     "  -p, --processes P    processes, 1..64 (default 4)\n"
     "  -n, --iterations N   increments per process, 1..100000000 (default "
-    "1000000)\n"
+    "5000000)\n"
     "  -m, --mode MODE      private|shared-unsafe|shared-locked|all (default "
     "all)\n"
     "      --json           one JSON object on stdout instead of the table\n"
@@ -287,7 +396,7 @@ static void parse(int argc, char **argv, config *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    *c = (config){.procs = 4, .iters = 1000000, .mode = M_ALL};
+    *c = (config){.procs = 4, .iters = DEFAULT_ITERATIONS, .mode = M_ALL};
     int ch;
     while ((ch = getopt_long(argc, argv, ":p:n:m:h", longopts, NULL)) != -1) {
         switch (ch) {
@@ -349,14 +458,15 @@ int main(int argc, char **argv)
             json_int(&j, "got", res[i].got);
             json_int(&j, "lost", res[i].expected - res[i].got);
             json_double(&j, "seconds", res[i].seconds);
+            json_bool(&j, "together", res[i].together);
             json_end(&j);
         }
         json_end(&j);
         json_end(&j);
         json_finish(&j);
     } else {
-        printf("shm: %lld processes x %lld increments of one counter (%s)\n\n",
-               cfg.procs, cfg.iters,
+        printf("shm: %lld process%s x %lld increments of one counter (%s)\n\n",
+               cfg.procs, cfg.procs == 1 ? "" : "es", cfg.iters,
                USE_PSHARED_MUTEX ? "lock: PTHREAD_PROCESS_SHARED mutex"
                                  : "lock: named semaphore");
         kit_table t;
@@ -374,25 +484,15 @@ int main(int argc, char **argv)
             tbl_cell(&t, "%lld", r->got);
             tbl_cell(&t, "%lld", r->expected - r->got);
             tbl_cell(&t, "%.2fs", r->seconds);
-            if (r->mode == M_PRIVATE)
-                tbl_cell(&t, "%s",
-                         r->got == 0
-                             ? "PRIVATE: each child changed its own copy"
-                             : "WRONG: private memory was shared?");
-            else if (r->got == r->expected)
-                tbl_cell(&t, "%s",
-                         r->mode == M_UNSAFE
-                             ? "OK (lucky: run again, or raise -n)"
-                             : "OK");
-            else
-                tbl_cell(&t, "%s",
-                         r->mode == M_UNSAFE ? "DATA RACE: updates lost"
-                                             : "WRONG: the lock did not work");
+            tbl_cell(&t, "%s", verdict(r, cfg.procs));
         }
         tbl_print(&t, stdout);
-        printf("\nnotice: after fork() a global is a copy; only MAP_SHARED "
-               "memory is shared, "
-               "and shared memory needs a lock, exactly like threads\n");
+        putchar('\n');
+        for (int i = 0; i < nres; i++)
+            explain_unsafe(&res[i], cfg.procs);
+        printf("notice: after fork() a global is a copy; only MAP_SHARED "
+               "memory is shared,\nand shared memory needs a lock, exactly "
+               "like threads\n");
     }
     if (fflush(stdout) != 0)
         die_errno("stdout");

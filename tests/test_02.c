@@ -347,6 +347,136 @@ Test(lab02_coffee, on_one_cpu_two_threads_are_never_seen_running_at_once)
     run_free(&r);
 }
 
+/* taskset(1) runs a program on the CPUs it names (util-linux, Linux). */
+static const char TASKSET[] = "/usr/bin/taskset";
+
+/* coffee's JSON verdict for run i agrees with its numbers. */
+static void assert_verdict_fits_the_numbers(const char *doc, int i)
+{
+    char p[64], verdict[16];
+    snprintf(p, sizeof p, "runs.%d.verdict", i);
+    cr_assert(tj_str(doc, p, verdict, sizeof verdict), "no %s: %s", p, doc);
+    snprintf(p, sizeof p, "runs.%d.cpus", i);
+    double cpus = num(doc, p);
+    snprintf(p, sizeof p, "runs.%d.parallel_fraction", i);
+    double pf = num(doc, p);
+    snprintf(p, sizeof p, "runs.%d.others_busy_fraction", i);
+    double others = num(doc, p);
+    cr_assert(others == -1 || (others >= 0 && others <= 1),
+              "others_busy_fraction %g: %s", others, doc);
+    const char *want = cpus == 1        ? (pf < 0.1 ? "turns" : "unexpected")
+                       : pf >= 0.5      ? "overlap"
+                       : others >= 0.15 ? "busy"
+                                        : "little";
+    cr_assert_str_eq(verdict, want,
+                     "run %d: %g CPUs, overlap %g, others %g: %s", i, cpus, pf,
+                     others, doc);
+}
+
+Test(lab02_coffee, each_run_uses_cpus_it_may_use_and_says_so_in_json)
+{
+    run_result r = RUN("coffee", "--ms", "5", "--json");
+    assert_json_ok(&r, "coffee --json");
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int i = 0; i < tj_len(r.out, "runs"); i++) {
+        char p[64];
+        snprintf(p, sizeof p, "runs.%d.cpu_list", i);
+        cr_assert_eq(tj_len(r.out, p), i + 1, "run %d names %d CPU(s): %s", i,
+                     i + 1, r.out);
+        double prev = -1;
+        for (int k = 0; k <= i; k++) {
+            snprintf(p, sizeof p, "runs.%d.cpu_list.%d", i, k);
+            double cpu = num(r.out, p);
+            cr_assert(cpu >= 0 && cpu < online && cpu != prev,
+                      "run %d: CPU %g is not one of %ld, or twice: %s", i, cpu,
+                      online, r.out);
+            prev = cpu;
+        }
+        assert_verdict_fits_the_numbers(r.out, i);
+    }
+    run_free(&r);
+}
+
+Test(lab02_coffee, the_cpus_come_from_the_allowed_set_not_cpu_0)
+{
+    /* Allowed only CPU 1: the one-machine run must use it (not CPU 0), and
+     * there is no second machine to pretend with. */
+    if (access(TASKSET, X_OK) != 0 || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        cr_skip_test("needs %s and two CPUs", TASKSET);
+    char *coffee = strdup(bin_path("coffee"));
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){TASKSET, "-c", "1", coffee,
+                                                  "--ms", "5", "--json", NULL},
+                    .timeout = 30});
+    assert_json_ok(&r, "taskset -c 1 coffee --json");
+    cr_assert_eq(tj_len(r.out, "runs"), 1, "%s", r.out);
+    cr_assert_eq(tj_len(r.out, "runs.0.cpu_list"), 1, "%s", r.out);
+    cr_assert_eq(num(r.out, "runs.0.cpu_list.0"), 1,
+                 "allowed only CPU 1, the run used another: %s", r.out);
+    assert_verdict_fits_the_numbers(r.out, 0);
+    cr_assert(strstr(r.err, "no second coffee machine"), "stderr: %s", r.err);
+    run_free(&r);
+    free(coffee);
+}
+
+/* Start a process that keeps CPU `cpu` busy until SIGTERM, or 40 s at
+ * most: timeout(1) ends it even if this test dies before it can. */
+static pid_t spin_on(const char *cpu)
+{
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        execl("/usr/bin/timeout", "timeout", "40", TASKSET, "-c", cpu,
+              "/bin/sh", "-c", "while :; do :; done", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+Test(lab02_coffee, the_last_line_claims_parallelism_only_when_the_verdict_does)
+{
+    /* Two spinners hold CPU 1, and coffee may use only CPUs 0 and 1: its
+     * second machine is mostly taken, and the text must not claim
+     * parallelism unless its own verdict line saw the threads overlap. */
+    if (access(TASKSET, X_OK) != 0 || access("/usr/bin/timeout", X_OK) != 0 ||
+        sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        cr_skip_test("needs %s, timeout(1) and two CPUs", TASKSET);
+    char *coffee = strdup(bin_path("coffee"));
+    pid_t spinners[2] = {spin_on("1"), spin_on("1")};
+    run_result r = run_with(
+        &(run_opts){.argv = (const char *const[]){TASKSET, "-c", "0,1", coffee,
+                                                  "--ms", "20", NULL},
+                    .timeout = 30});
+    run_result j = run_with(
+        &(run_opts){.argv = (const char *const[]){TASKSET, "-c", "0,1", coffee,
+                                                  "--ms", "20", "--json", NULL},
+                    .timeout = 30});
+    for (int i = 0; i < 2; i++) { /* timeout passes SIGTERM on */
+        kill(spinners[i], SIGTERM);
+        waitpid(spinners[i], NULL, 0);
+    }
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    const char *run2 = strstr(r.out, "Run 2:");
+    const char *notice = strstr(r.out, "Notice:");
+    cr_assert(run2 && notice, "%s", r.out);
+    bool overlapped = strstr(run2, "OK, they overlap") != NULL;
+    bool little = strstr(run2, "LITTLE OVERLAP") != NULL;
+    cr_assert(overlapped != little, "one verdict for run 2: %s", run2);
+    bool claims = strstr(notice, "(parallelism)") != NULL;
+    cr_assert_eq(claims, overlapped,
+                 "the last line %s parallelism, the verdict %s:\n%s",
+                 claims ? "claims" : "denies",
+                 overlapped ? "saw overlap" : "did not", r.out);
+    if (strstr(run2, "other programs used"))
+        cr_assert(strstr(notice, "other programs held CPUs"), "%s", r.out);
+    assert_json_ok(&j, "coffee --json beside two spinners");
+    assert_verdict_fits_the_numbers(j.out, 0);
+    assert_verdict_fits_the_numbers(j.out, 1);
+    run_free(&r);
+    run_free(&j);
+    free(coffee);
+}
+
 Test(lab02_coffee, timelines_fit_the_terminal_width)
 {
     const char *const env[] = {"COLUMNS=50", NULL};

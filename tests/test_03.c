@@ -193,6 +193,43 @@ Test(lab03_race, one_thread_cannot_race_and_every_mode_is_exact)
     run_free(&r);
 }
 
+/* taskset(1) runs a program on the CPUs it names (util-linux, Linux). */
+static const char TASKSET[] = "/usr/bin/taskset";
+
+Test(lab03_race, on_one_cpu_the_roll_call_never_calls_the_threads_together)
+{
+    /* On one CPU two threads are never running at the same moment, so the
+     * roll call must give up and say so: "together" false, and a run that
+     * lost nothing must not call itself lucky. */
+    if (access(TASKSET, X_OK) != 0)
+        cr_skip_test("%s is not installed (util-linux)", TASKSET);
+    char *race = strdup(bin_path("race"));
+    run_result r = run_with(&(run_opts){
+        .argv =
+            (const char *const[]){TASKSET, "-c", "0", race, "-m", "unsafe",
+                                  "-t", "3", "-n", "100000", "--json", NULL},
+        .timeout = 30});
+    assert_race_run_ended(&r);
+    bool together = true;
+    cr_assert(tj_bool(r.out, "results.0.together", &together), "%s", r.out);
+    cr_assert(!together, "one CPU, yet the threads were called together: %s",
+              r.out);
+    run_free(&r);
+
+    r = run_with(&(run_opts){.argv = (const char *const[]){TASKSET, "-c", "0",
+                                                           race, "-m", "unsafe",
+                                                           "-n", "1000", NULL},
+                             .timeout = 30});
+    assert_race_run_ended(&r);
+    if (strstr(r.out, "lost nothing"))
+        cr_assert(strstr(r.out, "never seen running at the same"),
+                  "nothing lost on one CPU must say why, not 'lucky': %s",
+                  r.out);
+    cr_assert_null(strstr(r.out, "lucky"), "%s", r.out);
+    run_free(&r);
+    free(race);
+}
+
 Test(lab03_race, json_has_exactly_the_documented_fields)
 {
     run_result r =
@@ -207,8 +244,10 @@ Test(lab03_race, json_has_exactly_the_documented_fields)
     cr_assert_eq(tj_len(r.out, ""), 3, "threads, iterations, results: %s",
                  r.out);
     cr_assert_eq(tj_len(r.out, "results"), 1);
-    cr_assert_eq(tj_len(r.out, "results.0"), 5,
-                 "mode, expected, got, lost, seconds: %s", r.out);
+    cr_assert_eq(tj_len(r.out, "results.0"), 6,
+                 "mode, expected, got, lost, seconds, together: %s", r.out);
+    bool together;
+    cr_assert(tj_bool(r.out, "results.0.together", &together), "%s", r.out);
     json_row(r.out, 0);
     run_free(&r);
 }

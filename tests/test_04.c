@@ -723,6 +723,56 @@ Test(lab04_shm, locked_mode_alone_is_exact_for_many_processes)
     run_free(&r);
 }
 
+Test(lab04_shm, one_process_says_why_nothing_is_lost_instead_of_lucky)
+{
+    run_result r = RUN("shm", "-p", "1", "-n", "100000", "-m", "shared-unsafe");
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    cr_assert(strstr(r.out, "one process has no one to race"), "%s", r.out);
+    cr_assert(strstr(r.out, "nobody else stores between its load and its"),
+              "one process must say why nothing is lost: %s", r.out);
+    cr_assert_null(strstr(r.out, "lucky"), "%s", r.out);
+    cr_assert_null(strstr(r.out, "DATA RACE"), "%s", r.out);
+    run_free(&r);
+
+    r = RUN("shm", "-p", "1", "-n", "100000", "-m", "shared-unsafe", "--json");
+    const char *doc = json_of(&r, "shm -p 1");
+    cr_assert_eq(num(doc, "results.0.lost"), 0, "%s", doc);
+    cr_assert(!flag(doc, "results.0.together"), "%s", doc);
+    run_free(&r);
+}
+
+Test(lab04_shm, on_one_cpu_the_roll_call_never_calls_the_children_together)
+{
+    /* taskset(1) (util-linux) puts every child on CPU 0: no two can run at
+     * the same moment, so the roll call must give up and say so. */
+    static const char taskset[] = "/usr/bin/taskset";
+    if (access(taskset, X_OK) != 0)
+        cr_skip_test("%s is not installed (util-linux)", taskset);
+    char *shm = strdup(bin_path("shm"));
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){taskset, "-c", "0", shm, "-p", "3", "-n",
+                                      "1000", "-m", "shared-unsafe", "--json",
+                                      NULL},
+        .timeout = 30});
+    const char *doc = json_of(&r, "taskset -c 0 shm");
+    cr_assert(!flag(doc, "results.0.together"),
+              "one CPU, yet the children were called together: %s", doc);
+    cr_assert_eq(r.leftover, 0);
+    run_free(&r);
+
+    r = run_with(&(run_opts){
+        .argv = (const char *const[]){taskset, "-c", "0", shm, "-p", "2", "-n",
+                                      "1000", "-m", "shared-unsafe", NULL},
+        .timeout = 30});
+    cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
+    if (strstr(r.out, "lost nothing"))
+        cr_assert(strstr(r.out, "never seen"),
+                  "nothing lost on one CPU must say why: %s", r.out);
+    cr_assert_null(strstr(r.out, "lucky"), "%s", r.out);
+    run_free(&r);
+    free(shm);
+}
+
 Test(lab04_shm, table_grades_every_mode)
 {
     run_result r = RUN("shm", "-p", "2", "-n", "1000");
