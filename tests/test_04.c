@@ -736,8 +736,8 @@ Test(lab04_shm, one_process_says_why_nothing_is_lost_instead_of_lucky)
 
     r = RUN("shm", "-p", "1", "-n", "100000", "-m", "shared-unsafe", "--json");
     const char *doc = json_of(&r, "shm -p 1");
-    cr_assert_eq(num(doc, "results.0.lost"), 0, "%s", doc);
-    cr_assert(!flag(doc, "results.0.together"), "%s", doc);
+    cr_assert_eq(json_num(doc, "results.0.lost"), 0, "%s", doc);
+    cr_assert(!json_flag(doc, "results.0.together"), "%s", doc);
     run_free(&r);
 }
 
@@ -755,7 +755,7 @@ Test(lab04_shm, on_one_cpu_the_roll_call_never_calls_the_children_together)
                                       NULL},
         .timeout = 30});
     const char *doc = json_of(&r, "taskset -c 0 shm");
-    cr_assert(!flag(doc, "results.0.together"),
+    cr_assert(!json_flag(doc, "results.0.together"),
               "one CPU, yet the children were called together: %s", doc);
     cr_assert_eq(r.leftover, 0);
     run_free(&r);
