@@ -62,6 +62,7 @@ show_command() {
     function chars(s) { gsub(/\033\[[0-9;]*m/, "", s); gsub(/[\200-\277]/, "", s); return length(s) }
     {
         rest = (NR == 1 ? "$ " : "  ") $0
+        first = 5 # no cut inside the prompt or the continuation indent
         while (chars(rest) > max) {
             # the last space outside quotes that leaves room for " \"
             q = ""; cut = 0
@@ -69,11 +70,12 @@ show_command() {
                 ch = substr(rest, i, 1)
                 if (q == "" && (ch == "\"" || ch == "\047")) q = ch
                 else if (ch == q) q = ""
-                else if (q == "" && ch == " " && i > 4 && chars(substr(rest, 1, i - 1)) <= max - 2) cut = i
+                else if (q == "" && ch == " " && i >= first && chars(substr(rest, 1, i - 1)) <= max - 2) cut = i
             }
             if (cut == 0) break
             print c substr(rest, 1, cut - 1) " \\" n
             rest = "      " substr(rest, cut + 1)
+            first = 8
         }
         print c rest n
     }'
