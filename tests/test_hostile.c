@@ -31,7 +31,9 @@ static const hostile_row programs[] = {
     /* fork's buffer lesson has a child exit() on purpose (to show the
      * buffer flushed twice): that child reports its own write error. */
     {"fork",       {"buffer", NULL}, 2, NULL},
-    {"spawn",      {"-n", "20", NULL}, 0, NULL},
+    /* in the handout, exercise 01.2's stub leaves a zombie, and spawn
+     * says so on a line of its own */
+    {"spawn",      {"-n", "20", NULL}, 2, NULL},
     {"threads",    {NULL}, 0, NULL},
     {"gil",        {"-t", "2", "--cpu-ms", "20", NULL}, 0, NULL},
     {"coffee",     {"-q", "2", "-c", "2", "--ms", "10", NULL}, 0, NULL},
