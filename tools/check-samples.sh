@@ -22,6 +22,7 @@
 # lines after the last one are kept in number, from the new output.  A
 # command whose shown line ends in `\`, `|` or `&&` continues on the next
 # line, as in sh.  `echo $?` sees the status of the command before it.
+# Blank lines before a `$ ` line (or at the end) are spacing: not compared.
 #
 # Commands run with sh from a scratch copy of the top folder (symbolic links
 # to its files and folders, and to every program in BIN_DIR), so `./race`
@@ -132,7 +133,8 @@ transcript_script() {
 # ---- comparing: `...` matches any lines -----------------------------------
 # compare OLD NEW FITTED: exit 0 if NEW matches OLD; FITTED is what the block
 # should read now (NEW, keeping OLD's elisions).  Both are cut into segments
-# at `$ ` lines, so an elision never spans two commands.
+# at `$ ` lines, so an elision never spans two commands; blank lines at the
+# end of a segment are the README's spacing and stay as they are.
 compare() {
     awk -v out="$3" '
     FNR == NR { o[++no] = $0; next }
@@ -161,6 +163,10 @@ compare() {
         if (so != sw) { ok = 0; keep(w, 1, nw) }
         for (k = 1; k <= so && so == sw; k++) {
             p1 = os[k]; p2 = os[k + 1] - 1; q1 = ws[k]; q2 = ws[k + 1] - 1
+            # blank lines that end a segment separate it from the next
+            # command in the README: neither compared nor rewritten
+            for (gap = 0; p2 >= p1 && o[p2] == ""; gap++) p2--
+            while (q2 >= q1 && w[q2] == "") q2--
             firstdots = 0; lastdots = 0
             for (i = p1; i <= p2; i++) if (o[i] == "...") { if (!firstdots) firstdots = i; lastdots = i }
             m = glob(p1, p2, q1, q2)
@@ -169,6 +175,7 @@ compare() {
             else if (firstdots && (h = firstdots - p1) + (t = p2 - lastdots) <= q2 - q1 + 1) {
                 keep(w, q1, q1 + h - 1); f[++nf] = "..."; keep(w, q2 - t + 1, q2)
             } else keep(w, q1, q2)
+            for (i = 0; i < gap; i++) f[++nf] = ""
         }
         printf "" > out
         for (i = 1; i <= nf; i++) print f[i] > out
