@@ -11,7 +11,11 @@
 #
 #   <!-- sample-live -->       the same, for output that depends on timing,
 #                              load, pids or ports: never compared, only
-#                              re-run by `make samples UPDATE=1`.
+#                              re-run by `make samples UPDATE=1`, which
+#                              rewrites it when more than its numbers
+#                              changed (a new line, another verdict), so
+#                              figures taken on an idle machine stay;
+#                              UPDATE=all rewrites every live block.
 #
 #   <!-- sample: CMD -->       the block is CMD's output alone (a block that
 #   <!-- sample-live: CMD -->  shows no `$` line); compared / live as above.
@@ -33,7 +37,9 @@
 #
 #   sh tools/check-samples.sh [FILE.md...]     compare (default: every README)
 #   make samples                               the same
-#   make samples UPDATE=1                      rewrite stale and live blocks
+#   make samples UPDATE=1                      rewrite stale blocks, and live
+#                                              ones changed beyond numbers
+#   make samples UPDATE=all                    ... and every live block
 #
 # Exit status: 0 every compared sample is up to date (or UPDATE rewrote
 # them), 1 a sample is stale (each one reported with a diff), 2 a malformed
@@ -131,12 +137,13 @@ transcript_script() {
 }
 
 # ---- comparing: `...` matches any lines -----------------------------------
-# compare OLD NEW FITTED: exit 0 if NEW matches OLD; FITTED is what the block
-# should read now (NEW, keeping OLD's elisions).  Both are cut into segments
+# compare OLD NEW FITTED [loose]: exit 0 if NEW matches OLD; FITTED is what
+# the block should read now (NEW, keeping OLD's elisions; with loose, OLD
+# when only numbers differ).  Both are cut into segments
 # at `$ ` lines, so an elision never spans two commands; blank lines at the
 # end of a segment are the README's spacing and stay as they are.
 compare() {
-    awk -v out="$3" '
+    awk -v out="$3" -v loose="${4:-}" '
     FNR == NR { o[++no] = $0; next }
     { w[++nw] = $0 }
     function segs(a, n, start,   k, i) {
@@ -145,12 +152,21 @@ compare() {
         start[k + 1] = n + 1
         return n ? k : 0
     }
+    # loose: numbers (times, pids, addresses, counts), drawn measures
+    # (progress bars [##...], timelines |AAaa.b|) and the widths they give
+    # table columns do not count, only the words around them
+    function shape(s) {
+        gsub(/0x[0-9a-fA-F]+/, "0x#", s); gsub(/[0-9]+([.,][0-9]+)*/, "#", s)
+        gsub(/\[[#.]+\]/, "[#]", s); gsub(/\|[A-Za-z#. ]+\|/, "|#|", s)
+        gsub(/-+/, "-", s); gsub(/ +/, " ", s); return s
+    }
+    function same(a, b) { return a == b || (loose && shape(a) == shape(b)) }
     # lines o[p1..p2] (with "..." wildcards) against w[q1..q2]
     function glob(p1, p2, q1, q2,   i, j, star, mark) {
         i = p1; j = q1; star = 0
         while (j <= q2) {
             if (i <= p2 && o[i] == "...") { star = i; mark = j; i++ }
-            else if (i <= p2 && o[i] == w[j]) { i++; j++ }
+            else if (i <= p2 && same(o[i], w[j])) { i++; j++ }
             else if (star) { i = star + 1; mark++; j = mark }
             else return 0
         }
@@ -171,7 +187,7 @@ compare() {
             for (i = p1; i <= p2; i++) if (o[i] == "...") { if (!firstdots) firstdots = i; lastdots = i }
             m = glob(p1, p2, q1, q2)
             if (!m) ok = 0
-            if (m && firstdots) keep(o, p1, p2)
+            if (m && (firstdots || loose)) keep(o, p1, p2)
             else if (firstdots && (h = firstdots - p1) + (t = p2 - lastdots) <= q2 - q1 + 1) {
                 keep(w, q1, q1 + h - 1); f[++nf] = "..."; keep(w, q2 - t + 1, q2)
             } else keep(w, q1, q2)
@@ -226,18 +242,30 @@ for md in "$@"; do
             what=$(sed -n 's/^\$ //p' "$work/b.$n.old" | head -n 1)
         fi
         (cd "$work/top" && exec timeout -k 5 "$SAMPLE_TIMEOUT" sh "$work/b.$n.sh") \
-            </dev/null >"$work/b.$n.new"
+            </dev/null >"$work/b.$n.out"
         if [ $? -eq 124 ]; then
             printf "%s:%s: timed out after %s s: %s\n" "$md" "$mline" "$SAMPLE_TIMEOUT" "$what" >&2
             failed=$((failed + 1))
             continue
         fi
-        compare "$work/b.$n.old" "$work/b.$n.new" "$work/b.$n.fit" && continue
+        loose=
+        [ "$kind" = live ] && [ "$UPDATE" != all ] && loose=1
+        # a block without a `$` line does not show the output's leading
+        # blank lines (a program's first section heading, say)
+        if [ -n "$cmd" ]; then
+            awk 'p || $0 != "" { p = 1; print }' "$work/b.$n.out" >"$work/b.$n.new"
+        else
+            mv "$work/b.$n.out" "$work/b.$n.new"
+        fi
+        compare "$work/b.$n.old" "$work/b.$n.new" "$work/b.$n.fit" "$loose" && continue
         if [ -n "$UPDATE" ]; then
             echo "$n $first $last $indent" >>"$work/rewrite"
             rewritten=$((rewritten + 1))
-            [ "$kind" = live ] && continue
-            printf "samples: %s:%s: rewritten (was stale): %s\n" "$md" "$mline" "$what"
+            if [ "$kind" = live ]; then
+                printf "samples: %s:%s: live sample rewritten: %s\n" "$md" "$mline" "$what"
+            else
+                printf "samples: %s:%s: rewritten (was stale): %s\n" "$md" "$mline" "$what"
+            fi
         else
             stale=$((stale + 1)); stale_list="$stale_list $md:$mline"
             printf "samples: %s:%s: stale: %s\n" "$md" "$mline" "$what"
