@@ -46,6 +46,7 @@
 # marker.  Environment: BIN_DIR (default .), UPDATE, SAMPLE_TIMEOUT (seconds
 # per block, default 120).
 set -u
+here=$(pwd)
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 
@@ -216,6 +217,7 @@ rewrite() {
 # ---- every file -----------------------------------------------------------
 compared=0 stale=0 live=0 rewritten=0 failed=0 stale_list=
 for md in "$@"; do
+    case $md in /*) ;; *) [ "$here" = "$top" ] || md=$here/$md ;; esac
     [ -f "$md" ] || { echo "samples: $md: no such file" >&2; exit 2; }
     rm -rf "$work/top" "$work"/b.* "$work/index" "$work/rewrite"
     : >"$work/index"; : >"$work/rewrite"
