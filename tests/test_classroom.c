@@ -758,7 +758,8 @@ static run_result run_checker(const char *readme, bool update)
 
 TestSuite(classroom_samples, .timeout = 120);
 
-Test(classroom_samples, checker_reports_exactly_the_stale_sample_and_update_fixes_it)
+Test(classroom_samples,
+     checker_reports_exactly_the_stale_sample_and_update_fixes_it)
 {
     skip_if_nested();
     char *dir = make_tmpdir();
@@ -767,13 +768,12 @@ Test(classroom_samples, checker_reports_exactly_the_stale_sample_and_update_fixe
 
     run_result r = run_checker(readme, false);
     cr_assert_eq(r.exit_code, 1,
-                 "a stale sample must fail make samples (exit 1):\n%s%s",
-                 r.out, r.err);
+                 "a stale sample must fail make samples (exit 1):\n%s%s", r.out,
+                 r.err);
     cr_expect_eq(count_substr(r.out, ": stale:"), 1,
                  "exactly one sample is stale:\n%s", r.out);
     cr_expect(strstr(r.out, "README.md:11: stale: printf"),
-              "the stale sample is the one at line 11 (wc_mapper):\n%s",
-              r.out);
+              "the stale sample is the one at line 11 (wc_mapper):\n%s", r.out);
     cr_expect(strstr(r.out, "+deer\t2"),
               "the report shows what the program prints now:\n%s", r.out);
     cr_expect(strstr(r.out, "2 compared, 1 up to date, 1 stale"),
