@@ -69,7 +69,7 @@ show_command() {
                 ch = substr(rest, i, 1)
                 if (q == "" && (ch == "\"" || ch == "\047")) q = ch
                 else if (ch == q) q = ""
-                else if (q == "" && ch == " " && i > 4 && chars(substr(rest, 1, i - 1)) <= max - 2) cut = i
+                else if (q == "" && ch == " " && i > 4 && substr(rest, i - 1, 1) != " " && chars(substr(rest, 1, i - 1)) <= max - 2) cut = i
             }
             if (cut == 0) break
             print c substr(rest, 1, cut - 1) " \\" n
