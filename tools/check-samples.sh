@@ -5,8 +5,8 @@
 #
 #   <!-- sample -->            the block is a transcript: each `$ command`
 #   ```                        line is run, and the lines after it, up to
-#   $ ./race --json            the next `$ ` line, are its output (stdout
-#   {"threads":2,...}          and stderr together, as on a terminal).
+#   $ ./fork memory --json     the next `$ ` line, are its output (stdout
+#   {"before":100,...}         and stderr together, as on a terminal).
 #   ```                        Compared by `make samples` (and CI).
 #
 #   <!-- sample-live -->       the same, for output that depends on timing,
@@ -18,7 +18,8 @@
 #                              UPDATE=all rewrites every live block.
 #
 #   <!-- sample: CMD -->       the block is CMD's output alone (a block that
-#   <!-- sample-live: CMD -->  shows no `$` line); compared / live as above.
+#   <!-- sample-live: CMD -->  shows no `$` line, nor the output's leading
+#                              blank lines); compared / live as above.
 #
 # A line `...` alone in a block stands for any number of lines (an elided
 # part): it matches whatever the program prints there.  When a block with
@@ -35,7 +36,8 @@
 # the samples of one README, in order, and removed at the end.  Standard
 # input is /dev/null; NO_COLOR=1.
 #
-#   sh tools/check-samples.sh [FILE.md...]     compare (default: every README)
+#   sh tools/check-samples.sh [--update] [FILE.md...]
+#                                              compare (default: every README)
 #   make samples                               the same
 #   make samples UPDATE=1                      rewrite stale blocks, and live
 #                                              ones changed beyond numbers
