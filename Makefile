@@ -147,7 +147,7 @@ $(foreach f,$(MR_SRCS),$(eval $(call module,05-mapreduce/$(f))))
 # ---------------------------------------------------------------------------
 
 .DEFAULT_GOAL := all
-.PHONY: all $(LABS) test test-run bench demo help clean check-packages check-criterion handout grade syscalls lint memcheck fuzz stress compare
+.PHONY: all $(LABS) test test-run bench demo help clean check-packages check-criterion handout grade syscalls lint memcheck fuzz stress compare samples
 
 all: $(addprefix $(BIN_DIR)/,$(PROGRAMS))
 
@@ -248,6 +248,12 @@ PYTHON ?= /usr/bin/python3
 compare: all
 	@BIN_DIR=$(BIN_DIR) LAB=$(LAB) PYTHON=$(PYTHON) sh tools/compare.sh
 
+# Every README sample marked <!-- sample --> re-run and compared with the
+# README (tools/check-samples.sh); UPDATE=1 rewrites the stale blocks and
+# the <!-- sample-live --> ones from the current programs.
+samples: all
+	@BIN_DIR=$(BIN_DIR) UPDATE=$(UPDATE) sh tools/check-samples.sh
+
 # ---- reliability: lint, memcheck, fuzz, stress --------------------------------
 # Each target is a script in tools/ (read its header); make passes the facts
 # it alone knows: the kit's flags, the registered programs, the modules.
@@ -312,6 +318,7 @@ help:
 	@echo '  make handout        student version in dist/handout and dist/handout.tar.gz'
 	@echo '  make grade          run the suite, print the score table, write grade.json'
 	@echo '  make syscalls       strace: fork() and pthread_create() are both clone(2)'
+	@echo '  make samples        every README sample re-run and compared (UPDATE=1 rewrites them)'
 	@echo '  make lint           cppcheck, clang-tidy and clang-format over every C file'
 	@echo '  make memcheck       every program under valgrind (leaks, errors; children too)'
 	@echo '  make fuzz           libFuzzer targets in tests/fuzz, FUZZ_SECONDS each (default 60)'

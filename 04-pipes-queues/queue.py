@@ -13,7 +13,7 @@ See also: queue.c (a bounded queue from a mutex and two condition
 variables), mpqueue.c (the same between processes, over a pipe).
 """
 import os, sys   # this file is queue.py: "import queue" must not find it, but the standard library's
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path = [p for p in sys.path if os.path.realpath(p or ".") != os.path.dirname(os.path.realpath(__file__))]
 import argparse, json, multiprocessing as mp, queue, threading, time
 
 

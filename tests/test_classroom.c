@@ -712,3 +712,97 @@ Test(classroom_syscalls, fork_and_pthread_create_both_show_up_as_clone)
     }
     run_free(&r);
 }
+
+/* ---- make samples ------------------------------------------------------ */
+
+/* A README with one sample that is right, one that is stale, and one live
+ * sample that is wrong (never compared): the checker must name exactly the
+ * stale one, and UPDATE=1 must rewrite exactly that block. */
+static const char samples_fixture[] =
+    "# fixture\n"
+    "\n"
+    "<!-- sample -->\n"
+    "```\n"
+    "$ ./race --threads abc\n"
+    "race: --threads: expected an integer in 1..1024, got 'abc'\n"
+    "$ echo $?\n"
+    "2\n"
+    "```\n"
+    "\n"
+    "<!-- sample -->\n"
+    "```\n"
+    "$ printf 'Deer Bear River\\nDeer\\n' | ./wc_mapper\n"
+    "...\n"
+    "deer\t1\n"
+    "```\n"
+    "\n"
+    "<!-- sample-live: ./race -m mutex -n 1000 -->\n"
+    "```\n"
+    "not what race prints\n"
+    "```\n";
+
+static run_result run_checker(const char *readme, bool update)
+{
+    const char *bindir = getenv("KIT_BIN_DIR");
+    char env_bin[4096];
+    snprintf(env_bin, sizeof env_bin, "BIN_DIR=%s",
+             bindir && *bindir ? bindir : ".");
+    return run_with(&(run_opts){
+        .argv = (const char *const[]){"/bin/sh", "tools/check-samples.sh",
+                                      readme, NULL},
+        .env = (const char *const[]){env_bin, update ? "UPDATE=1" : "UPDATE",
+                                     NULL},
+        .timeout = 60,
+    });
+}
+
+TestSuite(classroom_samples, .timeout = 120);
+
+Test(classroom_samples,
+     checker_reports_exactly_the_stale_sample_and_update_fixes_it)
+{
+    skip_if_nested();
+    char *dir = make_tmpdir();
+    char *readme = path_join(dir, "README.md");
+    write_file(readme, samples_fixture, strlen(samples_fixture));
+
+    run_result r = run_checker(readme, false);
+    cr_assert_eq(r.exit_code, 1,
+                 "a stale sample must fail make samples (exit 1):\n%s%s", r.out,
+                 r.err);
+    cr_expect_eq(count_substr(r.out, ": stale:"), 1,
+                 "exactly one sample is stale:\n%s", r.out);
+    cr_expect(strstr(r.out, "README.md:11: stale: printf"),
+              "the stale sample is the one at line 11 (wc_mapper):\n%s", r.out);
+    cr_expect(strstr(r.out, "+deer\t2"),
+              "the report shows what the program prints now:\n%s", r.out);
+    cr_expect(strstr(r.out, "2 compared, 1 up to date, 1 stale"),
+              "the summary counts the samples:\n%s", r.out);
+    cr_expect(strstr(r.out, "1 live, not compared"),
+              "a live sample is never compared:\n%s", r.out);
+    run_free(&r);
+
+    r = run_checker(readme, true);
+    cr_assert_eq(r.exit_code, 0, "UPDATE=1 failed:\n%s%s", r.out, r.err);
+    run_free(&r);
+    size_t len = 0;
+    char *after = read_file(readme, &len);
+    cr_assert(after);
+    cr_expect(strstr(after, "...\ndeer\t2\n```"),
+              "UPDATE=1 rewrites the stale block, keeping its elision:\n%s",
+              after);
+    cr_expect(strstr(after, "got 'abc'\n$ echo $?\n2\n```"),
+              "the right sample is left as it was:\n%s", after);
+    cr_expect(strstr(after, "<!-- sample-live: ./race -m mutex -n 1000 -->\n"
+                            "```\n2 threads x 1000"),
+              "UPDATE=1 re-runs the live sample too:\n%s", after);
+    free(after);
+
+    r = run_checker(readme, false);
+    cr_expect_eq(r.exit_code, 0, "after UPDATE=1 every sample is current:\n%s",
+                 r.out);
+    run_free(&r);
+    free(readme);
+    rm_rf(dir);
+    free(dir);
+}
