@@ -535,8 +535,9 @@ static int mp_still_running(pid_t pgid, double grace)
 {
     double t0 = kit_now();
     for (;;) {
-        while (waitpid(-pgid, NULL, WNOHANG) > 0)
-            continue;
+        while (waitpid(-pgid, NULL, WNOHANG) > 0) {
+            /* reap what has ended */
+        }
         if (kill(-pgid, 0) != 0) /* ESRCH: nothing of the group left */
             return 0;
         if (kit_now() - t0 > grace)

@@ -866,7 +866,8 @@ Test(common_files, a_failure_before_commit_leaves_the_old_file_intact)
             fflush(f);
             if (hows[i])
                 raise(hows[i]);
-            freopen("/dev/null", "w", stderr);
+            if (!freopen("/dev/null", "w", stderr))
+                _exit(9);
             die("a late failure");
         }
         int st;
