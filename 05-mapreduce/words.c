@@ -250,8 +250,8 @@ static void hand_out(words_scratch *s, size_t len, words_fn fn, void *ctx)
 
 /* Hand one word, bytes w[0..len), to the callback; `flags` is the OR of
  * the classes of its bytes other than LOW. */
-static void emit(const unsigned char *w, size_t len, unsigned flags, words_scratch *s,
-                 words_fn fn, void *ctx)
+static void emit(const unsigned char *w, size_t len, unsigned flags,
+                 words_scratch *s, words_fn fn, void *ctx)
 {
     if (flags == 0) { /* already lowercase ASCII: no copy, if it has room */
         if (len + WORDS_PAD <= (size_t)(s->limit - w)) {

@@ -50,7 +50,8 @@ static inline size_t window_word(const unsigned char *w, size_t len, bool high,
         fn((const char *)w, len, ctx);
         return 1;
     }
-    return words_scan_region(w, w + len + 1, s, fn, ctx); /* the separator too */
+    return words_scan_region(w, w + len + 1, s, fn,
+                             ctx); /* the separator too */
 }
 
 /* Scan in[0..n), n <= WINDOW, whose last byte is an ASCII separator, via
@@ -112,7 +113,7 @@ static size_t scan_window(const unsigned char *in, size_t n, unsigned char *low,
 /* Scan p[0..n) whose last byte is an ASCII separator (or n == 0): window
  * by window, each cut just after a separator so no word spans two. */
 size_t words_scan_fast(const unsigned char *p, size_t n, words_scratch *s,
-                        words_fn fn, void *ctx)
+                       words_fn fn, void *ctx)
 {
     /* The window's lowercased copy (WINDOW is a whole number of blocks,
      * so even a last, partial block is written inside it), and after it
