@@ -97,10 +97,10 @@ MR_COMBINER := $(if $(filter 1 combiner,$(SIMPLE)),mr_combiner_simple.c,mr_combi
 MR_SRCS := mr_job.c mr_split.c mr_map.c mr_partition.c $(MR_COMBINER) \
            mr_reduce.c mr_merge.c mr_threads.c mr_procs.c mr_files.c \
            mr_fault.c mr_explain.c
-$(eval $(call program,wc_mapper,   05,  wc_mapper.c words.c words_simple.c kvline.c))
+$(eval $(call program,wc_mapper,   05,  wc_mapper.c words.c words_window.c words_simple.c kvline.c))
 $(eval $(call program,wc_reducer,  05,  wc_reducer.c kvline.c))
-$(eval $(call program,wordcount,   05,  wordcount.c $(MR_SRCS) words.c words_simple.c))
-$(eval $(call program,invindex,    05,  invindex.c $(MR_SRCS) words.c words_simple.c))
+$(eval $(call program,wordcount,   05,  wordcount.c $(MR_SRCS) words.c words_window.c words_simple.c))
+$(eval $(call program,invindex,    05,  invindex.c $(MR_SRCS) words.c words_window.c words_simple.c))
 
 # lab 05 on Open MPI: wordcount_mpi, compiled and linked by mpicc (Open
 # MPI's wrapper, running $(CC): OMPI_CC) when mpicc is installed; `make 05`
@@ -115,7 +115,7 @@ HAVE_MPICC    := $(shell command -v $(MPICC) 2>/dev/null)
 MPI_PROGRAMS  := wordcount_mpi
 # mpi.h's folders, for make lint (Open MPI's wrapper knows them)
 MPI_INCLUDES  := $(if $(HAVE_MPICC),$(shell $(MPICC) --showme:compile 2>/dev/null))
-wordcount_mpi_SRCS := $(addprefix 05-mapreduce/,wordcount_mpi.c $(MR_SRCS) words.c words_simple.c)
+wordcount_mpi_SRCS := $(addprefix 05-mapreduce/,wordcount_mpi.c $(MR_SRCS) words.c words_window.c words_simple.c)
 $(BUILD_DIR)/05-mapreduce/wordcount_mpi.o: 05-mapreduce/wordcount_mpi.c $(BUILD_DIR)/flags.txt
 	@mkdir -p $(@D)
 	OMPI_CC=$(CC) $(MPICC) $(KIT_CFLAGS) -MMD -MP -c -o $@ $<
@@ -140,6 +140,7 @@ mpi-missing:
 $(eval $(call module,02-threads/pool.c))
 $(eval $(call module,04-pipes-queues/bq.c))
 $(eval $(call module,05-mapreduce/words.c))
+$(eval $(call module,05-mapreduce/words_window.c))
 $(eval $(call module,05-mapreduce/words_simple.c))
 $(eval $(call module,05-mapreduce/kvline.c))
 $(foreach f,$(MR_SRCS),$(eval $(call module,05-mapreduce/$(f))))

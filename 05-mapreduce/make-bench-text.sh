@@ -2,10 +2,12 @@
 # make-bench-text.sh - the English text that lab 05's benchmarks count.
 #
 # Usage: sh 05-mapreduce/make-bench-text.sh [DIR]      (default: bench-data)
+#        sh 05-mapreduce/make-bench-text.sh --dictionary [DIR]
 # Makes DIR/english-50M.txt (a 50 MB text), DIR/english-200M.txt (it four
 # times) and DIR/english-800M.txt (sixteen times): 4x the input, exactly
-# the same vocabulary.  They stay out of git (bench-data/ is in
-# .gitignore).  Running it again reuses them.  Needs ~1.1 GB of disk.
+# the same vocabulary.  With --dictionary, DIR/dictionary-200M.txt instead:
+# the high-vocabulary text (below).  They stay out of git (bench-data/ is
+# in .gitignore).  Running it again reuses them.  Needs ~1.1 GB of disk.
 #
 # Why generated: no Debian package ships 40 MB or more of public-domain
 # English prose, and the kit fetches nothing but Debian packages.  So the
@@ -15,9 +17,57 @@
 # real text), sentences of 5-20 words with capitals and punctuation, lines
 # of ~70 columns, paragraphs.  The seed is fixed: every run makes the same
 # bytes.
+#
+# The dictionary text (--dictionary): 220,000 distinct words -- every ASCII
+# word of the list, lowercased, then the same words with a suffix ("s",
+# "ed", "ing", ...) until there are 220,000 -- each equally likely, 50 MB
+# repeated to 200 MB.  Every map task then meets nearly the whole
+# vocabulary: the worst case for memory that grows with map tasks x
+# vocabulary, which is what it is for (bench.steps reports peak RSS on it).
 set -eu
-dir=${1:-bench-data}
 dict=/usr/share/dict/words
+if [ "${1:-}" = --dictionary ]; then
+    dir=${2:-bench-data}
+    one=$dir/dictionary-50M.txt
+    out=$dir/dictionary-200M.txt
+    if [ -s "$out" ]; then
+        exit 0
+    fi
+    if [ ! -r "$dict" ]; then
+        echo "make-bench-text: $dict is missing: apt-get install wamerican" >&2
+        exit 1
+    fi
+    mkdir -p "$dir"
+    trap 'rm -f "$one.tmp.$$" "$out.tmp.$$"' EXIT INT TERM
+    echo "make-bench-text: writing $out (220000 distinct words, uniform) ..." >&2
+    awk -v target=52428800 -v seed=20240602 -v want=220000 '
+        /^[A-Za-z]+$/ { x = tolower($0); if (!(x in seen)) { seen[x] = 1; w[++n] = x } }
+        END {
+            nb = n
+            split("s ed ing er ly ness less ful ish able", suf, " ")
+            for (s = 1; n < want && s <= 10; s++)
+                for (i = 1; i <= nb && n < want; i++) {
+                    v = w[i] suf[s]
+                    if (!(v in seen)) { seen[v] = 1; w[++n] = v }
+                }
+            srand(seed)
+            bytes = 0; col = 0; line = ""
+            while (bytes < target) {
+                word = w[int(rand() * n) + 1]
+                if (col + length(word) + 1 > 70) {
+                    print line; bytes += length(line) + 1; line = word; col = length(word)
+                } else {
+                    line = (col ? line " " : "") word; col += length(word) + (col ? 1 : 0)
+                }
+            }
+            print line
+        }' "$dict" > "$one.tmp.$$"
+    cat "$one.tmp.$$" "$one.tmp.$$" "$one.tmp.$$" "$one.tmp.$$" > "$out.tmp.$$"
+    rm -f "$one.tmp.$$"
+    mv "$out.tmp.$$" "$out"
+    exit 0
+fi
+dir=${1:-bench-data}
 small=$dir/english-50M.txt
 big=$dir/english-200M.txt
 huge=$dir/english-800M.txt

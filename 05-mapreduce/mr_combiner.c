@@ -64,15 +64,7 @@ typedef struct {
     unsigned bits; /* capacity = 1 << bits */
     size_t used;   /* occupied slots; kept <= capacity * 3/4 */
     buf_t arena;   /* the keys longer than INLINE_KEY, each once */
-    /* The arrays the table has outgrown, freed only with the table: an
-     * unmap while other threads run makes the kernel interrupt their cores
-     * (README, "How fast").  They add up to less than the table itself; it
-     * starts at 2^10 slots and cannot pass 2^63, so 64 places are enough. */
-    cslot *retired[64];
-    int nretired;
 } slot_table;
-_Static_assert(sizeof(((slot_table *)0)->retired) / sizeof(cslot *) >= 64 - 10,
-               "a place for every doubling from 2^10 slots");
 
 static const char *slot_key(const slot_table *t, const cslot *s)
 {
@@ -120,7 +112,11 @@ static void table_grow(slot_table *t)
             j = (j + 1) & (ncap - 1);
         ns[j] = *s;
     }
-    t->retired[t->nretired++] = t->slots; /* room: see slot_table */
+    /* Freed at once, though an unmap while other threads run makes the
+     * kernel interrupt their cores (README, "How fast"): the table grows
+     * only in a worker's first task, a dozen times, and keeping the
+     * outgrown arrays would double its memory. */
+    free(t->slots);
     t->slots = ns;
     t->bits = nbits;
 }
@@ -378,8 +374,6 @@ void mr_combiner_free(mr_combiner *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < c->tab.nretired; i++)
-        free(c->tab.retired[i]);
     free(c->tab.slots);
     buf_free(&c->tab.arena);
     buf_free(&c->qkeys);

@@ -123,8 +123,11 @@ typedef struct {
     mr_split *splits;   /* M splits */
     int M, R;
     uint64_t block, total;
-    /* threads mode: map outputs in memory, mapout[m * R + r] */
+    /* threads mode: map outputs in memory, mapout[m * R + r], each freed
+     * once added to groups[r], reduce partition r's key groups (--explain
+     * keeps them: it prints them) */
     buf_t *mapout;
+    struct mr_groups **groups;
     buf_t *redout;     /* R reduce outputs (both modes, after reading) */
     buf_t *trace;      /* --explain: M buffers of emitted pairs */
     uint64_t *emitted; /* per map task, from its accepted attempt */
@@ -177,6 +180,12 @@ bool mr_map_task(mr_job *job, mr_map_worker *w, int m, int attempt, buf_t *out);
 void mr_map_worker_free(mr_map_worker *w);
 bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
                     double *shuffle_s, double *reduce_s);
+/* A reduce partition's key groups (mr_reduce.c): each distinct key once,
+ * with its values in the order the runs (map outputs) were added. */
+typedef struct mr_groups mr_groups;
+mr_groups *mr_groups_new(void);
+void mr_groups_add_run(mr_groups *g, const buf_t *run);
+void mr_groups_free(mr_groups *g);
 
 /* merging (mr_merge.c) */
 void mr_merge_runs(const buf_t *runs, int R, mr_result *res);

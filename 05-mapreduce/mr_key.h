@@ -1,7 +1,7 @@
 /*
  * mr_key.h - keys as machine words, and their hash: shared by the
  * partition step (mr_partition.c), the fast combiner (mr_combiner.c) and
- * the reducers' group table (mr_reduce.c).  Inline, because each runs once
+ * the reducers' key groups (mr_reduce.c).  Inline, because each runs once
  * per pair.  Private to the runtime.
  *
  * Read mr_partition.c first: mr_hash() is hash_key() below.

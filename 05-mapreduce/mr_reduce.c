@@ -6,17 +6,25 @@
  *
  * Before: mr_partition.c (how a key got here).  Next: mr_merge.c.
  *
- * The group table: one key group per distinct key, holding its list of
- * value nodes.  It is indexed by the hash's top bits, like the combiner,
- * because a map output lists its keys in its combiner's slot order, i.e.
- * sorted by those bits: so each map output sweeps this table from start to
- * end -- memory read in order, which the hardware prefetches -- instead of
- * jumping to a random slot (a cache miss) for every pair.  That needs the
- * table big enough from the start: grown from small, the first keys (the
+ * The key groups (mr_groups): one group per distinct key of the
+ * partition, holding the list of its values.  Map outputs are added one at
+ * a time, in map-task order, so every list is in map-task order; the
+ * groups copy each distinct key once, so an output can be freed as soon as
+ * it is added.  Memory then grows with the partition's vocabulary plus 12
+ * bytes per value, not with map tasks x vocabulary: worker threads add
+ * each map output as its task finishes (mr_threads.c), a worker process
+ * reads the files one at a time (mr_reduce_task, below).
+ *
+ * The index is the hash's top bits, like the combiner's, because a map
+ * output lists its keys in its combiner's slot order, i.e. sorted by those
+ * bits: so each map output sweeps the index from start to end -- memory
+ * read in order, which the hardware prefetches -- instead of jumping to a
+ * random slot (a cache miss) for every pair.  That needs the index big
+ * enough before an output is added: grown from small, the first keys (the
  * smallest hashes) would all pile up at slot 0 and every later one probe
- * past the pile.  The value lists are built in the same order, so reducing
- * in slot order walks them in order too; only the final sort looks at the
- * keys in another order.
+ * past the pile.  The groups are numbered in the order their keys first
+ * came, which is that order too, so reducing group by group walks them in
+ * order; only the final sort looks at the keys in another order.
  */
 #include "mr_internal.h"
 
@@ -26,29 +34,138 @@
 /* What app->reduce() may attach to a key's result. */
 void mr_text_add(mr_text *t, const char *s, size_t n) { buf_put(&t->b, s, n); }
 
+#define NO_VALUE UINT32_MAX /* the end of a value list */
+
 typedef struct {
     uint64_t hash;
-    const char *key; /* NULL: free slot */
-    uint32_t klen;
-    uint32_t head, tail; /* value list in the node array */
+    uint32_t koff, klen; /* the key: klen bytes at keys.p + koff */
+    uint32_t head, tail; /* its values: a list through next[] */
     uint32_t n;          /* values */
 } key_group;
 
-typedef struct {
-    uint64_t val;
-    uint32_t next; /* UINT32_MAX: end */
-} value_node;
+struct mr_groups {
+    uint32_t *index;  /* 1 << bits slots: a group's number + 1; 0: free */
+    unsigned bits;    /* at most half the slots are used */
+    key_group *group; /* ngroups groups, in the order their keys came */
+    size_t ngroups, gcap;
+    buf_t keys;     /* every distinct key, once */
+    uint64_t *val;  /* nvals values, in the order they were added */
+    uint32_t *next; /* next[i]: the key's value after val[i], or NO_VALUE */
+    size_t nvals, vcap;
+};
+
+mr_groups *mr_groups_new(void)
+{
+    mr_groups *g = xcalloc(1, sizeof *g);
+    return g;
+}
+
+void mr_groups_free(mr_groups *g)
+{
+    if (!g)
+        return;
+    free(g->index);
+    free(g->group);
+    buf_free(&g->keys);
+    free(g->val);
+    free(g->next);
+    free(g);
+}
+
+/* An index of 1 << bits slots over the groups there are.  Not calloc:
+ * memset writes every page at once, which in a threaded process costs
+ * less than calloc's pages faulting twice (README, "How fast"). */
+static void index_rebuild(mr_groups *g, unsigned bits)
+{
+    size_t cap = (size_t)1 << bits;
+    uint32_t *ix = xmalloc(cap * sizeof *ix);
+    memset(ix, 0, cap * sizeof *ix);
+    for (size_t k = 0; k < g->ngroups; k++) {
+        size_t j = (size_t)(g->group[k].hash >> (64 - bits));
+        while (ix[j])
+            j = (j + 1) & (cap - 1);
+        ix[j] = (uint32_t)k + 1;
+    }
+    free(g->index);
+    g->index = ix;
+    g->bits = bits;
+}
+
+/* Room for `pairs` more values and as many new keys: the index at most
+ * half full even if every key is new. */
+static void groups_reserve(mr_groups *g, size_t pairs)
+{
+    if (g->nvals + pairs >= NO_VALUE)
+        die("a reduce partition has too many values (%zu)", g->nvals + pairs);
+    unsigned bits = g->bits ? g->bits : 10;
+    while (((size_t)1 << bits) < (g->ngroups + pairs) * 2)
+        bits++;
+    if (bits != g->bits)
+        index_rebuild(g, bits);
+    if (g->nvals + pairs > g->vcap) {
+        g->vcap =
+            g->vcap * 2 > g->nvals + pairs ? g->vcap * 2 : g->nvals + pairs;
+        g->val = xrealloc(g->val, g->vcap * sizeof *g->val);
+        g->next = xrealloc(g->next, g->vcap * sizeof *g->next);
+    }
+    if (g->ngroups + pairs > g->gcap) {
+        g->gcap =
+            g->gcap * 2 > g->ngroups + pairs ? g->gcap * 2 : g->ngroups + pairs;
+        g->group = xrealloc(g->group, g->gcap * sizeof *g->group);
+    }
+}
+
+void mr_groups_add_run(mr_groups *g, const buf_t *run)
+{
+    size_t off = 0, pairs = 0;
+    const char *key;
+    uint32_t klen;
+    uint64_t v;
+    while (pair_next(run, &off, &key, &klen, &v)) /* count, to reserve */
+        pairs++;
+    groups_reserve(g, pairs);
+    size_t mask = ((size_t)1 << g->bits) - 1;
+    off = 0;
+    while (pair_next(run, &off, &key, &klen, &v)) {
+        uint64_t h = hash_key(key, klen);
+        size_t i = (size_t)(h >> (64 - g->bits)); /* see above */
+        key_group *s = NULL;
+        for (; g->index[i]; i = (i + 1) & mask) {
+            s = &g->group[g->index[i] - 1];
+            if (s->hash == h && s->klen == klen &&
+                same_key(g->keys.p + s->koff, key, klen))
+                break;
+            s = NULL;
+        }
+        uint32_t x = (uint32_t)g->nvals++; /* < vcap: reserved */
+        g->val[x] = v;
+        g->next[x] = NO_VALUE;
+        if (!s) { /* a new key: copy it (the run will be freed) */
+            if (g->keys.len + klen >= UINT32_MAX)
+                die("a reduce partition's keys pass 4 GiB");
+            s = &g->group[g->ngroups++]; /* < gcap: reserved */
+            *s = (key_group){h, (uint32_t)g->keys.len, klen, x, x, 1};
+            buf_put(&g->keys, key, klen);
+            g->index[i] = (uint32_t)g->ngroups;
+        } else {
+            g->next[s->tail] = x;
+            s->tail = x;
+            s->n++;
+        }
+    }
+}
 
 /* A reduced key, to sort: its first 8 bytes as a big-endian number
  * (zero-padded), so that most comparisons are one integer compare with no
- * trip to the key's bytes (scattered over the map outputs: a cache miss
- * each); then the result of reduce(). */
+ * trip to the key's bytes (a cache miss each); then the result of
+ * reduce(). */
 typedef struct {
     uint64_t prefix;
-    const key_group *s;
+    const char *key;
+    uint32_t klen;
+    uint32_t tlen; /* its text: tlen bytes at offset toff of the task's */
+    uint64_t toff; /* text buffer */
     uint64_t res;  /* reduce()'s value */
-    uint64_t toff; /* its text: tlen bytes at offset toff of the task's */
-    uint32_t tlen; /* text buffer */
 } reduced_key;
 
 static uint64_t key_prefix(const char *key, uint32_t klen)
@@ -67,69 +184,40 @@ static int reduced_key_cmp(const void *a, const void *b)
     const reduced_key *x = a, *y = b;
     if (x->prefix != y->prefix)
         return x->prefix < y->prefix ? -1 : 1;
-    uint32_t n = x->s->klen < y->s->klen ? x->s->klen : y->s->klen;
-    int c = n ? memcmp(x->s->key, y->s->key, n) : 0;
+    uint32_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = n ? memcmp(x->key, y->key, n) : 0;
     if (c)
         return c;
-    return (x->s->klen > y->s->klen) - (x->s->klen < y->s->klen);
+    return (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-/* n free slots.  Not calloc: memset writes every page at once, which in a
- * threaded process costs less than calloc's pages faulting twice (README,
- * "How fast"). */
-static key_group *group_table_new(size_t n)
+/* Reduce every key of g, group by group, then sort them: out receives the
+ * sorted records (u32 klen, u32 tlen, u64 value, key, text).  g is only
+ * read: an attempt that dies leaves it as it was, for the next one. */
+static void reduce_keys(const mr_app *app, const mr_groups *g, buf_t *out)
 {
-    key_group *t = xmalloc(n * sizeof *t);
-    memset(t, 0, n * sizeof *t);
-    return t;
-}
-
-/* Double the grouping table (rare: it starts big enough for the largest
- * map output's keys). */
-static key_group *group_table_grow(key_group *tab, unsigned *bits)
-{
-    size_t old = (size_t)1 << *bits, cap = old * 2;
-    key_group *nt = group_table_new(cap);
-    for (size_t k = 0; k < old; k++) {
-        if (!tab[k].key)
-            continue;
-        size_t j = (size_t)(tab[k].hash >> (64 - (*bits + 1)));
-        while (nt[j].key)
-            j = (j + 1) & (cap - 1);
-        nt[j] = tab[k];
-    }
-    free(tab);
-    ++*bits;
-    return nt;
-}
-
-/* Reduce every key of tab, in slot order, then sort them: out receives the
- * sorted records (u32 klen, u32 tlen, u64 value, key, text). */
-static void reduce_keys(const mr_app *app, const key_group *tab, unsigned bits,
-                        size_t used, const value_node *nodes, buf_t *out)
-{
+    size_t used = g->ngroups;
     reduced_key *keys = xmalloc((used ? used : 1) * sizeof *keys);
-    size_t vcap = 16, k = 0, need = 0;
+    size_t vcap = 16, need = 0;
     uint64_t *vals = xmalloc(vcap * sizeof *vals);
     mr_text text = {{0}};
-    for (size_t i = 0; i < (size_t)1 << bits; i++) {
-        const key_group *s = &tab[i];
-        if (!s->key)
-            continue;
+    for (size_t k = 0; k < used; k++) {
+        const key_group *s = &g->group[k];
+        const char *key = g->keys.p + s->koff;
         if (s->n > vcap) {
             vcap = s->n * 2;
             vals = xrealloc(vals, vcap * sizeof *vals);
         }
         size_t n = 0;
-        for (uint32_t x = s->head; x != UINT32_MAX; x = nodes[x].next)
-            vals[n++] = nodes[x].val;
+        for (uint32_t x = s->head; x != NO_VALUE; x = g->next[x])
+            vals[n++] = g->val[x];
         size_t before = text.b.len;
-        uint64_t res = app->reduce(s->key, s->klen, vals, n, &text, app->arg);
+        uint64_t res = app->reduce(key, s->klen, vals, n, &text, app->arg);
         if (text.b.len - before >= UINT32_MAX)
             die("reduce: a result text is too long");
         uint32_t tl = (uint32_t)(text.b.len - before);
-        keys[k++] =
-            (reduced_key){key_prefix(s->key, s->klen), s, res, before, tl};
+        keys[k] = (reduced_key){
+            key_prefix(key, s->klen), key, s->klen, tl, before, res};
         need += 16 + (size_t)s->klen + tl;
     }
     qsort(keys, used, sizeof *keys, reduced_key_cmp); /* distinct keys only */
@@ -138,13 +226,13 @@ static void reduce_keys(const mr_app *app, const key_group *tab, unsigned bits,
     for (size_t i = 0; i < used; i++) {
         const reduced_key *x = &keys[i];
         char *p = out->p + out->len;
-        memcpy(p, &x->s->klen, 4);
+        memcpy(p, &x->klen, 4);
         memcpy(p + 4, &x->tlen, 4);
         memcpy(p + 8, &x->res, 8);
-        memcpy(p + 16, x->s->key, x->s->klen);
+        memcpy(p + 16, x->key, x->klen);
         if (x->tlen)
-            memcpy(p + 16 + x->s->klen, text.b.p + x->toff, x->tlen);
-        out->len += 16 + (size_t)x->s->klen + x->tlen;
+            memcpy(p + 16 + x->klen, text.b.p + x->toff, x->tlen);
+        out->len += 16 + (size_t)x->klen + x->tlen;
     }
     free(vals);
     buf_free(&text.b);
@@ -158,70 +246,32 @@ bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
     int crash_after = c.dies ? (int)(c.where * (job->M + 1)) : -1;
     double t0 = kit_thread_cpu_seconds();
     bool procs = job->cfg->workers == MR_PROCESSES;
-    buf_t *files = procs ? xcalloc((size_t)job->M, sizeof *files) : NULL;
-    const buf_t **ins = xcalloc((size_t)job->M, sizeof *ins);
-    /* Fetch every map output first: their sizes bound the work.  A record
-     * is at least 12 bytes, so total / 12 bounds the values (the node
-     * array never has to grow) and largest / 12 the keys of the largest
-     * map output, which are all distinct (the table starts at twice
-     * that). */
-    size_t total = 0, largest = 0;
-    for (int m = 0; m < job->M; m++) {
-        if (procs) {
+    bool alive = true;
+    mr_groups *g;
+    if (procs) { /* fetch the map outputs one at a time, in map-task order */
+        g = mr_groups_new();
+        buf_t file = {0};
+        for (int m = 0; m < job->M; m++) {
+            if (m == crash_after) {
+                alive = mr_crash_now(job, &c);
+                break;
+            }
             char path[PATHLEN];
             mr_inter_name(path, m, r, "");
-            mr_slurp(path, &files[m]);
-            ins[m] = &files[m];
-        } else {
-            ins[m] = &job->mapout[(size_t)m * (size_t)job->R + (size_t)r];
+            mr_slurp(path, &file);
+            mr_groups_add_run(g, &file);
         }
-        total += ins[m]->len;
-        largest = ins[m]->len > largest ? ins[m]->len : largest;
-    }
-    unsigned bits = 10;
-    while (((size_t)1 << bits) < largest / 12 * 2)
-        bits++;
-    key_group *tab = group_table_new((size_t)1 << bits);
-    size_t used = 0, nn = 0, ncap = total / 12 + 1;
-    value_node *nodes = xmalloc(ncap * sizeof *nodes);
-    bool alive = true;
-    for (int m = 0; m < job->M && alive; m++) {
-        if (m == crash_after) {
+        buf_free(&file);
+    } else { /* threads: grouped as the map tasks finished (mr_threads.c) */
+        g = job->groups[r];
+        if (crash_after >= 0 && crash_after < job->M)
             alive = mr_crash_now(job, &c);
-            break;
-        }
-        size_t off = 0;
-        const char *key;
-        uint32_t klen;
-        uint64_t v;
-        while (pair_next(ins[m], &off, &key, &klen, &v)) {
-            uint64_t h = hash_key(key, klen);
-            size_t mask = ((size_t)1 << bits) - 1;
-            size_t i = (size_t)(h >> (64 - bits)); /* see above */
-            while (tab[i].key && !(tab[i].hash == h && tab[i].klen == klen &&
-                                   same_key(tab[i].key, key, klen)))
-                i = (i + 1) & mask;
-            if (nn >= UINT32_MAX)
-                die("reduce partition %d: too many values", r);
-            nodes[nn] = (value_node){v, UINT32_MAX}; /* nn < ncap: total / 12 */
-            key_group *s = &tab[i];
-            if (!s->key) {
-                *s = (key_group){h, key, klen, (uint32_t)nn, (uint32_t)nn, 1};
-                if (++used * 2 > mask + 1)
-                    tab = group_table_grow(tab, &bits);
-            } else {
-                nodes[s->tail].next = (uint32_t)nn;
-                s->tail = (uint32_t)nn;
-                s->n++;
-            }
-            nn++;
-        }
     }
     double t1 = kit_thread_cpu_seconds();
     if (alive)
-        reduce_keys(job->cfg->app, tab, bits, used, nodes, out);
-    free(tab);
-    free(nodes);
+        reduce_keys(job->cfg->app, g, out);
+    if (procs)
+        mr_groups_free(g);
     if (alive && procs) {
         char tmp[PATHLEN], fin[PATHLEN];
         mr_inter_name(tmp, -1, r, ".tmp");
@@ -232,12 +282,6 @@ bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
     } else if (alive && crash_after == job->M) {
         alive = mr_crash_now(job, &c);
     }
-    if (files) {
-        for (int m = 0; m < job->M; m++)
-            buf_free(&files[m]);
-        free(files);
-    }
-    free(ins);
     *shuffle_s = t1 - t0;
     *reduce_s = kit_thread_cpu_seconds() - t1;
     return alive;

@@ -1,8 +1,9 @@
 /*
  * mr_threads.c - who runs the tasks, part 1: the scheduler both worker
- * kinds share, and the worker THREADS (MR_THREADS, the default).  Every
- * map output stays in memory, handed from the map tasks to the reduce
- * tasks through the job.
+ * kinds share, and the worker THREADS (MR_THREADS, the default).  The map
+ * outputs stay in memory: as each map task finishes, its output goes into
+ * the reducers' key groups (mr_groups, in mr_reduce.c) and is freed, so
+ * memory holds each partition's keys once, not once per map task.
  *
  * Before: mr_job.c, which runs each phase here or in mr_procs.c (worker
  * processes).  The tasks themselves: mr_map.c, mr_reduce.c.
@@ -76,8 +77,20 @@ void mr_sched_free(scheduler *s)
 }
 
 /* --- threads -------------------------------------------------------- */
+/* A phase run by threads: the scheduler, and (map phase) which outputs
+ * have gone into the key groups.  They go in map-task order, whatever
+ * order the tasks finish in -- reduce() sees a key's values in map-task
+ * order -- so a finished output may wait for an earlier one.  Guarded by
+ * job->lock. */
 typedef struct {
-    scheduler *s;
+    scheduler s;
+    bool *finished; /* map task m's output accepted, in job->mapout */
+    int grouped;    /* outputs 0..grouped-1 are in the key groups */
+    bool grouping;  /* a thread is adding them: the others need not */
+} threads_phase;
+
+typedef struct {
+    threads_phase *ph;
     mr_map_worker w; /* written at every word (the combiner's queue) */
     /* The contexts of all threads sit side by side in one array: the gap
      * keeps one thread's fields off the next one's cache line (false
@@ -85,10 +98,35 @@ typedef struct {
     char pad[CACHE_LINE]; // cppcheck-suppress unusedStructMember
 } thread_context;
 
+/* Called with job->lock held, after a map output was accepted: add every
+ * finished output that is next in map-task order to the key groups, and
+ * free it.  One thread at a time does it, outside the lock; the others go
+ * on mapping (each output is added exactly once: `grouped` only grows). */
+static void group_finished_outputs(threads_phase *ph)
+{
+    mr_job *job = ph->s.job;
+    if (ph->grouping)
+        return;
+    ph->grouping = true;
+    while (ph->grouped < ph->s.ntasks && ph->finished[ph->grouped]) {
+        buf_t *out = &job->mapout[(size_t)ph->grouped * (size_t)job->R];
+        xmutex_unlock(&job->lock);
+        for (int r = 0; r < job->R; r++) {
+            mr_groups_add_run(job->groups[r], &out[r]);
+            if (!job->cfg->explain)
+                buf_free(&out[r]);
+        }
+        xmutex_lock(&job->lock);
+        ph->grouped++;
+    }
+    ph->grouping = false;
+}
+
 static void *thread_worker(void *arg)
 {
     thread_context *c = arg;
-    scheduler *s = c->s;
+    threads_phase *ph = c->ph;
+    scheduler *s = &ph->s;
     mr_job *job = s->job;
     for (;;) {
         xmutex_lock(&job->lock);
@@ -118,6 +156,7 @@ static void *thread_worker(void *arg)
                 memcpy(&job->mapout[(size_t)t * (size_t)job->R], out,
                        (size_t)job->R * sizeof *out);
                 job->emitted[t] = c->w.emitted;
+                ph->finished[t] = true;
             } else {
                 job->redout[t] = rout;
                 job->shuffle_s += sh;
@@ -132,32 +171,49 @@ static void *thread_worker(void *arg)
             mr_sched_failed(s, t, "was abandoned");
         }
         xcond_broadcast(&s->cv);
+        if (ok && s->phase == MR_MAP_PHASE)
+            group_finished_outputs(ph);
         xmutex_unlock(&job->lock);
         free(out);
     }
+    /* No map task left for this worker: its combiner can go now rather
+     * than after the join, while the last tasks' outputs are grouped. */
+    mr_map_worker_free(&c->w);
+    c->w = (mr_map_worker){0};
     return NULL;
 }
 
 void mr_threads_run_phase(mr_job *job, enum mr_phase phase, int ntasks)
 {
-    scheduler s;
-    mr_sched_init(&s, job, phase, ntasks);
-    xcond_init(&s.cv);
+    if (!job->groups) { /* the reducers' key groups, filled by the map phase */
+        job->groups = xcalloc((size_t)job->R, sizeof *job->groups);
+        for (int r = 0; r < job->R; r++)
+            job->groups[r] = mr_groups_new();
+    }
+    threads_phase ph = {.finished = xcalloc((size_t)(ntasks ? ntasks : 1),
+                                            sizeof *ph.finished)};
+    scheduler *s = &ph.s;
+    mr_sched_init(s, job, phase, ntasks);
+    xcond_init(&s->cv);
     int n = job->cfg->jobs < ntasks ? job->cfg->jobs : ntasks;
     pthread_t *th = xmalloc((size_t)(n ? n : 1) * sizeof *th);
     thread_context *cx = xcalloc((size_t)(n ? n : 1), sizeof *cx);
     for (int i = 0; i < n; i++) {
-        cx[i].s = &s;
+        cx[i].ph = &ph;
         xpthread_create(&th[i], thread_worker, &cx[i]);
     }
     for (int i = 0; i < n; i++)
         xpthread_join(th[i]);
-    for (int i = 0; i < n; i++) { /* all joined: freeing interrupts no one */
-        mr_map_worker_free(&cx[i].w);
-    }
     free(th);
     free(cx);
-    xcond_destroy(&s.cv);
-    mr_sched_check(&s);
-    mr_sched_free(&s);
+    free(ph.finished);
+    xcond_destroy(&s->cv);
+    mr_sched_check(s);
+    mr_sched_free(s);
+    if (phase == MR_REDUCE_PHASE) { /* reduced: the groups are done with */
+        for (int r = 0; r < job->R; r++)
+            mr_groups_free(job->groups[r]);
+        free(job->groups);
+        job->groups = NULL;
+    }
 }

@@ -1,12 +1,13 @@
 /*
  * words.c - the UTF-8 word tokenizer of lab 05 (see words.h for the rule).
  *
- * Two paths through the bytes:
- *   fast      64 bytes at a time (scan_fast, at the end of this file): SSE2
- *             or portable 64-bit arithmetic finds where every word starts
- *             and ends and lowercases ASCII capitals, into a 4 KiB window
- *             buffer from which an ASCII word is handed out in place.
- *   per byte  (scan_region) for words with a byte >= 0x80, runs of 4 KiB
+ * Two paths through the bytes, in three files:
+ *   fast      64 bytes at a time (words_scan_fast, in words_window.c): the
+ *             block classifier (words_block.h: SSE2 or portable 64-bit
+ *             arithmetic) finds where every word starts and ends and
+ *             lowercases ASCII capitals, into a 4 KiB window buffer from
+ *             which an ASCII word is handed out in place.
+ *   per byte  (words_scan_region, this file) for words with a byte >= 0x80, runs of 4 KiB
  *             with no ASCII separator, and a last word with none after it:
  *             a 256-entry class table (separator, lowercase letter or
  *             digit, uppercase letter, "not ASCII"), a strict RFC 3629
@@ -226,22 +227,7 @@ size_t words_cut_back(const char *buf, size_t n)
     return i;
 }
 
-/*
- * Scratch space for lowercased words: a buffer on the caller's stack that
- * moves to the heap when a word outgrows it.  Local to one words_scan()
- * call, so threads never share it.  `limit` is where the bytes that may be
- * handed out in place end: a word w[0..len) can be passed as it is only if
- * w + len + WORDS_PAD <= limit (the promise of words.h), else it is copied
- * here first.
- */
-typedef struct {
-    unsigned char *p;           /* stack_buf or a malloc'd block */
-    size_t cap;                 /* bytes available at p */
-    unsigned char *heap;        /* == p when on the heap, else NULL (to free) */
-    const unsigned char *limit; /* end of the readable bytes around words */
-} scratch;
-
-static void scratch_reserve(scratch *s, size_t need)
+static void scratch_reserve(words_scratch *s, size_t need)
 {
     if (need <= s->cap)
         return;
@@ -256,7 +242,7 @@ static void scratch_reserve(scratch *s, size_t need)
 
 /* Hand the len bytes at s->p to the callback, with WORDS_PAD initialised
  * bytes after them (room was reserved). */
-static void hand_out(scratch *s, size_t len, words_fn fn, void *ctx)
+static void hand_out(words_scratch *s, size_t len, words_fn fn, void *ctx)
 {
     memset(s->p + len, 0, WORDS_PAD);
     fn((const char *)s->p, len, ctx);
@@ -264,8 +250,8 @@ static void hand_out(scratch *s, size_t len, words_fn fn, void *ctx)
 
 /* Hand one word, bytes w[0..len), to the callback; `flags` is the OR of
  * the classes of its bytes other than LOW. */
-static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
-                 words_fn fn, void *ctx)
+static void emit(const unsigned char *w, size_t len, unsigned flags,
+                 words_scratch *s, words_fn fn, void *ctx)
 {
     if (flags == 0) { /* already lowercase ASCII: no copy, if it has room */
         if (len + WORDS_PAD <= (size_t)(s->limit - w)) {
@@ -314,8 +300,8 @@ static void emit(const unsigned char *w, size_t len, unsigned flags, scratch *s,
  * at it at the latest, so it needs no "p < end" test.  (A UTF-8 sequence
  * never contains an ASCII byte, so it cannot run past it either.)
  */
-static size_t scan_region(const unsigned char *p, const unsigned char *end,
-                          scratch *s, words_fn fn, void *ctx)
+size_t words_scan_region(const unsigned char *p, const unsigned char *end,
+                         words_scratch *s, words_fn fn, void *ctx)
 {
     size_t count = 0;
     while (p < end) {
@@ -363,269 +349,6 @@ static size_t scan_region(const unsigned char *p, const unsigned char *end,
     return count;
 }
 
-/*
- * The fast path: 64 bytes at a time.
- *
- * A byte-at-a-time loop pays one mispredicted branch per word, where its
- * letter loop exits (word lengths vary, so the predictor cannot know when),
- * and another per capitalised word.  Instead, classify a whole 64-byte
- * block at once into two bitmasks -- bit i describes byte i:
- *
- *   word   the byte may be part of a word: an ASCII letter or digit, or any
- *          byte >= 0x80 (which scan_region decides about, if it comes)
- *   high   the byte is >= 0x80
- *
- * and, in the same pass, write the block lowercased ('A'..'Z' | 0x20) into
- * a window buffer.  The words are then the runs of 1s in `word`: a word
- * starts where a 1 follows a 0 and ends where a 0 follows a 1; both sets of
- * positions are a shift and a mask away, and a loop walks their bits
- * (count trailing zeros).  Its one hard-to-predict branch is the end of a
- * block, once per ~7 words.  A word with no high byte -- nearly every word
- * of an English text -- goes to the callback in place, from the window
- * buffer; one with a high byte goes to scan_region(), which decodes it (it
- * may turn out to be several words, or none).
- *
- * classify64() has two versions that compute the same thing: SSE2 (every
- * x86-64 CPU has it: 16 bytes per instruction) and portable C that works
- * on 8 bytes in a uint64_t ("SWAR": SIMD within a register).  On x86-64
- * both are compiled, and the tests compare them (words_classify_block).
- */
-#define BLOCK WORDS_BLOCK /* see words_internal.h */
-#define WINDOW WORDS_WINDOW
-_Static_assert(WINDOW % BLOCK == 0, "a window is a whole number of blocks");
-
-typedef struct {
-    uint64_t word, high;
-} blockmask;
-
-#define ONES 0x0101010101010101ULL /* 0x01 in every byte */
-
-/* One 0x80-or-0x00 flag per byte of m -> 8 bits (byte i -> bit i): the
- * multiply moves every flag into the top byte, no two on the same bit. */
-static inline uint64_t swar_bits(uint64_t m)
-{
-    return ((m >> 7) * 0x0102040810204080ULL) >> 56;
-}
-
-/* The bytes of x (each < 0x80) in lo..hi: the 0x80 bit of each byte.
- * Adding 0x80 - lo sets a byte's top bit iff it is >= lo; adding 0x7f - hi
- * iff it is > hi.  No sum passes 0xff, so no carry crosses bytes. */
-static inline uint64_t swar_in(uint64_t x, unsigned lo, unsigned hi)
-{
-    uint64_t ge = x + (0x80u - lo) * ONES, gt = x + (0x7fu - hi) * ONES;
-    return ge & ~gt & (0x80 * ONES);
-}
-
-/* 8 bytes as a number with byte 0 in the low bits, and back: a plain
- * load where the byte order is known to be little-endian, else shifts
- * (which any compiler turns into a load and a byte swap where it can). */
-static inline uint64_t load_le64(const unsigned char *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-#else
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-#endif
-}
-
-static inline void store_le64(unsigned char *p, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &v, 8);
-#else
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-#endif
-}
-
-static blockmask classify64_swar(const unsigned char *in, unsigned char *low)
-{
-    blockmask m = {0, 0};
-    for (int i = 0; i < BLOCK / 8; i++) {
-        uint64_t v = load_le64(in + 8 * i);
-        uint64_t high = v & (0x80 * ONES);
-        uint64_t x = v & (0x7f * ONES); /* (a high byte's top bit cleared) */
-        uint64_t up = swar_in(x, 'A', 'Z') & ~high;
-        uint64_t alnum =
-            (up | swar_in(x, 'a', 'z') | swar_in(x, '0', '9')) & ~high;
-        store_le64(low + 8 * i, v | up >> 2); /* 0x80 >> 2 == 0x20 */
-        m.word |= swar_bits(alnum | high) << (8 * i);
-        m.high |= swar_bits(high) << (8 * i);
-    }
-    return m;
-}
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-
-/* SSE2 compares signed bytes only: adding 0x80 - lo maps lo..hi onto
- * -128..-128+(hi-lo), so "in range" is one signed less-than. */
-static inline __m128i sse_in(__m128i x, unsigned lo, unsigned hi)
-{
-    __m128i t = _mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - lo)));
-    return _mm_cmplt_epi8(t, _mm_set1_epi8((char)(-128 + (int)(hi - lo) + 1)));
-}
-
-static blockmask classify64_sse2(const unsigned char *in, unsigned char *low)
-{
-    blockmask m = {0, 0};
-    for (int i = 0; i < BLOCK / 16; i++) {
-        __m128i x = _mm_loadu_si128((const void *)(in + 16 * i));
-        __m128i up = sse_in(x, 'A', 'Z');
-        __m128i alnum = _mm_or_si128(
-            up, _mm_or_si128(sse_in(x, 'a', 'z'), sse_in(x, '0', '9')));
-        _mm_storeu_si128(
-            (void *)(low + 16 * i),
-            _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
-        uint64_t high = (unsigned)_mm_movemask_epi8(x); /* the top bits */
-        uint64_t an = (unsigned)_mm_movemask_epi8(alnum);
-        m.word |= (an | high) << (16 * i);
-        m.high |= high << (16 * i);
-    }
-    return m;
-}
-#define classify64 classify64_sse2
-#else
-#define classify64 classify64_swar
-#endif
-
-void words_classify_block(const unsigned char block[64], int portable,
-                          unsigned char lowered[64], uint64_t *word,
-                          uint64_t *high)
-{
-#if defined(__SSE2__)
-    blockmask m = portable ? classify64_swar(block, lowered)
-                           : classify64_sse2(block, lowered);
-#else
-    (void)portable;
-    blockmask m = classify64_swar(block, lowered);
-#endif
-    *word = m.word;
-    *high = m.high;
-}
-
-static inline unsigned ctz64(uint64_t x) /* x != 0 */
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return (unsigned)__builtin_ctzll(x);
-#else
-    unsigned n = 0;
-    while (!(x & 1)) {
-        x >>= 1;
-        n++;
-    }
-    return n;
-#endif
-}
-
-/* One run of word bytes, w[0..len) in the window buffer, followed by an
- * ASCII separator.  Returns the number of words it was. */
-static inline size_t window_word(const unsigned char *w, size_t len, bool high,
-                                 scratch *s, words_fn fn, void *ctx)
-{
-    if (!high) { /* ASCII, already lowercased: most words */
-        fn((const char *)w, len, ctx);
-        return 1;
-    }
-    return scan_region(w, w + len + 1, s, fn, ctx); /* the separator too */
-}
-
-/* Scan in[0..n), n <= WINDOW, whose last byte is an ASCII separator, via
- * its lowercased copy in low[].  A word may span blocks: `start` is then
- * where it began and `whigh` whether it has had a high byte so far. */
-static size_t scan_window(const unsigned char *in, size_t n, unsigned char *low,
-                          scratch *s, words_fn fn, void *ctx)
-{
-    size_t count = 0, start = 0;
-    bool open = false, whigh = false;
-    uint64_t carry = 0; /* 1 if the previous block ended inside a word */
-    size_t base;
-    for (base = 0; base < n; base += BLOCK) {
-        blockmask m;
-        if (n - base >= BLOCK) {
-            m = classify64(in + base, low + base);
-        } else { /* the last block: pad it with separators */
-            unsigned char pad[BLOCK];
-            memset(pad, ' ', sizeof pad);
-            memcpy(pad, in + base, n - base);
-            m = classify64(pad, low + base);
-        }
-        uint64_t prev = m.word << 1 | carry;
-        uint64_t starts = m.word & ~prev; /* a word byte after a non-word */
-        uint64_t ends = ~m.word & prev;   /* a non-word byte after a word */
-        carry = m.word >> 63;
-        if (open) {
-            if (ends == 0) { /* the word goes on through this block */
-                whigh |= m.high != 0;
-                continue;
-            }
-            uint64_t before = (ends & (0 - ends)) - 1; /* bits below its end */
-            size_t e = base + ctz64(ends);
-            ends &= ends - 1;
-            count += window_word(low + start, e - start,
-                                 whigh || (m.high & before), s, fn, ctx);
-            open = false;
-        }
-        while (starts) {
-            unsigned i = ctz64(starts);
-            uint64_t from = 0 - (starts & (0 - starts)); /* bits i..63 */
-            starts &= starts - 1;
-            if (ends == 0) { /* it goes on into the next block */
-                start = base + i;
-                whigh = (m.high & from) != 0;
-                open = true;
-                break;
-            }
-            unsigned j = ctz64(ends);
-            uint64_t in_word = from & ((ends & (0 - ends)) - 1); /* i..j-1 */
-            ends &= ends - 1;
-            count += window_word(low + base + i, j - i, (m.high & in_word) != 0,
-                                 s, fn, ctx);
-        }
-    }
-    return count;
-}
-
-/* Scan p[0..n) whose last byte is an ASCII separator (or n == 0): window
- * by window, each cut just after a separator so no word spans two. */
-static size_t scan_fast(const unsigned char *p, size_t n, scratch *s,
-                        words_fn fn, void *ctx)
-{
-    /* The window's lowercased copy (WINDOW is a whole number of blocks,
-     * so even a last, partial block is written inside it), and after it
-     * room for the WORDS_PAD bytes behind the last word. */
-    unsigned char low[WINDOW + WORDS_PAD];
-    const unsigned char *limit = s->limit; /* s->limit points into low[] */
-    size_t count = 0, at = 0;
-    while (at < n) {
-        size_t w = n - at;
-        if (w > WINDOW) {
-            w = words_cut_back((const char *)p + at, WINDOW);
-            if (w == 0) { /* WINDOW word bytes in a row: a very long word
-                             (or several non-ASCII ones): byte by byte */
-                w = words_cut((const char *)p + at, n - at, WINDOW) + 1;
-                s->limit = p + n;
-                count += scan_region(p + at, p + at + w, s, fn, ctx);
-                at += w;
-                continue;
-            }
-        }
-        /* behind the last block: the bytes a word's WORDS_PAD may reach */
-        size_t used = (w + BLOCK - 1) / BLOCK * BLOCK;
-        memset(low + used, ' ', WORDS_PAD);
-        s->limit = low + used + WORDS_PAD;
-        count += scan_window(p + at, w, low, s, fn, ctx);
-        at += w;
-    }
-    s->limit = limit; /* ... until here */
-    return count;
-}
-
 /* `make SIMPLE=1` compiles with WORDS_SIMPLE=1: words_scan is then the
  * plain twin, and everything below it goes unused. */
 #ifndef WORDS_SIMPLE
@@ -639,10 +362,10 @@ size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx)
     words_init(); /* one atomic load once initialised */
     const unsigned char *p = (const unsigned char *)buf;
     unsigned char stack_buf[256];
-    scratch s = {stack_buf, sizeof stack_buf, NULL, p + n};
+    words_scratch s = {stack_buf, sizeof stack_buf, NULL, p + n};
     /* Everything up to the last ASCII separator has its sentinel. */
     size_t safe = words_cut_back(buf, n);
-    size_t count = scan_fast(p, safe, &s, fn, ctx);
+    size_t count = words_scan_fast(p, safe, &s, fn, ctx);
     if (safe < n) {
         /* The rest has no ASCII separator (usually: the last word of a
          * file without a final newline): scan a copy with one added, and
@@ -655,7 +378,7 @@ size_t words_scan(const char *buf, size_t n, words_fn fn, void *ctx)
         memcpy(tail, p + safe, len);
         memset(tail + len, ' ', 1 + WORDS_PAD);
         s.limit = tail + len + 1 + WORDS_PAD;
-        count += scan_region(tail, tail + len + 1, &s, fn, ctx);
+        count += words_scan_region(tail, tail + len + 1, &s, fn, ctx);
         if (tail != small)
             free(tail);
     }

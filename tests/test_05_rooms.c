@@ -4,7 +4,8 @@
  *   lab05_split     mr_split_plan: blocks cut just after a separator
  *   lab05_combiner  mr_combiner.h: fold in order, each key once (whichever
  *                   twin this build links: `make SIMPLE=1` tests the other)
- *   lab05_reduce    a key's values reach reduce() in map-task order
+ *   lab05_reduce    a key's values reach reduce() in map-task order,
+ *                   once each, whatever order the map tasks finish in
  *   lab05_merge     the merged result is sorted bytewise, each key once
  */
 #include "harness.h"
@@ -231,8 +232,10 @@ static uint64_t check_order(const char *key, size_t klen, const uint64_t *vals,
     return n;
 }
 
-static void run_on(const char *text, int jobs, int reducers, uint64_t block,
-                   mr_result *res)
+/* Run the order-checking app on text with a crash rate (0: none). */
+static void run_crashing(const char *text, int jobs, int reducers,
+                         uint64_t block, enum mr_workers workers,
+                         double crash_rate, uint64_t seed, mr_result *res)
 {
     static const mr_app app = {.name = "order",
                                .map = on_word_split,
@@ -247,13 +250,20 @@ static void run_on(const char *text, int jobs, int reducers, uint64_t block,
                      .nfiles = 1,
                      .jobs = jobs,
                      .reducers = reducers,
-                     .workers = MR_THREADS,
+                     .workers = workers,
                      .block_size = block,
-                     .seed = 1};
+                     .crash_rate = crash_rate,
+                     .seed = seed};
     mr_run(&cfg, res);
     rm_rf(dir);
     free(path);
     free(dir);
+}
+
+static void run_on(const char *text, int jobs, int reducers, uint64_t block,
+                   mr_result *res)
+{
+    run_crashing(text, jobs, reducers, block, MR_THREADS, 0, 1, res);
 }
 
 TestSuite(lab05_reduce, .timeout = 60);
@@ -281,6 +291,42 @@ Test(lab05_reduce, a_keys_values_arrive_in_map_task_order)
                      jobs);
         mr_result_free(&res);
     }
+}
+
+Test(lab05_reduce, b_values_keep_map_task_order_when_tasks_finish_out_of_order)
+{
+    /* A crashed attempt puts its task back at the end of the queue, so
+     * its output is accepted after those of later tasks: the reducers must
+     * still see map-task order, and every task's values exactly once (the
+     * count reduce() returns is the fault-free one). */
+    char text[2048] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(text, "deer bear river car x\n");
+    mr_result clean;
+    run_on(text, 1, 2, 8, &clean);
+    int crashed_runs = 0;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        enum mr_workers workers = seed % 4 ? MR_THREADS : MR_PROCESSES;
+        out_of_order = 0;
+        mr_result res;
+        run_crashing(text, 2 + (int)(seed % 2), 2, 8, workers, 0.3, seed, &res);
+        crashed_runs += res.failed_attempts > 0;
+        cr_assert_eq(out_of_order, 0,
+                     "seed %llu: reduce() saw a key's values out of "
+                     "map-task order",
+                     (unsigned long long)seed);
+        cr_assert_eq(res.n, clean.n);
+        for (size_t i = 0; i < res.n; i++)
+            cr_assert_eq(res.recs[i].value, clean.recs[i].value,
+                         "seed %llu: %.*s got %llu values, %llu without "
+                         "crashes",
+                         (unsigned long long)seed, (int)res.recs[i].klen,
+                         res.recs[i].key, (unsigned long long)res.recs[i].value,
+                         (unsigned long long)clean.recs[i].value);
+        mr_result_free(&res);
+    }
+    cr_assert(crashed_runs > 0, "no run crashed: the test tested nothing");
+    mr_result_free(&clean);
 }
 
 TestSuite(lab05_merge, .timeout = 60);
