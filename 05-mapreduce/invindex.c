@@ -9,7 +9,9 @@
  * engine builds, and the second example of the MapReduce paper.
  *
  * What you will observe: word<TAB>file1,file2,... sorted by word, files in
- * the order given on the command line.
+ * the order given on the command line ("-": standard input, listed as "-").
+ * A name holding ',', a TAB or a newline is refused: the list could not be
+ * split back into names.
  *
  * Usage: invindex [-j N] [-r R] [--workers threads|processes]
  *                 [--block-size SIZE] [-o FILE] FILE...

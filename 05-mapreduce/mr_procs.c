@@ -283,11 +283,15 @@ void mr_procs_run_phase(mr_procs *ps, enum mr_phase phase, int ntasks)
     procs_phase(ps->job, ps->ws, ps->nw, phase, ntasks);
 }
 
-/* Close every task pipe (EOF: the worker exits) and reap the workers. */
+/* Close every task pipe (EOF: the worker exits) and reap the workers.  A
+ * worker stopped while idle never reads that EOF: SIGCONT first (harmless
+ * to the others), or the wait below would be endless. */
 void mr_procs_stop(mr_procs *ps)
 {
     for (int i = 0; i < ps->nw; i++) {
         char how[160];
+        if (!ps->ws[i].ended)
+            (void)kill(ps->ws[i].pid, SIGCONT); /* fails only if it is gone */
         reap(&ps->ws[i], how, sizeof how);
     }
     free(ps);
