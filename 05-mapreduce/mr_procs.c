@@ -181,18 +181,18 @@ static pworker *watch_workers(pworker *ws, int nw)
     return NULL;
 }
 
-/* Worker i's task failed (it died or was stopped): reap it, queue the task
- * again (or give up), and start a fresh worker in its place. */
+/* Worker i's task failed (it died, or was stopped and killed: then `why`
+ * says so instead of its status): reap it, queue the task again (or give
+ * up), and start a fresh worker in its place. */
 static void replace(mr_job *job, scheduler *s, pworker *ws, int i, int nw,
                     const char *why)
 {
     char how[160];
     int t = ws[i].task;
+    long pid = (long)ws[i].pid;
     reap(&ws[i], how, sizeof how);
-    if (why) {
-        size_t len = strlen(how);
-        snprintf(how + len, sizeof how - len, "%s", why);
-    }
+    if (why)
+        snprintf(how, sizeof how, "failed: worker %ld %s", pid, why);
     if (t >= 0)
         mr_sched_failed(s, t, how);
     spawn(job, ws, i, nw);
@@ -223,8 +223,9 @@ static void procs_phase(mr_job *job, pworker *ws, int nw, enum mr_phase phase,
         pworker *stuck = watch_workers(ws, nw);
         if (stuck) {
             kill(stuck->pid, SIGKILL); /* ends a stopped process too */
-            char why[64];
-            snprintf(why, sizeof why, " (stopped for %d s, no progress)",
+            char why[96];
+            snprintf(why, sizeof why,
+                     "was stopped for %d s, no progress: killed it",
                      MR_STOPPED_LIMIT);
             replace(job, &s, ws, (int)(stuck - ws), nw, why);
             continue;
