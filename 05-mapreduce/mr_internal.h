@@ -36,7 +36,7 @@
 #define MAX_WORKERS 256 /* the CLI's --jobs limit */
 #define CRASH_EXIT 42   /* a worker "dying" with _exit */
 #define CACHE_LINE 64
-#define MR_IO_MSG 512       /* bytes of an I/O error's description */
+#define MR_IO_MSG 512 /* bytes of an I/O error's description */
 /* A worker seen stopped (SIGSTOP) this many seconds is killed and its task
  * re-run: the liveness rule of 02-threads/pool.c. */
 #define MR_STOPPED_LIMIT 10

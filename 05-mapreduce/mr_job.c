@@ -49,9 +49,9 @@ static void job_free(mr_job *job);
 void mr_run(const mr_config *cfg, mr_result *res)
 {
     memset(res, 0, sizeof *res);
-    words_init(); /* before any thread scans */
+    words_init();             /* before any thread scans */
     kit_cleanup_scope_open(); /* workers and temp files go with us */
-    double t[6]; /* when each phase ended; t[0]: the start */
+    double t[6];              /* when each phase ended; t[0]: the start */
     t[0] = kit_now();
     mr_job job = {.cfg = cfg, .R = cfg->reducers};
     xmutex_init(&job.lock);

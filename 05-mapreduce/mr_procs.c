@@ -244,8 +244,8 @@ static void procs_phase(mr_job *job, pworker *ws, int nw, enum mr_phase phase,
                 if (m != (ssize_t)sizeof msg)
                     snprintf(msg, sizeof msg, "an I/O error");
                 msg[sizeof msg - 1] = '\0';
-                die("%s task %d: %s: %s", mr_phase_name(phase), ws[i].task,
-                    msg, strerror(d.err));
+                die("%s task %d: %s: %s", mr_phase_name(phase), ws[i].task, msg,
+                    strerror(d.err));
             }
             if (got == (ssize_t)sizeof d && d.task == ws[i].task) {
                 if (phase == MR_MAP_PHASE)

@@ -271,7 +271,8 @@ int main(int argc, char *argv[])
             die("out of memory");
         memcpy(sorted, res.recs, res.n * sizeof *sorted);
         qsort(sorted, res.n, sizeof *sorted, by_count);
-        ok = mr_write_recs(f, sorted, (size_t)top < res.n ? (size_t)top : res.n);
+        ok =
+            mr_write_recs(f, sorted, (size_t)top < res.n ? (size_t)top : res.n);
         free(sorted);
     } else {
         ok = mr_write_recs(f, res.recs, res.n);

@@ -144,8 +144,8 @@ Test(rel_stdin, a_closed_stdin_is_not_mistaken_for_the_first_file_opened)
                      progs[i], r.exit_code, r.err);
         cr_expect(strstr(r.err, "standard input"), "%s stderr: %s", progs[i],
                   r.err);
-        cr_expect_eq(count_substr(r.err, "\n"), 1, "%s: one line: %s",
-                     progs[i], r.err);
+        cr_expect_eq(count_substr(r.err, "\n"), 1, "%s: one line: %s", progs[i],
+                     r.err);
         run_free(&r);
     }
     free(a);
@@ -184,8 +184,8 @@ Test(rel_liveness, a_stopped_worker_is_replaced_and_the_answer_is_unchanged)
      * --crash-rate to print the readiness sign with */
     static const char *const progs[] = {"wordcount"};
     for (int i = 0; i < 1; i++) {
-        run_result ref = run_with(&(run_opts){
-            .argv = (const char *const[]){progs[i], text, NULL}});
+        run_result ref = run_with(
+            &(run_opts){.argv = (const char *const[]){progs[i], text, NULL}});
         cr_assert_eq(ref.exit_code, 0, "%s: %s", progs[i], ref.err);
         run_result r = run_with(&(run_opts){
             .argv = (const char *const[]){progs[i], "--workers", "processes",
@@ -241,9 +241,8 @@ Test(rel_diskfull, a_write_error_in_a_worker_is_one_line_naming_it_not_a_crash)
             .argv = (const char *const[]){"/bin/sh", "-c",
                                           "trap '' XFSZ; ulimit -f 8; "
                                           "exec \"$0\" \"$@\"",
-                                          prog, "--workers", "processes",
-                                          "-j", "2", "-r", "1", "--plan",
-                                          text, NULL},
+                                          prog, "--workers", "processes", "-j",
+                                          "2", "-r", "1", "--plan", text, NULL},
             .env = (const char *const[]){envtmp, NULL},
             .timeout = 40});
         cr_assert(!r.timed_out, "%s: hung", progs[i]);
@@ -254,8 +253,8 @@ Test(rel_diskfull, a_write_error_in_a_worker_is_one_line_naming_it_not_a_crash)
                      "attempt; got:\n%.800s",
                      progs[i], r.err);
         cr_expect(strstr(r.err, "File too large") && strstr(r.err, "mr-"),
-                  "%s: the line must name the cause and the file: %s",
-                  progs[i], r.err);
+                  "%s: the line must name the cause and the file: %s", progs[i],
+                  r.err);
         cr_expect(strstr(r.err, "attempt") == NULL,
                   "%s: reported as failed attempts: %s", progs[i], r.err);
         cr_expect_eq(r.out_len, 0, "%s: output despite the error", progs[i]);

@@ -723,8 +723,7 @@ Test(rel_inputs, o_a_late_failure_keeps_the_old_file_and_leaves_no_temp_file)
         cr_expect(kept && strcmp(kept, "old\n") == 0,
                   "a failed job (%s) replaced -o's file", kinds[k]);
         free(kept);
-        cr_expect_eq(entries(outdir), 1, "a temp file was left (%s)",
-                     kinds[k]);
+        cr_expect_eq(entries(outdir), 1, "a temp file was left (%s)", kinds[k]);
         run_free(&r);
     }
     rm_rf(dir);
@@ -767,8 +766,8 @@ Test(rel_inputs, a_fifo_argument_is_refused_at_once_not_waited_on)
     cr_assert(mkfifo(fifo, 0600) == 0);
     for (int i = 0; i < 2; i++) {
         /* nobody writes to the FIFO: an open() without O_NONBLOCK hangs */
-        run_result r = run_with(&(run_opts){
-            .argv = ARGV(o_progs[i], good, fifo), .timeout = 20});
+        run_result r = run_with(
+            &(run_opts){.argv = ARGV(o_progs[i], good, fifo), .timeout = 20});
         cr_assert(!r.timed_out, "%s FIFO: hung waiting for a writer",
                   o_progs[i]);
         expect_error_naming(&r, o_progs[i], "a-fifo");
@@ -793,8 +792,7 @@ Test(rel_inputs, invindex_refuses_a_file_name_its_list_could_not_hold)
         run_result r = run_with(&(run_opts){.argv = ARGV("invindex", f)});
         cr_expect_eq(r.exit_code, 2, "invindex '%s': exit %d, expected 2 (%s)",
                      names[i], r.exit_code, r.err);
-        cr_expect_eq(r.out_len, 0, "invindex '%s': output %s", names[i],
-                     r.out);
+        cr_expect_eq(r.out_len, 0, "invindex '%s': output %s", names[i], r.out);
         cr_expect_eq(count_substr(r.err, "\n"), 1, "one line: %s", r.err);
         run_free(&r);
         free(f);
