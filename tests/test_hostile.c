@@ -12,7 +12,9 @@
  *                forever (lab 05: the worker is killed after 10 s and its
  *                task re-run, as 02-threads/pool.c's rule);
  *   rel_diskfull the job's temp files cannot be written: one line naming
- *                the cause, not a storm of "crashed" re-executions.
+ *                the cause, not a storm of "crashed" re-executions;
+ *   rel_cpus     `taskset -c 0`: the default worker count is the CPUs the
+ *                program may run on (kit_ncpus), not the CPUs online.
  *
  * The rows are the small runs of tools/memcheck.sh; @A@ is a small text.
  */
@@ -65,6 +67,7 @@ TestSuite(rel_stdout, .timeout = 240);
 TestSuite(rel_stdin, .timeout = 60);
 TestSuite(rel_liveness, .timeout = 120);
 TestSuite(rel_diskfull, .timeout = 60);
+TestSuite(rel_cpus, .timeout = 60);
 
 /* Run every row with stdout broken the given way; each must exit 1 with a
  * message that names standard output. */
@@ -319,6 +322,35 @@ Test(rel_diskfull, a_full_tmpdir_is_one_line_naming_enospc)
     }
     free(mnt);
     free(text);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(rel_cpus, the_default_jobs_are_the_cpus_of_the_affinity_mask)
+{
+    const char *taskset = "/usr/bin/taskset";
+    if (access(taskset, X_OK) != 0 || sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+        skip_because("needs taskset (util-linux) and 2 online CPUs");
+        return;
+    }
+    char *dir = make_tmpdir();
+    char *a = path_join(dir, "a.txt");
+    write_file(a, "Deer Bear River\n", 16);
+    static const char *const progs[] = {"wordcount", "invindex"};
+    for (int i = 0; i < 2; i++) {
+        char prog[4096];
+        snprintf(prog, sizeof prog, "%s", bin_path(progs[i]));
+        run_result r = run_with(
+            &(run_opts){.argv = (const char *const[]){taskset, "-c", "0", prog,
+                                                      "--plan", a, NULL}});
+        cr_expect_eq(r.exit_code, 0, "%s: %s", progs[i], r.err);
+        cr_expect(strstr(r.err, " 1 worker thread"),
+                  "taskset -c 0 %s --plan: one CPU allowed, so one worker by "
+                  "default: %s",
+                  progs[i], r.err);
+        run_free(&r);
+    }
+    free(a);
     rm_rf(dir);
     free(dir);
 }
