@@ -9,7 +9,9 @@
  * engine builds, and the second example of the MapReduce paper.
  *
  * What you will observe: word<TAB>file1,file2,... sorted by word, files in
- * the order given on the command line.
+ * the order given on the command line ("-": standard input, listed as "-").
+ * A name holding ',', a TAB or a newline is refused: the list could not be
+ * split back into names.
  *
  * Usage: invindex [-j N] [-r R] [--workers threads|processes]
  *                 [--block-size SIZE] [-o FILE] FILE...
@@ -22,31 +24,12 @@
 
 #include "cli.h"
 #include "err.h"
+#include "files.h"
+#include "proc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-static const char usage[] =
-    "Usage: invindex [OPTIONS] FILE...\n"
-    "For every word of the FILEs print word<TAB>file,file,... (sorted by "
-    "word;\n"
-    "files in command-line order), computed with MapReduce.\n"
-    "\n"
-    "  -j, --jobs N          workers (default: online CPUs)\n"
-    "  -r, --reducers R      reduce partitions (default: N)\n"
-    "      --workers KIND    threads (default) or processes\n"
-    "      --block-size SIZE split size, K/M/G suffixes\n"
-    "  -o, --output FILE     write FILE (a temp file renamed: never "
-    "half-written)\n"
-    "      --plan            print the plan and per-phase timings on stderr\n"
-    "  -h, --help            this help\n"
-    "\n"
-    "Example:\n"
-    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h "
-    "05-mapreduce/mr_job.c | "
-    "grep '^shuffle'\n";
 
 typedef struct {
     char *const *names; /* the files, by number */
@@ -98,11 +81,59 @@ static uint64_t ii_reduce(const char *key, size_t klen, const uint64_t *vals,
     return files;
 }
 
+/* ---- reporting: names that can be read back ---------------------------- */
+
+/* The output is word<TAB>file,file,...: a name holding ',' TAB or newline
+ * would make a line that cannot be split back into the files (escaping
+ * would make every reader unescape).  Such names are refused up front, before
+ * any work, with a usage error naming the character. */
+static void check_listable(const char *name)
+{
+    static const struct {
+        char c;
+        const char *what;
+    } bad[] = {{',', "a ','"}, {'\t', "a TAB"}, {'\n', "a newline"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (strchr(name, bad[i].c))
+            usage_error("a FILE name holding %s cannot be listed unambiguously "
+                        "(the list is comma-separated, one word a line): "
+                        "rename it or pass a symlink",
+                        bad[i].what);
+}
+
+static const char usage[] =
+    "Usage: invindex [OPTIONS] FILE...\n"
+    "For every word of the FILEs print word<TAB>file,file,... (sorted by "
+    "word;\n"
+    "files in command-line order), computed with MapReduce.  '-' is "
+    "standard\n"
+    "input, listed as '-'.  A FILE name holding ',', a TAB or a newline is "
+    "refused:\n"
+    "it could not be read back from the list.\n"
+    "\n"
+    "  -j, --jobs N          workers (default: the CPUs it may use)\n"
+    "  -r, --reducers R      reduce partitions (default: N)\n"
+    "      --workers KIND    threads (default) or processes\n"
+    "      --block-size SIZE split size, K/M/G suffixes\n"
+    "  -o, --output FILE     write FILE (a regular file is replaced "
+    "whole, at\n"
+    "                        the end; a device or FIFO is written "
+    "through)\n"
+    "      --plan            print the plan and per-phase timings on stderr\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Example:\n"
+    "  ./invindex 05-mapreduce/README.md 05-mapreduce/mr.h "
+    "05-mapreduce/mr_job.c | "
+    "grep '^shuffle'\n";
+
+/* ---- usage and main ------------------------------------------------------ */
+
 int main(int argc, char *argv[])
 {
     kit_set_prog("invindex");
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int jobs = cpus < 1 ? 1 : cpus > 256 ? 256 : (int)cpus;
+    int cpus = kit_ncpus(); /* the affinity mask: taskset -c 0 gives 1 */
+    int jobs = cpus > 256 ? 256 : cpus;
     int reducers = 0;
     enum mr_workers workers = MR_THREADS;
     unsigned long long block = 0;
@@ -146,6 +177,8 @@ int main(int argc, char *argv[])
     for (int i = optind; i < argc; i++)
         if (!*argv[i])
             usage_error("expected a file name, got ''");
+    for (int i = optind; i < argc; i++)
+        check_listable(argv[i]);
 
     index_arg ia = {argv + optind};
     mr_app app = {
@@ -168,7 +201,10 @@ int main(int argc, char *argv[])
     };
     mr_result res;
     mr_run(&cfg, &res);
-    mr_write_result(out, res.recs, res.n);
+    FILE *f = kit_out_open(out ? out : "-");
+    if (!mr_write_recs(f, res.recs, res.n))
+        die_errno("writing %s", out ? out : "standard output");
+    kit_out_commit(); /* written and checked: now replace -o's file */
     if (plan)
         mr_print_plan(stderr, &res);
     mr_result_free(&res);

@@ -150,9 +150,10 @@ void mr_result_free(mr_result *res);
 bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n);
 
 /* Write the result to path, or to stdout if path is NULL; dies (exit 1) on
- * any error.  A file is written under a temporary name in the same
- * directory and renamed at the end, so a reader never sees half of it and
- * an error leaves nothing behind. */
+ * any error.  Through common/files.h's kit_out_open: a regular file is
+ * written under a temporary name beside it and renamed at the end (a reader
+ * never sees half of it, an error leaves the old file), a device or FIFO is
+ * written through. */
 void mr_write_result(const char *path, const mr_rec *recs, size_t n);
 
 /* Print the plan and the per-phase timings (for --plan), to f. */
@@ -166,11 +167,5 @@ uint64_t mr_hash(const void *key, size_t len);
  * to.  Must be in 0..nreduce-1, always the same for the same hash, and
  * spread keys evenly. */
 unsigned mr_partition(uint64_t hash, unsigned nreduce);
-
-/* Remove the job's temporary directory and kill its workers now (also
- * done at exit and on SIGINT/SIGTERM).  An app calls it for its own output
- * temp file too: mr_cleanup_add_file() registers a path to unlink. */
-void mr_cleanup_add_file(const char *path);
-void mr_cleanup_forget_file(void);
 
 #endif

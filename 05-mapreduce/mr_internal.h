@@ -36,6 +36,10 @@
 #define MAX_WORKERS 256 /* the CLI's --jobs limit */
 #define CRASH_EXIT 42   /* a worker "dying" with _exit */
 #define CACHE_LINE 64
+#define MR_IO_MSG 512 /* bytes of an I/O error's description */
+/* A worker seen stopped (SIGSTOP) this many seconds is killed and its task
+ * re-run: the liveness rule of 02-threads/pool.c. */
+#define MR_STOPPED_LIMIT 10
 
 /* The two phases that run tasks; the values seed the crash decisions. */
 enum mr_phase { MR_MAP_PHASE = 0, MR_REDUCE_PHASE = 1 };
@@ -217,18 +221,19 @@ void mr_procs_run_phase(mr_procs *ps, enum mr_phase phase, int ntasks);
 void mr_procs_stop(mr_procs *ps);
 const char *mr_phase_name(enum mr_phase phase);
 
-/* the job's files and their cleanup (mr_files.c) */
-void mr_cleanup_install(void);
-void mr_cleanup_now(void);
-void mr_cleanup_expect(int M, int R); /* names mr-<m>-<r> to remove */
-void mr_cleanup_worker_started(int slot, pid_t pid);
-void mr_cleanup_worker_reaped(int slot);
-void mr_make_tmpdir(void);
+/* the job's files (mr_files.c); their cleanup is common/proc.h's, in the
+ * cleanup scope mr_run opens */
+void mr_make_tmpdir(void);   /* kit_mkdtemp: recorded for the cleanup */
+void mr_remove_tmpdir(void); /* and what is in it (kit_remove_dir) */
 const char *mr_job_tmpdir(void);
 void mr_inter_name(char *dst, int m, int r, const char *sfx);
-void mr_write_all(int fd, const char *p, size_t n, const char *what);
 void mr_publish(const buf_t *b, const char *tmp, const char *final);
 void mr_slurp(const char *path, buf_t *b);
+/* An I/O error in a task (errno set): a worker process sends the cause to
+ * the coordinator and ends (mr_procs.c), anyone else dies with it. */
+void mr_io_report_to(int fd);
+noreturn void mr_io_failed(const char *fmt, ...) KIT_PRINTF(1, 2);
+noreturn void mr_worker_send_error(int fd, const char *what, int err);
 
 /* fault injection (mr_fault.c) */
 typedef struct {

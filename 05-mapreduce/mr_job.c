@@ -15,6 +15,7 @@
 #include "mr_internal.h"
 #include "mr_split.h"
 
+#include "proc.h"
 #include "timing.h"
 #include "words.h"
 #include "xpthread.h"
@@ -39,7 +40,7 @@ static void collect_reduce_outputs(mr_job *job)
         mr_inter_name(path, -1, r, "");
         mr_slurp(path, &job->redout[r]);
     }
-    mr_cleanup_now();
+    mr_remove_tmpdir();
 }
 
 static void fill_result(const mr_job *job, mr_result *res, const double t[6]);
@@ -48,9 +49,9 @@ static void job_free(mr_job *job);
 void mr_run(const mr_config *cfg, mr_result *res)
 {
     memset(res, 0, sizeof *res);
-    words_init(); /* before any thread scans */
-    mr_cleanup_install();
-    double t[6]; /* when each phase ended; t[0]: the start */
+    words_init();             /* before any thread scans */
+    kit_cleanup_scope_open(); /* workers and temp files go with us */
+    double t[6];              /* when each phase ended; t[0]: the start */
     t[0] = kit_now();
     mr_job job = {.cfg = cfg, .R = cfg->reducers};
     xmutex_init(&job.lock);
@@ -142,10 +143,11 @@ static void job_free(mr_job *job)
             buf_free(&job->trace[m]);
     free(job->trace);
     mr_job_close_inputs(job);
-    mr_cleanup_now(); /* the stdin spool, if any */
+    mr_remove_tmpdir(); /* the stdin spool, if any */
     free(job->splits);
     free(job->emitted);
     xmutex_destroy(&job->lock);
+    kit_cleanup_scope_close();
 }
 
 void mr_result_free(mr_result *res)

@@ -8,6 +8,8 @@
  */
 #include "mr_internal.h"
 
+#include "files.h"
+
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -142,29 +144,8 @@ bool mr_write_recs(FILE *out, const mr_rec *recs, size_t n)
 
 void mr_write_result(const char *path, const mr_rec *recs, size_t n)
 {
-    if (!path) {
-        if (!mr_write_recs(stdout, recs, n) || fflush(stdout) != 0)
-            die_errno("write to standard output");
-        return;
-    }
-    size_t len = strlen(path) + 8;
-    char *tmp = xmalloc(len);
-    snprintf(tmp, len, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        die_errno("%s: cannot create a temporary file next to it", path);
-    mr_cleanup_add_file(tmp); /* removed if we die from here on */
-    FILE *f = fdopen(fd, "w");
-    if (!f)
-        die_errno("%s", tmp);
-    if (!mr_write_recs(f, recs, n) || fflush(f) != 0)
-        die_errno("write %s", tmp);
-    if (fchmod(fd, 0644) != 0) /* mkstemp makes it 0600 */
-        die_errno("chmod %s", tmp);
-    if (fclose(f) != 0)
-        die_errno("close %s", tmp);
-    if (rename(tmp, path) != 0)
-        die_errno("rename %s to %s", tmp, path);
-    mr_cleanup_forget_file();
-    free(tmp);
+    FILE *f = kit_out_open(path ? path : "-"); /* see common/files.h */
+    if (!mr_write_recs(f, recs, n))
+        die_errno("writing %s", path ? path : "standard output");
+    kit_out_commit();
 }

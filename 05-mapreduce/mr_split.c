@@ -9,6 +9,8 @@
 #include "mr_internal.h"
 #include "mr_split.h"
 
+#include "files.h"
+#include "proc.h"
 #include "words.h"
 
 #include <errno.h>
@@ -31,6 +33,38 @@ uint64_t mr_default_block(uint64_t total, int jobs)
     return (want + 65535) / 65536 * 65536;
 }
 
+/* "-" (standard input) that is not a regular file -- a pipe, a terminal --
+ * cannot be read at an offset: copy it into the job's directory first, as
+ * `hdfs dfs -put` would.  A closed stdin was reopened write-only on
+ * /dev/null by kit_set_prog, so reading it fails here (EBADF): the job
+ * stops with a message instead of reading a file opened as descriptor 0. */
+static int spool_stdin(void)
+{
+    mr_make_tmpdir();
+    char path[PATHLEN];
+    snprintf(path, sizeof path, "%s/stdin", mr_job_tmpdir());
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        die_errno("create %s", path);
+    char *tmp = xmalloc(CHUNK);
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, tmp, CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die_errno("standard input");
+        if (n == 0)
+            break;
+        if (!kit_write_all(fd, tmp, (size_t)n))
+            die_errno("write %s", path);
+    }
+    free(tmp);
+    return fd;
+}
+
+/* Every input is looked at before it is read: kit_open_input opens with
+ * O_NONBLOCK and fstat()s, so a FIFO named as a FILE is refused at once
+ * instead of hanging in open() until a writer comes. */
 void mr_job_open_inputs(mr_job *job)
 {
     const mr_config *cfg = job->cfg;
@@ -47,45 +81,18 @@ void mr_job_open_inputs(mr_job *job)
             if (stdin_fd < 0) {
                 if (fstat(STDIN_FILENO, &st) != 0)
                     die_errno("standard input");
-                if (S_ISREG(st.st_mode)) {
-                    stdin_fd = STDIN_FILENO;
-                } else {
-                    /* A pipe cannot be read at an offset: copy it into the
-                     * job's directory first, as `hdfs dfs -put` would. */
-                    mr_make_tmpdir();
-                    char path[PATHLEN];
-                    snprintf(path, sizeof path, "%s/stdin", mr_job_tmpdir());
-                    stdin_fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-                    if (stdin_fd < 0)
-                        die_errno("create %s", path);
-                    char *tmp = xmalloc(CHUNK);
-                    for (;;) {
-                        ssize_t n = read(STDIN_FILENO, tmp, CHUNK);
-                        if (n < 0 && errno == EINTR)
-                            continue;
-                        if (n < 0)
-                            die_errno("standard input");
-                        if (n == 0)
-                            break;
-                        mr_write_all(stdin_fd, tmp, (size_t)n, path);
-                    }
-                    free(tmp);
-                }
+                stdin_fd = S_ISREG(st.st_mode) ? STDIN_FILENO : spool_stdin();
             }
             job->fds[i] = stdin_fd;
         } else {
+            const char *why;
             job->names[i] = f;
-            job->fds[i] = open(f, O_RDONLY);
+            job->fds[i] = kit_open_input(f, true, &why);
             if (job->fds[i] < 0)
-                die_errno("%s", f);
+                die("%s: %s", f, why);
         }
         if (fstat(job->fds[i], &st) != 0)
             die_errno("%s", job->names[i]);
-        if (S_ISDIR(st.st_mode))
-            die("%s: is a directory", job->names[i]);
-        if (!S_ISREG(st.st_mode))
-            die("%s: not a regular file (use standard input for pipes)",
-                job->names[i]);
         job->sizes[i] = (uint64_t)st.st_size;
         job->total += job->sizes[i];
     }

@@ -31,43 +31,15 @@
 
 #include "cli.h"
 #include "err.h"
+#include "files.h"
 #include "json.h"
+#include "proc.h"
 #include "timing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-static const char usage[] =
-    "Usage: wordcount [OPTIONS] [FILE...]\n"
-    "Count every word of the FILEs (standard input if none, or '-') with\n"
-    "MapReduce; print word<TAB>count sorted by word (bytewise).\n"
-    "\n"
-    "  -j, --jobs N          workers (default: online CPUs)\n"
-    "  -r, --reducers R      reduce partitions (default: N)\n"
-    "      --workers KIND    threads (default) or processes\n"
-    "      --block-size SIZE split size, K/M/G suffixes (default: ~4 splits\n"
-    "                        per worker, at least 1M; HDFS uses 128M)\n"
-    "      --top K           only the K most frequent words (count desc, word "
-    "asc)\n"
-    "  -o, --output FILE     write FILE (a temp file renamed: never "
-    "half-written)\n"
-    "      --plan            print the plan and per-phase timings on stderr\n"
-    "      --explain         print every phase on a small input (<= 4K)\n"
-    "      --progress        progress bar on stderr (default: TTY and >= 64M)\n"
-    "      --crash-rate P    each task attempt dies with probability P (0..1)\n"
-    "      --seed S          seed of the crash decisions (default 1)\n"
-    "      --stats FILE      one JSON object of counts and timings ('-': "
-    "stderr)\n"
-    "  -h, --help            this help\n"
-    "\n"
-    "Examples:\n"
-    "  printf 'Deer Bear River\\nCar Car River\\nDeer Car Bear\\n' | "
-    "./wordcount --explain\n"
-    "  ./wordcount --plan --top 10 05-mapreduce/README.md\n"
-    "  ./wordcount --workers processes --crash-rate 0.3 --plan FILE\n";
 
 /* ---- the application: three callbacks ---------------------------------- */
 
@@ -108,7 +80,7 @@ static const mr_app wordcount_app = {
     .key_padding = WORDS_PAD,
 };
 
-/* ---- output --------------------------------------------------------------- */
+/* ---- reporting: the result, its order, the stats --------------------------------------------------------------- */
 
 static int by_count(const void *a, const void *b)
 {
@@ -160,11 +132,44 @@ static bool large_input(char *const files[], int n)
     return total >= 64ULL << 20;
 }
 
+static const char usage[] =
+    "Usage: wordcount [OPTIONS] [FILE...]\n"
+    "Count every word of the FILEs (standard input if none, or '-') with\n"
+    "MapReduce; print word<TAB>count sorted by word (bytewise).\n"
+    "\n"
+    "  -j, --jobs N          workers (default: the CPUs it may use)\n"
+    "  -r, --reducers R      reduce partitions (default: N)\n"
+    "      --workers KIND    threads (default) or processes\n"
+    "      --block-size SIZE split size, K/M/G suffixes (default: ~4 splits\n"
+    "                        per worker, at least 1M; HDFS uses 128M)\n"
+    "      --top K           only the K most frequent words (count desc, word "
+    "asc)\n"
+    "  -o, --output FILE     write FILE (a regular file is replaced "
+    "whole, at\n"
+    "                        the end; a device or FIFO is written "
+    "through)\n"
+    "      --plan            print the plan and per-phase timings on stderr\n"
+    "      --explain         print every phase on a small input (<= 4K)\n"
+    "      --progress        progress bar on stderr (default: TTY and >= 64M)\n"
+    "      --crash-rate P    each task attempt dies with probability P (0..1)\n"
+    "      --seed S          seed of the crash decisions (default 1)\n"
+    "      --stats FILE      one JSON object of counts and timings ('-': "
+    "stderr)\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Examples:\n"
+    "  printf 'Deer Bear River\\nCar Car River\\nDeer Car Bear\\n' | "
+    "./wordcount --explain\n"
+    "  ./wordcount --plan --top 10 05-mapreduce/README.md\n"
+    "  ./wordcount --workers processes --crash-rate 0.3 --plan FILE\n";
+
+/* ---- usage and main ------------------------------------------------------ */
+
 int main(int argc, char *argv[])
 {
     kit_set_prog("wordcount");
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int jobs = cpus < 1 ? 1 : cpus > 256 ? 256 : (int)cpus;
+    int cpus = kit_ncpus(); /* the affinity mask: taskset -c 0 gives 1 */
+    int jobs = cpus > 256 ? 256 : cpus;
     int reducers = 0, top = 0;
     enum mr_workers workers = MR_THREADS;
     unsigned long long block = 0;
@@ -252,27 +257,37 @@ int main(int argc, char *argv[])
     mr_result res;
     mr_run(&cfg, &res);
 
+    /* Everything is written and checked before -o's file is replaced:
+     * a failing --stats FILE leaves the old result in place (the exit
+     * cleanup removes the temp file). */
     double t0 = kit_now();
+    const char *out_name = out ? out : "standard output";
+    FILE *f = kit_out_open(out ? out : "-");
+    bool ok;
     if (top > 0 && res.n > 0) {
         mr_rec *sorted = malloc(res.n * sizeof *sorted);
         if (!sorted)
             die("out of memory");
         memcpy(sorted, res.recs, res.n * sizeof *sorted);
         qsort(sorted, res.n, sizeof *sorted, by_count);
-        mr_write_result(out, sorted, (size_t)top < res.n ? (size_t)top : res.n);
+        ok =
+            mr_write_recs(f, sorted, (size_t)top < res.n ? (size_t)top : res.n);
         free(sorted);
     } else {
-        mr_write_result(out, res.recs, res.n);
+        ok = mr_write_recs(f, res.recs, res.n);
     }
-    if (explain && out)
-        printf("   (written to %s)\n", out);
+    if (!ok)
+        die_errno("writing %s", out_name);
     double dt = kit_now() - t0;
     res.t_merge += dt; /* writing the result is part of the merge */
     res.t_total += dt;
-    if (plan)
-        mr_print_plan(stderr, &res);
     if (stats)
         write_stats(stats, &res);
+    kit_out_commit();
+    if (explain && out)
+        printf("   (written to %s)\n", out);
+    if (plan)
+        mr_print_plan(stderr, &res);
     mr_result_free(&res);
     return 0;
 }

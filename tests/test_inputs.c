@@ -563,3 +563,259 @@ Test(rel_inputs, a_failed_run_leaves_no_output_file_and_keeps_the_old_one)
     free(outdir);
     free(out);
 }
+
+/* ---- -o the way sort -o does it (issue 15) --------------------------------
+ * A regular file (or a symlink's target) is replaced whole at the end,
+ * keeping its mode (a new one gets 0666 & ~umask); anything else -- a FIFO,
+ * a device -- is written through; nothing is replaced before everything,
+ * --stats included, has been written. */
+
+static const char *const o_progs[] = {"wordcount", "invindex"};
+
+/* mode bits of path, or -1 */
+static int mode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+Test(rel_inputs, o_to_a_symlink_replaces_the_file_it_names_and_keeps_the_link)
+{
+    char *dir = make_tmpdir();
+    char *good = fixture(dir, "good.txt", "a b a\n", 6);
+    char *target = fixture(dir, "target.tsv", "old\n", 4);
+    char *link = path_join(dir, "link.tsv");
+    cr_assert(symlink("target.tsv", link) == 0);
+    for (int i = 0; i < 2; i++) {
+        run_result r = run_checked(ARGV(o_progs[i], "-o", link, good), NULL, 0);
+        cr_expect_eq(r.exit_code, 0, "%s -o LINK: %s", o_progs[i], r.err);
+        struct stat lst;
+        cr_expect(lstat(link, &lst) == 0 && S_ISLNK(lst.st_mode),
+                  "%s -o LINK: the symlink was replaced by a file", o_progs[i]);
+        char *got = read_file(target, NULL);
+        cr_expect(got && strncmp(got, "a\t", 2) == 0,
+                  "%s -o LINK: the file it names must hold the result, got: %s",
+                  o_progs[i], got ? got : "(none)");
+        free(got);
+        cr_expect_eq(entries(dir), 3, "%s -o LINK: a temp file was left",
+                     o_progs[i]);
+        write_file(target, "old\n", 4);
+        run_free(&r);
+    }
+    rm_rf(dir);
+    free(dir);
+    free(good);
+    free(target);
+    free(link);
+}
+
+Test(rel_inputs, o_to_a_fifo_or_dev_null_is_written_through)
+{
+    char *dir = make_tmpdir();
+    char *good = fixture(dir, "good.txt", "a b a\n", 6);
+    char *fifo = path_join(dir, "fifo");
+    char *got = path_join(dir, "got.tsv");
+    cr_assert(mkfifo(fifo, 0600) == 0);
+    for (int i = 0; i < 2; i++) {
+        char prog[4096];
+        snprintf(prog, sizeof prog, "%s", bin_path(o_progs[i]));
+        /* a reader on the FIFO, then the program writing to it */
+        run_result r = run_checked(
+            ARGV("/bin/sh", "-c",
+                 "cat \"$2\" > \"$3\" & \"$0\" -o \"$2\" \"$1\"; rc=$?; wait; "
+                 "exit $rc",
+                 prog, good, fifo, got),
+            NULL, 0);
+        cr_expect_eq(r.exit_code, 0, "%s -o FIFO: %s", o_progs[i], r.err);
+        struct stat st;
+        /* an assert: a program that replaces a FIFO would replace
+         * /dev/null below too, and as root that breaks the machine */
+        cr_assert(stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode),
+                  "%s -o FIFO: the FIFO was replaced by a regular file",
+                  o_progs[i]);
+        char *text = read_file(got, NULL);
+        cr_expect(text && strncmp(text, "a\t", 2) == 0,
+                  "%s -o FIFO: the reader must get the result, got: %s",
+                  o_progs[i], text ? text : "(none)");
+        free(text);
+        run_free(&r);
+
+        r = run_checked(ARGV(o_progs[i], "-o", "/dev/null", good), NULL, 0);
+        cr_expect_eq(r.exit_code, 0, "%s -o /dev/null: %s", o_progs[i], r.err);
+        cr_expect(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode),
+                  "%s -o /dev/null replaced the device", o_progs[i]);
+        run_free(&r);
+    }
+    rm_rf(dir);
+    free(dir);
+    free(good);
+    free(fifo);
+    free(got);
+}
+
+Test(rel_inputs, o_keeps_an_existing_mode_and_gives_a_new_file_the_umask)
+{
+    char *dir = make_tmpdir();
+    char *good = fixture(dir, "good.txt", "a b a\n", 6);
+    char *old = fixture(dir, "secret.tsv", "old\n", 4);
+    char *fresh = path_join(dir, "fresh.tsv");
+    cr_assert(chmod(old, 0600) == 0);
+    for (int i = 0; i < 2; i++) {
+        run_result r = run_checked(ARGV(o_progs[i], "-o", old, good), NULL, 0);
+        cr_expect_eq(r.exit_code, 0, "%s -o OLD: %s", o_progs[i], r.err);
+        cr_expect_eq(mode_of(old), 0600,
+                     "%s -o: an existing 0600 file became %o", o_progs[i],
+                     (unsigned)mode_of(old));
+        run_free(&r);
+
+        char prog[4096];
+        snprintf(prog, sizeof prog, "%s", bin_path(o_progs[i]));
+        r = run_checked(ARGV("/bin/sh", "-c", "umask 077; exec \"$0\" \"$@\"",
+                             prog, "-o", fresh, good),
+                        NULL, 0);
+        cr_expect_eq(r.exit_code, 0, "%s -o NEW under umask 077: %s",
+                     o_progs[i], r.err);
+        cr_expect_eq(mode_of(fresh), 0600,
+                     "%s -o under umask 077: the new file is %o, not 0600",
+                     o_progs[i], (unsigned)mode_of(fresh));
+        unlink(fresh);
+        run_free(&r);
+    }
+    rm_rf(dir);
+    free(dir);
+    free(good);
+    free(old);
+    free(fresh);
+}
+
+/* A failure after the output was written (a --stats FILE that cannot be
+ * created) or before (every task attempt crashes): the old file stays,
+ * and no temp file is left beside it. */
+Test(rel_inputs, o_a_late_failure_keeps_the_old_file_and_leaves_no_temp_file)
+{
+    char *dir = make_tmpdir();
+    char *good = fixture(dir, "good.txt", "a b a\n", 6);
+    char *outdir = path_join(dir, "out");
+    cr_assert(mkdir(outdir, 0700) == 0);
+    char *out = path_join(outdir, "result.tsv");
+    char *bad_stats = path_join(dir, "no-such-dir/stats.json");
+    write_file(out, "old\n", 4);
+
+    run_result r = run_checked(
+        ARGV("wordcount", "-o", out, "--stats", bad_stats, good), NULL, 0);
+    expect_error_naming(&r, "wordcount -o OUT --stats BAD", "stats.json");
+    char *kept = read_file(out, NULL);
+    cr_expect(kept && strcmp(kept, "old\n") == 0,
+              "a failing --stats FILE replaced -o's file: %s",
+              kept ? kept : "(gone)");
+    free(kept);
+    cr_expect_eq(entries(outdir), 1, "a temp file was left beside -o's file");
+    run_free(&r);
+
+    static const char *const kinds[] = {"threads", "processes"};
+    for (int k = 0; k < 2; k++) {
+        r = run_checked(ARGV("wordcount", "--workers", kinds[k], "--crash-rate",
+                             "1", "-o", out, good),
+                        NULL, 0);
+        cr_expect_eq(r.exit_code, 1, "--crash-rate 1 (%s): exit %d", kinds[k],
+                     r.exit_code);
+        kept = read_file(out, NULL);
+        cr_expect(kept && strcmp(kept, "old\n") == 0,
+                  "a failed job (%s) replaced -o's file", kinds[k]);
+        free(kept);
+        cr_expect_eq(entries(outdir), 1, "a temp file was left (%s)", kinds[k]);
+        run_free(&r);
+    }
+    rm_rf(dir);
+    free(dir);
+    free(good);
+    free(outdir);
+    free(out);
+    free(bad_stats);
+}
+
+Test(rel_inputs, o_accepts_a_250_character_file_name)
+{
+    char *dir = make_tmpdir();
+    char *good = fixture(dir, "good.txt", "a b a\n", 6);
+    char name[251];
+    memset(name, 'n', 250);
+    name[250] = '\0';
+    char *out = path_join(dir, name);
+    for (int i = 0; i < 2; i++) {
+        run_result r = run_checked(ARGV(o_progs[i], "-o", out, good), NULL, 0);
+        cr_expect_eq(r.exit_code, 0, "%s -o <250 chars>: %s", o_progs[i],
+                     r.err);
+        cr_expect(file_exists(out), "%s -o <250 chars>: no file", o_progs[i]);
+        unlink(out);
+        run_free(&r);
+    }
+    rm_rf(dir);
+    free(dir);
+    free(good);
+    free(out);
+}
+
+/* ---- inputs are looked at before they are read -------------------------- */
+
+Test(rel_inputs, a_fifo_argument_is_refused_at_once_not_waited_on)
+{
+    char *dir = make_tmpdir();
+    char *good = fixture(dir, "good.txt", "a b a\n", 6);
+    char *fifo = path_join(dir, "a-fifo");
+    cr_assert(mkfifo(fifo, 0600) == 0);
+    for (int i = 0; i < 2; i++) {
+        /* nobody writes to the FIFO: an open() without O_NONBLOCK hangs */
+        run_result r = run_with(
+            &(run_opts){.argv = ARGV(o_progs[i], good, fifo), .timeout = 20});
+        cr_assert(!r.timed_out, "%s FIFO: hung waiting for a writer",
+                  o_progs[i]);
+        expect_error_naming(&r, o_progs[i], "a-fifo");
+        cr_expect(strstr(r.err, "FIFO"), "%s: say what it is: %s", o_progs[i],
+                  r.err);
+        run_free(&r);
+    }
+    rm_rf(dir);
+    free(dir);
+    free(good);
+    free(fifo);
+}
+
+/* invindex's list is word<TAB>name,name: a name holding ',' TAB or newline
+ * could not be split back, so it is refused (exit 2, nothing on stdout). */
+Test(rel_inputs, invindex_refuses_a_file_name_its_list_could_not_hold)
+{
+    char *dir = make_tmpdir();
+    static const char *const names[] = {"a,b.txt", "a\tb.txt", "a\nb.txt"};
+    for (int i = 0; i < 3; i++) {
+        char *f = fixture(dir, names[i], "a b a\n", 6);
+        run_result r = run_with(&(run_opts){.argv = ARGV("invindex", f)});
+        cr_expect_eq(r.exit_code, 2, "invindex '%s': exit %d, expected 2 (%s)",
+                     names[i], r.exit_code, r.err);
+        cr_expect_eq(r.out_len, 0, "invindex '%s': output %s", names[i], r.out);
+        cr_expect_eq(count_substr(r.err, "\n"), 1, "one line: %s", r.err);
+        run_free(&r);
+        free(f);
+    }
+    rm_rf(dir);
+    free(dir);
+}
+
+/* "-" is standard input for both programs; invindex lists it as "-". */
+Test(rel_inputs, dash_is_standard_input_and_invindex_lists_it_as_dash)
+{
+    char *dir = make_tmpdir();
+    char *good = fixture(dir, "good.txt", "bear\n", 5);
+    run_result r = run_checked(ARGV("invindex", "-", good), "bear deer\n", 0);
+    cr_expect_eq(r.exit_code, 0, "invindex - FILE: %s", r.err);
+    char want[4200];
+    snprintf(want, sizeof want, "bear\t-,%s\ndeer\t-\n", good);
+    cr_expect_str_eq(r.out, want, "invindex - FILE < 'bear deer'");
+    run_free(&r);
+    r = run_checked(ARGV("wordcount", "-", good), "bear deer\n", 0);
+    cr_expect_str_eq(r.out, "bear\t2\ndeer\t1\n", "wordcount - FILE");
+    run_free(&r);
+    rm_rf(dir);
+    free(dir);
+    free(good);
+}
