@@ -29,7 +29,7 @@
  * the verdict says so ("other programs used 35% of CPUs 0,1") instead of
  * claiming parallelism, and so does the last line.
  *
- * Usage: coffee [-q N] [-c N] [--ms MS] [--json]
+ * Usage: coffee [-q N] [-n N] [--ms MS] [--json]
  * See also: gil.c (why Python threads look like run 1 even on many CPUs),
  *           sched_setaffinity(2), taskset(1), Rob Pike, "Concurrency is not
  *           parallelism" (2012).
@@ -58,7 +58,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: coffee [-q N] [-c N] [--ms MS] [--json]\n"
+    "usage: coffee [-q N] [-n N] [--ms MS] [--json]\n"
     "\n"
     "N queues of customers, one thread per queue, each coffee a slice of CPU "
     "work.\n"
@@ -67,12 +67,12 @@ static const char usage[] =
     "A timeline per thread shows when it was really running.\n"
     "\n"
     "  -q, --queues N      queues = threads, 1..8 (default 2)\n"
-    "  -c, --customers N   customers per queue, 1..26 (default 3)\n"
-    "  -m, --ms MS         CPU time per coffee, 1..2000 ms (default 40)\n"
+    "  -n, --customers N   customers per queue, 1..26 (default 3)\n"
+    "      --ms MS         CPU time per coffee, 1..2000 ms (default 40)\n"
     "      --json          one JSON object on stdout instead of the pictures\n"
     "  -h, --help          this text\n"
     "\n"
-    "example: coffee -q 2 -c 4 --ms 60\n";
+    "example: coffee -q 2 -n 4 --ms 60\n";
 
 /* A gap longer than this between two of a thread's own samples means it was
  * not running in between (a sample is taken every ~10 microseconds). */
@@ -526,21 +526,23 @@ int main(int argc, char *argv[])
     int nq = 2, customers = 3;
     long long ms = 40;
     bool json = false;
-    enum { OPT_JSON = 256 };
+    enum { OPT_JSON = 256, OPT_MS };
+    /* -n: how much work, as everywhere in the kit (a customer is one
+     * coffee); --ms is long only, -m means --mode. */
     static const struct option longopts[] = {
         {"queues", required_argument, NULL, 'q'},
-        {"customers", required_argument, NULL, 'c'},
-        {"ms", required_argument, NULL, 'm'},
+        {"customers", required_argument, NULL, 'n'},
+        {"ms", required_argument, NULL, OPT_MS},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, ":q:c:m:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":q:n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'q': nq = (int)opt_int("--queues", optarg, 1, 8); break;
-        case 'c': customers = (int)opt_int("--customers", optarg, 1, 26); break;
-        case 'm': ms = opt_int("--ms", optarg, 1, 2000); break;
+        case 'n': customers = (int)opt_int("--customers", optarg, 1, 26); break;
+        case OPT_MS: ms = opt_int("--ms", optarg, 1, 2000); break;
         case OPT_JSON: json = true; break;
         case 'h': kit_help(usage);
         default: kit_opt_fail(c, argv, longopts);

@@ -563,7 +563,7 @@ static const char usage[] =
     "                        a pipe's capacity is the kernel's (64 KiB on "
     "Linux)\n"
     "  -n, --items N         items in total, 1..10000000 (default 100000)\n"
-    "  -t, --transport T     pipe (default) or mq (POSIX message queue, "
+    "      --transport T     pipe (default) or mq (POSIX message queue, "
     "Linux)\n"
     "      --join-first      wait for the children before reading their "
     "results:\n"
@@ -578,13 +578,14 @@ static const char usage[] =
 
 static void parse(int argc, char **argv, config *c)
 {
-    enum { OPT_JOIN = 256, OPT_WATCHDOG, OPT_JSON };
+    enum { OPT_JOIN = 256, OPT_WATCHDOG, OPT_JSON, OPT_TRANSPORT };
+    /* --transport is long only: -t means --threads in the kit. */
     static const struct option longopts[] = {
         {"producers", required_argument, NULL, 'p'},
         {"consumers", required_argument, NULL, 'c'},
         {"capacity", required_argument, NULL, 'k'},
         {"items", required_argument, NULL, 'n'},
-        {"transport", required_argument, NULL, 't'},
+        {"transport", required_argument, NULL, OPT_TRANSPORT},
         {"join-first", no_argument, NULL, OPT_JOIN},
         {"watchdog", required_argument, NULL, OPT_WATCHDOG},
         {"json", no_argument, NULL, OPT_JSON},
@@ -597,8 +598,7 @@ static void parse(int argc, char **argv, config *c)
                   .items = 100000,
                   .watchdog_ms = 1000};
     int ch;
-    while ((ch = getopt_long(argc, argv, ":p:c:k:n:t:h", longopts, NULL)) !=
-           -1) {
+    while ((ch = getopt_long(argc, argv, ":p:c:k:n:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'p':
             c->producers = opt_int("--producers", optarg, 1, MAX_PROCS);
@@ -609,7 +609,7 @@ static void parse(int argc, char **argv, config *c)
         /* 10 is Linux's default /proc/sys/fs/mqueue/msg_max for non-root */
         case 'k': c->capacity = opt_int("--capacity", optarg, 1, 10); break;
         case 'n': c->items = opt_int("--items", optarg, 1, MAX_ITEMS); break;
-        case 't':
+        case OPT_TRANSPORT:
             c->transport = (enum transport)opt_choice("--transport", optarg,
                                                       transport_names);
             break;

@@ -19,7 +19,7 @@
  *   number every run.  shared-locked: exactly P x N, and slower.
  *
  * Usage
- *   ./shm [-p PROCESSES] [-n ITERATIONS] [-m MODE] [--json]
+ *   ./shm [--processes P] [-n ITERATIONS] [-m MODE] [--json]
  *
  * See also
  *   race.c (lab 03: the same race between threads), shm_open(3), mmap(2),
@@ -353,7 +353,8 @@ static void explain_unsafe(const result *r, long long procs)
         return;
     if (procs == 1)
         printf("one process: nobody else stores between its load and its "
-               "store, so nothing\nis lost; the race needs two (-p 2).\n");
+               "store, so nothing\nis lost; the race needs two (--processes "
+               "2).\n");
     else if (r->got != r->expected)
         printf("shared-unsafe lost %lld of %lld updates: load, add and store "
                "are\nthree steps, and another process's store in between is "
@@ -369,13 +370,13 @@ static void explain_unsafe(const result *r, long long procs)
 }
 
 static const char usage[] =
-    "usage: shm [-p PROCESSES] [-n ITERATIONS] [-m MODE] [--json]\n"
-    "PROCESSES processes each increment one counter ITERATIONS times, in "
+    "usage: shm [--processes P] [-n ITERATIONS] [-m MODE] [--json]\n"
+    "P processes each increment one counter ITERATIONS times, in "
     "private\n"
     "memory, in shared memory without a lock, and in shared memory with a "
     "lock.\n"
     "\n"
-    "  -p, --processes P    processes, 1..64 (default 4)\n"
+    "      --processes P    processes, 1..64 (default 4)\n"
     "  -n, --iterations N   increments per process, 1..100000000 (default "
     "5000000)\n"
     "  -m, --mode MODE      private|shared-unsafe|shared-locked|all (default "
@@ -383,13 +384,14 @@ static const char usage[] =
     "      --json           one JSON object on stdout instead of the table\n"
     "  -h, --help           this help\n"
     "\n"
-    "example: ./shm -p 2 -n 5000000 -m shared-unsafe\n";
+    "example: ./shm --processes 2 -n 5000000 -m shared-unsafe\n";
 
 static void parse(int argc, char **argv, config *c)
 {
-    enum { OPT_JSON = 256 };
+    enum { OPT_JSON = 256, OPT_PROCESSES };
+    /* --processes is long only: -p means --producers in the kit. */
     static const struct option longopts[] = {
-        {"processes", required_argument, NULL, 'p'},
+        {"processes", required_argument, NULL, OPT_PROCESSES},
         {"iterations", required_argument, NULL, 'n'},
         {"mode", required_argument, NULL, 'm'},
         {"json", no_argument, NULL, OPT_JSON},
@@ -398,9 +400,9 @@ static void parse(int argc, char **argv, config *c)
     };
     *c = (config){.procs = 4, .iters = DEFAULT_ITERATIONS, .mode = M_ALL};
     int ch;
-    while ((ch = getopt_long(argc, argv, ":p:n:m:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":n:m:h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'p':
+        case OPT_PROCESSES:
             c->procs = opt_int("--processes", optarg, 1, MAX_PROCS);
             break;
         case 'n':

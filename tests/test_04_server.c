@@ -769,7 +769,7 @@ Test(lab04_server_usage, numbers_out_of_range_or_malformed_name_the_option)
     BAD("--bad-clients", "--misbehave", "idle", "--bad-clients", "65");
     BAD("--port", "--serve", "--port", "65536");
     BAD("--port", "--serve", "--port", "-1");
-    BAD("--clients", "-c", "none");
+    BAD("--clients", "--clients", "none");
 }
 
 Test(lab04_server_usage, unknown_words_and_options_are_refused)

@@ -47,7 +47,7 @@ static const cleanup_row programs[] = {
     {"parallel",  {"--backend", "processes", "-j", "2", "--tasks", "100000", NULL}, NULL},
     {"mpqueue",   {"-p", "2", "-c", "2", "-n", "10000000", NULL}, NULL},
     {"mpqueue",   {"--transport", "mq", "-p", "2", "-c", "2", "-n", "10000000", NULL}, NULL},
-    {"shm",       {"-p", "2", "-n", "100000000", NULL}, NULL},
+    {"shm",       {"--processes", "2", "-n", "100000000", NULL}, NULL},
     {"wordcount", {"--workers", "processes", "-j", "2", "--block-size", "64K", BIG_INPUT, NULL},
                   "lab 05's runtime adopts kit_cleanup_scope (issue 14.5)"},
     {"server",    {"--clients", "8", "--requests", "10000", NULL},
