@@ -16,7 +16,8 @@
  *
  * What you will observe
  *   private: 0.  shared-unsafe: less than expected (DATA RACE), a different
- *   number every run.  shared-locked: exactly P x N, and slower.
+ *   number every run.  shared-locked: exactly P x N, and slower.  A
+ *   child stopped (SIGSTOP) for 5 s fails the run by name, no hang.
  *
  * Usage
  *   ./shm [--processes P] [-n ITERATIONS] [-m MODE] [--json]
@@ -40,6 +41,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +281,77 @@ static void child_work(enum mode m, shared_page *pg, long long procs,
     }
 }
 
+/*
+ * The liveness rule (as 02-threads/pool.h's).  A child that dies ends, and
+ * waitpid() says how; a child that is STOPPED (kill -STOP, a debugger) never
+ * ends, and the parent would wait forever -- in shared-locked mode, with the
+ * lock held, so would every other child.  So the parent waits with
+ * WUNTRACED | WCONTINUED: a child it sees stopped for STOPPED_LIMIT_S
+ * seconds fails the run, and the message names it.  Only time seen stopped
+ * counts: after Ctrl-Z and fg the whole group was stopped, the parent too,
+ * and the children are continued (WIFCONTINUED) by the time it looks.
+ */
+enum { STOPPED_LIMIT_S = 5 };
+
+/* Reap pids[0..n) as they end; die naming the first child that failed or
+ * stayed stopped (die's exit kills and reaps the rest: common/proc.h). */
+static void reap_children(const pid_t *pids, int n, const char *mode)
+{
+    double stopped_since[MAX_PROCS] = {0}; /* kit_now() when seen stopped */
+    int stop_status[MAX_PROCS] = {0};
+    bool ended[MAX_PROCS] = {false};
+    int left = n, stopped = 0;
+    while (left > 0) {
+        int st;
+        /* Nobody stopped: block until a child changes state.  Somebody
+         * stopped: look four times a second, to see the limit pass. */
+        pid_t pid =
+            waitpid(-1, &st, WUNTRACED | WCONTINUED | (stopped ? WNOHANG : 0));
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            die_errno("waitpid");
+        char how[64];
+        if (pid == 0) {
+            for (int i = 0; i < n; i++)
+                if (!ended[i] && stopped_since[i] > 0 &&
+                    kit_now() - stopped_since[i] >= STOPPED_LIMIT_S)
+                    die("%s: child %ld %s and made no progress for %d s: "
+                        "giving up",
+                        mode, (long)pids[i],
+                        kit_describe_status(stop_status[i], how, sizeof how),
+                        STOPPED_LIMIT_S);
+            kit_sleep_ms(250);
+            continue;
+        }
+        int i = 0;
+        while (i < n && pids[i] != pid)
+            i++;
+        if (i == n)
+            continue; /* not one of this run's children */
+        if (WIFSTOPPED(st)) {
+            if (stopped_since[i] == 0) {
+                stopped_since[i] = kit_now();
+                stopped++;
+            }
+            stop_status[i] = st;
+            continue;
+        }
+        if (stopped_since[i] > 0) { /* continued, or ended while stopped */
+            stopped_since[i] = 0;
+            stopped--;
+        }
+        if (WIFCONTINUED(st))
+            continue;
+        ended[i] = true;
+        left--;
+        kit_forget_child(pid); /* reaped here, not by kit_wait_child */
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("%s: child %ld %s", mode, (long)pid,
+                kit_describe_status(st, how, sizeof how));
+    }
+}
+
 typedef struct {
     enum mode mode;
     long long expected, got;
@@ -318,11 +391,7 @@ static result run(const config *c, enum mode m, shared_page *pg)
     pg->started = kit_now(); /* one child: no roll call, counting starts now */
     /* bang: every child sees EOF */
     kit_xclose(gun[1]);
-    for (int i = 0; i < c->procs; i++) {
-        int st = kit_wait_child(children[i]);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-            die("%s: a child failed", mode_names[m]);
-    }
+    reap_children(children, (int)c->procs, mode_names[m]);
     r.seconds = kit_now() - pg->started;
     r.together = pg->together;
     r.got = m == M_PRIVATE ? private_counter : pg->counter;
@@ -424,9 +493,10 @@ int main(int argc, char **argv)
     kit_set_prog("shm");
     config cfg;
     parse(argc, argv, &cfg);
-    /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
-    static const int stops[] = {SIGINT, SIGTERM};
-    kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
+    /* Ctrl-C, kill, a closed terminal, Ctrl-\: kill and reap every child,
+     * then die of the signal. */
+    static const int stops[] = KIT_STOP_SIGNALS;
+    kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
 
     shared_page *pg = map_shared_page();
     lock_init(pg);

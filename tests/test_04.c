@@ -800,6 +800,29 @@ Test(lab04_shm,
 
 /* ---- bad arguments: exit 2, one line naming the option ----------------------------- */
 
+/* The liveness rule (shm.c): a child stopped with SIGSTOP never ends, and in
+ * shared-locked mode it may hold the lock; after 5 s of it the run fails,
+ * naming the child and how, and leaves no child behind. */
+Test(lab04_shm, a_stopped_child_fails_the_run_by_name_instead_of_hanging)
+{
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"shm", "--processes", "2", "-n",
+                                      "100000000", "-m", "shared-locked", NULL},
+        .timeout = 40,
+        .signal_after_ms = 300,
+        .signal_child = true,
+        .signal = SIGSTOP});
+    cr_assert(r.signalled, "no child to stop: %s", r.err);
+    cr_assert(!r.timed_out, "one stopped child hung the whole run");
+    cr_assert_eq(r.exit_code, 1, "exit %d signal %d; stderr: %s", r.exit_code,
+                 r.signal, r.err);
+    cr_assert(strstr(r.err, "stopped by signal") && strstr(r.err, "SIGSTOP"),
+              "the message must say the child was stopped: %s", r.err);
+    cr_assert(strstr(r.err, "made no progress"), "%s", r.err);
+    cr_assert_eq(r.leftover, 0, "the stopped child was left behind");
+    run_free(&r);
+}
+
 TestSuite(lab04_args, .timeout = 60);
 
 typedef struct {
