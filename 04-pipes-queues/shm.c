@@ -219,8 +219,6 @@ static void unlock(shared_page *pg)
 }
 #endif
 
-/* ---- one run: P children, a start gun, N increments each -------------------- */
-
 /* ---- one run: P children, a start gun, a roll call, N increments each --------- */
 
 static void say_go(shared_page *pg, bool together)
@@ -438,6 +436,76 @@ static void explain_unsafe(const result *r, long long procs)
                "race: run it again.\n");
 }
 
+/* Did the runs that must be exact come out exact? */
+static bool results_ok(const result *res, int nres)
+{
+    bool ok = true;
+    for (int i = 0; i < nres; i++) {
+        if (res[i].mode == M_PRIVATE && res[i].got != 0)
+            ok = false;
+        if (res[i].mode == M_LOCKED && res[i].got != res[i].expected)
+            ok = false;
+    }
+    return ok;
+}
+
+static void print_json(const config *c, const result *res, int nres)
+{
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "processes", c->procs);
+    json_int(&j, "iterations", c->iters);
+    json_arr(&j, "results");
+    for (int i = 0; i < nres; i++) {
+        json_obj(&j, NULL);
+        json_str(&j, "mode", mode_names[res[i].mode]);
+        json_int(&j, "expected", res[i].expected);
+        json_int(&j, "got", res[i].got);
+        json_int(&j, "lost", res[i].expected - res[i].got);
+        json_double(&j, "seconds", res[i].seconds);
+        json_bool(&j, "together", res[i].together);
+        json_end(&j);
+    }
+    json_end(&j);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_report(const config *c, const result *res, int nres)
+{
+    printf("shm: %lld process%s x %lld increments of one counter (%s)\n\n",
+           c->procs, c->procs == 1 ? "" : "es", c->iters,
+           USE_PSHARED_MUTEX ? "lock: PTHREAD_PROCESS_SHARED mutex"
+                             : "lock: named semaphore");
+    kit_table t;
+    tbl_init(&t);
+    tbl_col(&t, "mode", TBL_LEFT);
+    tbl_col(&t, "expected", TBL_RIGHT);
+    tbl_col(&t, "got", TBL_RIGHT);
+    tbl_col(&t, "lost", TBL_RIGHT);
+    tbl_col(&t, "time", TBL_RIGHT);
+    tbl_col(&t, "verdict", TBL_LEFT);
+    for (int i = 0; i < nres; i++) {
+        const result *r = &res[i];
+        tbl_cell(&t, "%s", mode_names[r->mode]);
+        tbl_cell(&t, "%lld", r->expected);
+        tbl_cell(&t, "%lld", r->got);
+        tbl_cell(&t, "%lld", r->expected - r->got);
+        tbl_cell(&t, "%.2fs", r->seconds);
+        tbl_cell(&t, "%s", verdict(r, c->procs));
+    }
+    tbl_print(&t, stdout);
+    putchar('\n');
+    for (int i = 0; i < nres; i++)
+        explain_unsafe(&res[i], c->procs);
+    printf("notice: after fork() a global is a copy; only MAP_SHARED "
+           "memory is shared,\nand shared memory needs a lock, exactly "
+           "like threads\n");
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
 static const char usage[] =
     "usage: shm [--processes P] [-n ITERATIONS] [-m MODE] [--json]\n"
     "P processes each increment one counter ITERATIONS times, in "
@@ -509,63 +577,11 @@ int main(int argc, char **argv)
     if (munmap(pg, sizeof *pg) != 0)
         die_errno("munmap");
 
-    bool ok = true;
-    for (int i = 0; i < nres; i++) {
-        if (res[i].mode == M_PRIVATE && res[i].got != 0)
-            ok = false;
-        if (res[i].mode == M_LOCKED && res[i].got != res[i].expected)
-            ok = false;
-    }
-    if (cfg.json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "processes", cfg.procs);
-        json_int(&j, "iterations", cfg.iters);
-        json_arr(&j, "results");
-        for (int i = 0; i < nres; i++) {
-            json_obj(&j, NULL);
-            json_str(&j, "mode", mode_names[res[i].mode]);
-            json_int(&j, "expected", res[i].expected);
-            json_int(&j, "got", res[i].got);
-            json_int(&j, "lost", res[i].expected - res[i].got);
-            json_double(&j, "seconds", res[i].seconds);
-            json_bool(&j, "together", res[i].together);
-            json_end(&j);
-        }
-        json_end(&j);
-        json_end(&j);
-        json_finish(&j);
-    } else {
-        printf("shm: %lld process%s x %lld increments of one counter (%s)\n\n",
-               cfg.procs, cfg.procs == 1 ? "" : "es", cfg.iters,
-               USE_PSHARED_MUTEX ? "lock: PTHREAD_PROCESS_SHARED mutex"
-                                 : "lock: named semaphore");
-        kit_table t;
-        tbl_init(&t);
-        tbl_col(&t, "mode", TBL_LEFT);
-        tbl_col(&t, "expected", TBL_RIGHT);
-        tbl_col(&t, "got", TBL_RIGHT);
-        tbl_col(&t, "lost", TBL_RIGHT);
-        tbl_col(&t, "time", TBL_RIGHT);
-        tbl_col(&t, "verdict", TBL_LEFT);
-        for (int i = 0; i < nres; i++) {
-            const result *r = &res[i];
-            tbl_cell(&t, "%s", mode_names[r->mode]);
-            tbl_cell(&t, "%lld", r->expected);
-            tbl_cell(&t, "%lld", r->got);
-            tbl_cell(&t, "%lld", r->expected - r->got);
-            tbl_cell(&t, "%.2fs", r->seconds);
-            tbl_cell(&t, "%s", verdict(r, cfg.procs));
-        }
-        tbl_print(&t, stdout);
-        putchar('\n');
-        for (int i = 0; i < nres; i++)
-            explain_unsafe(&res[i], cfg.procs);
-        printf("notice: after fork() a global is a copy; only MAP_SHARED "
-               "memory is shared,\nand shared memory needs a lock, exactly "
-               "like threads\n");
-    }
+    bool ok = results_ok(res, nres);
+    if (cfg.json)
+        print_json(&cfg, res, nres);
+    else
+        print_report(&cfg, res, nres);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     if (!ok) {
