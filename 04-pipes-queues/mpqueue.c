@@ -483,6 +483,73 @@ static void print_json(const config *c, const tally *t, double secs,
     json_finish(&j);
 }
 
+/* The table and verdict of a finished run (--json: print_json). */
+static void print_report(const config *c, const tally *t, const summary *sm,
+                         double secs, int fds_leaked, size_t batch,
+                         long pipe_buf)
+{
+    const int P = (int)c->producers, C = (int)c->consumers;
+    const uint64_t N = (uint64_t)c->items;
+    double rate = secs > 0 ? (double)t->received / secs : 0;
+    printf("mpqueue: %d producer process%s -> %s -> %d consumer process%s "
+           "-> parent, "
+           "%llu items\n\n",
+           P, P == 1 ? "" : "es",
+           c->transport == T_PIPE ? "one pipe (framed, atomic writes)"
+                                  : "a POSIX message queue",
+           C, C == 1 ? "" : "es", (unsigned long long)N);
+    kit_table tb;
+    tbl_init(&tb);
+    tbl_col(&tb, "producer", TBL_LEFT);
+    tbl_col(&tb, "sent", TBL_RIGHT);
+    tbl_col(&tb, "received", TBL_RIGHT);
+    tbl_col(&tb, "checksum sent", TBL_RIGHT);
+    tbl_col(&tb, "checksum got", TBL_RIGHT);
+    tbl_col(&tb, "verdict", TBL_LEFT);
+    for (int p = 0; p < P; p++) {
+        unsigned long long cnt = sent_count(c, p);
+        unsigned long long sum = sent_sum(c, p);
+        tbl_cell(&tb, "%d", p);
+        tbl_cell(&tb, "%llu", cnt);
+        tbl_cell(&tb, "%llu", t->count[p]);
+        tbl_cell(&tb, "%llu", sum);
+        tbl_cell(&tb, "%llu", t->sum[p]);
+        tbl_cell(&tb, "%s",
+                 t->count[p] == cnt && t->sum[p] == sum ? "OK"
+                 : t->count[p] < cnt                    ? "LOST"
+                                                        : "WRONG");
+    }
+    tbl_print(&tb, stdout);
+    printf("\ndelivered %llu of %llu items: %llu missing, %llu duplicates, "
+           "%llu damaged -> ",
+           sm->distinct, (unsigned long long)N, sm->missing, sm->duplicates,
+           t->bad);
+    if (sm->exactly_once)
+        printf("%sOK: every item delivered exactly once%s\n",
+               kit_color(stdout, "green"), kit_color(stdout, "reset"));
+    else
+        printf("%sFAILED: not exactly once%s\n", kit_color(stdout, "red"),
+               kit_color(stdout, "reset"));
+    printf("throughput: %.0f items/s (%.3f s), every child reaped, %d "
+           "descriptors leaked\n",
+           rate, secs, fds_leaked);
+    if (c->transport == T_PIPE)
+        printf("frames: <= %zu bytes per write(), PIPE_BUF is %ld: atomic, "
+               "so producers "
+               "need no lock;\n        %s\n",
+               batch, pipe_buf,
+               C > 1 ? "consumers read each frame under a lock (a token in "
+                       "a pipe)"
+                     : "one consumer reads alone: no lock");
+    if (c->join_first)
+        printf("note: --join-first got away with it this time: all results "
+               "fit in the\n"
+               "      pipe's buffer.  Try more items (-n 100000) to see it "
+               "deadlock.\n");
+    printf("notice: compare items/s with ./queue: every item now costs "
+           "system calls\n");
+}
+
 /* "producer 1" / "consumer 0": which of the P + C children children[i] is. */
 static void name_child(const config *c, int i, char *buf, size_t n)
 {
@@ -789,77 +856,17 @@ int main(int argc, char **argv)
 #endif
     int fds_leaked = open_fds() - fds_before;
     summary sm = summarize(&t, &cfg);
-    unsigned long long distinct = sm.distinct, missing = sm.missing,
-                       duplicates = sm.duplicates;
-    bool exactly_once = sm.exactly_once;
-    double rate = secs > 0 ? (double)t.received / secs : 0;
 
-    if (cfg.json) {
+    if (cfg.json)
         print_json(&cfg, &t, secs, "none", fds_leaked);
-    } else {
-        printf("mpqueue: %d producer process%s -> %s -> %d consumer process%s "
-               "-> parent, "
-               "%llu items\n\n",
-               P, P == 1 ? "" : "es",
-               cfg.transport == T_PIPE ? "one pipe (framed, atomic writes)"
-                                       : "a POSIX message queue",
-               C, C == 1 ? "" : "es", (unsigned long long)N);
-        kit_table tb;
-        tbl_init(&tb);
-        tbl_col(&tb, "producer", TBL_LEFT);
-        tbl_col(&tb, "sent", TBL_RIGHT);
-        tbl_col(&tb, "received", TBL_RIGHT);
-        tbl_col(&tb, "checksum sent", TBL_RIGHT);
-        tbl_col(&tb, "checksum got", TBL_RIGHT);
-        tbl_col(&tb, "verdict", TBL_LEFT);
-        for (int p = 0; p < P; p++) {
-            unsigned long long cnt = sent_count(&cfg, p);
-            unsigned long long sum = sent_sum(&cfg, p);
-            tbl_cell(&tb, "%d", p);
-            tbl_cell(&tb, "%llu", cnt);
-            tbl_cell(&tb, "%llu", t.count[p]);
-            tbl_cell(&tb, "%llu", sum);
-            tbl_cell(&tb, "%llu", t.sum[p]);
-            tbl_cell(&tb, "%s",
-                     t.count[p] == cnt && t.sum[p] == sum ? "OK"
-                     : t.count[p] < cnt                   ? "LOST"
-                                                          : "WRONG");
-        }
-        tbl_print(&tb, stdout);
-        printf("\ndelivered %llu of %llu items: %llu missing, %llu duplicates, "
-               "%llu damaged -> ",
-               distinct, (unsigned long long)N, missing, duplicates, t.bad);
-        if (exactly_once)
-            printf("%sOK: every item delivered exactly once%s\n",
-                   kit_color(stdout, "green"), kit_color(stdout, "reset"));
-        else
-            printf("%sFAILED: not exactly once%s\n", kit_color(stdout, "red"),
-                   kit_color(stdout, "reset"));
-        printf("throughput: %.0f items/s (%.3f s), every child reaped, %d "
-               "descriptors leaked\n",
-               rate, secs, fds_leaked);
-        if (cfg.transport == T_PIPE)
-            printf("frames: <= %zu bytes per write(), PIPE_BUF is %ld: atomic, "
-                   "so producers "
-                   "need no lock;\n        %s\n",
-                   ch.batch, pipe_buf,
-                   C > 1 ? "consumers read each frame under a lock (a token in "
-                           "a pipe)"
-                         : "one consumer reads alone: no lock");
-        if (cfg.join_first)
-            printf("note: --join-first got away with it this time: all results "
-                   "fit in the\n"
-                   "      pipe's buffer.  Try more items (-n 100000) to see it "
-                   "deadlock.\n");
-        printf("notice: compare items/s with ./queue: every item now costs "
-               "system calls\n");
-    }
+    else
+        print_report(&cfg, &t, &sm, secs, fds_leaked, ch.batch, pipe_buf);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     free(t.seen);
     free(t.count);
     free(t.sum);
-    if (!exactly_once) {
+    if (!sm.exactly_once) {
         warn_msg("items were lost, duplicated or damaged");
         return KIT_EXIT_RUNTIME;
     }
