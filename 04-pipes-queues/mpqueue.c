@@ -151,7 +151,7 @@ static uint64_t check_body(const unsigned char *b, size_t len, const config *c)
     return ok ? id : (id & ~ACK_BAD) | ACK_BAD;
 }
 
-/* ---- the two kinds of children ---------------------------------------------- */
+/* ---- the two kinds of children ------------------------------------------- */
 
 typedef struct {
     int work[2];   /* pipe transport: producers -> consumers */
@@ -325,7 +325,7 @@ static mqd_t open_private_mq(const config *c)
 }
 #endif
 
-/* ---- the parent ------------------------------------------------------------ */
+/* ---- the parent ---------------------------------------------------------- */
 
 typedef struct {
     unsigned char *seen; /* seen[id]: acknowledgements of item id (saturates) */
@@ -415,7 +415,7 @@ static double stalled_ms(double *since)
     return (now - *since) * 1000;
 }
 
-/* ---- reporting ---------------------------------------------------------------- */
+/* ---- reporting ----------------------------------------------------------- */
 
 /* What producer p sends: how many items, and the sum of their ids. */
 static unsigned long long sent_count(const config *c, int p)

@@ -116,7 +116,7 @@ typedef struct {
  * dies of the signal (common/proc.h).  The shared memory object was
  * unlinked right after it was created: nothing else to remove. */
 
-/* ---- shared memory: a POSIX shm object, mapped, then unlinked at once ----- */
+/* ---- shared memory: a POSIX shm object, mapped, then unlinked at once ---- */
 
 /* A name nobody else uses (kit_ipc_name); the object lives only between
  * shm_open and shm_unlink (signals blocked), then only the mapping keeps it
@@ -154,7 +154,7 @@ static shared_page *map_shared_page(void)
     die("shm_open: could not find a free name");
 }
 
-/* ---- the lock ------------------------------------------------------------------ */
+/* ---- the lock ------------------------------------------------------------ */
 
 #if USE_PSHARED_MUTEX
 static void lock_init(shared_page *pg)
@@ -219,7 +219,7 @@ static void unlock(shared_page *pg)
 }
 #endif
 
-/* ---- one run: P children, a start gun, a roll call, N increments each --------- */
+/* ---- one run: P children, a start gun, a roll call, N increments each ---- */
 
 static void say_go(shared_page *pg, bool together)
 {
@@ -396,7 +396,7 @@ static result run(const config *c, enum mode m, shared_page *pg)
     return r;
 }
 
-/* ---- reporting -------------------------------------------------------------- */
+/* ---- reporting ----------------------------------------------------------- */
 
 static const char *verdict(const result *r, long long procs)
 {
