@@ -415,6 +415,183 @@ static double stalled_ms(double *since)
     return (now - *since) * 1000;
 }
 
+/* What the parent learned from a finished run. */
+typedef struct {
+    tally t;
+    double secs;
+    int fds_leaked;
+    size_t batch;  /* bytes per framed write() */
+    long pipe_buf; /* PIPE_BUF of the result pipe */
+} outcome;
+
+/* Needed by the run, defined with the reporting: the two ways it ends early. */
+static _Noreturn void child_failed(const config *c, int i, pid_t pid,
+                                   int status);
+static _Noreturn void deadlock(const config *c, const tally *t, bool drained,
+                               double secs);
+
+/* One run: the queue, P producers and C consumers forked, and the parent's
+ * event loop until every item is acknowledged and every child reaped. */
+static outcome run(const config *cfg)
+{
+    int fds_before = open_fds();
+    outcome o;
+    const int P = (int)cfg->producers, C = (int)cfg->consumers;
+    const uint64_t N = (uint64_t)cfg->items;
+
+    channels ch;
+    memset(&ch, 0, sizeof ch);
+    ch.work[0] = ch.work[1] = ch.token[0] = ch.token[1] = -1;
+    if (pipe(ch.result) != 0)
+        die_errno("pipe");
+    long pipe_buf = fpathconf(ch.result[1], _PC_PIPE_BUF);
+    if (pipe_buf < 0)
+        pipe_buf = 512; /* the POSIX minimum */
+    ch.batch = pipe_buf < 4096 ? (size_t)pipe_buf : 4096;
+    if (cfg->transport == T_PIPE) {
+        if (pipe(ch.work) != 0)
+            die_errno("pipe");
+        if (C > 1) {
+            if (pipe(ch.token) != 0)
+                die_errno("pipe");
+            char t = 'T';
+            /* the lock starts unlocked */
+            if (!kit_write_all(ch.token[1], &t, 1))
+                die_errno("write");
+        }
+    } else {
+#if HAVE_MQ
+        ch.mq = open_private_mq(cfg);
+#endif
+    }
+
+    double t0 = kit_now();
+    pid_t parent = getpid();
+    for (int i = 0; i < P + C; i++) {
+        bool is_producer = i < P;
+        fflush(NULL); /* or buffered output would be printed twice */
+        pid_t pid = kit_fork();
+        if (pid != 0) {
+            children[nchildren++] = pid;
+            continue;
+        }
+        /* The child closes every end it does not use, at once: */
+        kit_child_close(ch.result[0]); /* only the parent reads results */
+        if (is_producer)
+            kit_child_close(ch.result[1]); /* producers send no results */
+        if (ch.work[0] >= 0) {
+            /* A consumer must not hold a write end of the work pipe, or it
+             * would wait for its own EOF; a producer does not read it. */
+            kit_child_close(is_producer ? ch.work[0] : ch.work[1]);
+        }
+        if (ch.token[0] >= 0 && is_producer) {
+            kit_child_close(ch.token[0]); /* the readers' lock is for readers */
+            kit_child_close(ch.token[1]);
+        }
+        if (is_producer)
+            producer(cfg, &ch, (uint32_t)i, parent);
+        consumer(cfg, &ch, parent);
+    }
+    /* The parent only reads results.  Its copies of the work pipe's write
+     * end and of the result pipe's write end must go now: EOF on a pipe
+     * comes when the LAST write end is closed. */
+    if (ch.work[0] >= 0) {
+        kit_xclose(ch.work[0]);
+        kit_xclose(ch.work[1]);
+    }
+    if (ch.token[0] >= 0) {
+        kit_xclose(ch.token[0]);
+        kit_xclose(ch.token[1]);
+    }
+    kit_xclose(ch.result[1]);
+    restart_stall_clock_on_sigcont();
+
+    tally t;
+    memset(&t, 0, sizeof t);
+    t.seen = xcalloc((size_t)N, 1);
+    t.count = xcalloc((size_t)P, sizeof *t.count);
+    t.sum = xcalloc((size_t)P, sizeof *t.sum);
+
+    /* The event loop: read results (unless --join-first), reap children,
+     * send the pills (mq) once the producers are done, watch for a stall. */
+    bool drain = !cfg->join_first, result_open = true;
+    int live = P + C, producers_left = P, pills = 0;
+    double last_progress = kit_now();
+    unsigned char buf[65536];
+    while (live > 0 || result_open) {
+        bool progress = false;
+        struct pollfd pfd = {.fd = ch.result[0], .events = POLLIN};
+        int n = poll(&pfd, drain && result_open ? 1 : 0, 10);
+        if (n < 0 && errno != EINTR)
+            die_errno("poll");
+        if (n > 0) {
+            ssize_t r = read(ch.result[0], buf, sizeof buf);
+            if (r < 0 && errno != EINTR)
+                die_errno("read");
+            if (r == 0)
+                result_open = false; /* every consumer has closed its end */
+            if (r > 0)
+                take_acks(&t, cfg, buf, (size_t)r);
+            progress = true;
+        }
+        for (int i = 0; i < nchildren; i++) {
+            int st;
+            if (children[i] <= 0)
+                continue;
+            pid_t w = waitpid(children[i], &st, WNOHANG);
+            if (w < 0 && errno != EINTR)
+                die_errno("waitpid");
+            if (w <= 0)
+                continue;
+            /* reaped here with WNOHANG: off the cleanup's record too */
+            pid_t pid = children[i];
+            kit_forget_child(pid);
+            children[i] = 0;
+            live--;
+            progress = true;
+            if (i < P)
+                producers_left--;
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                child_failed(cfg, i, pid, st);
+        }
+#if HAVE_MQ
+        /* No EOF on a message queue: one pill per consumer, after the last
+         * item (FIFO), and never blocking for long - we must keep reading. */
+        while (cfg->transport == T_MQ && producers_left == 0 && pills < C) {
+            uint32_t pill = PILL;
+            struct timespec dl = kit_deadline_ms(1);
+            if (mq_timedsend(ch.mq, (const char *)&pill, sizeof pill, 0, &dl) !=
+                0) {
+                if (errno == ETIMEDOUT || errno == EINTR)
+                    break;
+                die_errno("mq_send");
+            }
+            pills++;
+            progress = true;
+        }
+#endif
+        if (!drain && live == 0)
+            drain = true; /* --join-first got away with it: read now */
+        if (progress)
+            last_progress = kit_now();
+        else if (stalled_ms(&last_progress) >= cfg->watchdog_ms)
+            deadlock(cfg, &t, drain, kit_now() - t0);
+    }
+    double secs = kit_now() - t0;
+    (void)pills;
+    kit_xclose(ch.result[0]);
+#if HAVE_MQ
+    if (cfg->transport == T_MQ && mq_close(ch.mq) != 0)
+        die_errno("mq_close");
+#endif
+    o.t = t;
+    o.secs = secs;
+    o.fds_leaked = open_fds() - fds_before;
+    o.batch = ch.batch;
+    o.pipe_buf = pipe_buf;
+    return o;
+}
+
 /* ---- reporting ----------------------------------------------------------- */
 
 /* What producer p sends: how many items, and the sum of their ids. */
@@ -705,162 +882,14 @@ int main(int argc, char **argv)
      * then die of the signal. */
     static const int stops[] = KIT_STOP_SIGNALS;
     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
-    int fds_before = open_fds();
-    const int P = (int)cfg.producers, C = (int)cfg.consumers;
-    const uint64_t N = (uint64_t)cfg.items;
-
-    channels ch;
-    memset(&ch, 0, sizeof ch);
-    ch.work[0] = ch.work[1] = ch.token[0] = ch.token[1] = -1;
-    if (pipe(ch.result) != 0)
-        die_errno("pipe");
-    long pipe_buf = fpathconf(ch.result[1], _PC_PIPE_BUF);
-    if (pipe_buf < 0)
-        pipe_buf = 512; /* the POSIX minimum */
-    ch.batch = pipe_buf < 4096 ? (size_t)pipe_buf : 4096;
-    if (cfg.transport == T_PIPE) {
-        if (pipe(ch.work) != 0)
-            die_errno("pipe");
-        if (C > 1) {
-            if (pipe(ch.token) != 0)
-                die_errno("pipe");
-            char t = 'T';
-            /* the lock starts unlocked */
-            if (!kit_write_all(ch.token[1], &t, 1))
-                die_errno("write");
-        }
-    } else {
-#if HAVE_MQ
-        ch.mq = open_private_mq(&cfg);
-#endif
-    }
-
-    double t0 = kit_now();
-    pid_t parent = getpid();
-    for (int i = 0; i < P + C; i++) {
-        bool is_producer = i < P;
-        fflush(NULL); /* or buffered output would be printed twice */
-        pid_t pid = kit_fork();
-        if (pid != 0) {
-            children[nchildren++] = pid;
-            continue;
-        }
-        /* The child closes every end it does not use, at once: */
-        kit_child_close(ch.result[0]); /* only the parent reads results */
-        if (is_producer)
-            kit_child_close(ch.result[1]); /* producers send no results */
-        if (ch.work[0] >= 0) {
-            /* A consumer must not hold a write end of the work pipe, or it
-             * would wait for its own EOF; a producer does not read it. */
-            kit_child_close(is_producer ? ch.work[0] : ch.work[1]);
-        }
-        if (ch.token[0] >= 0 && is_producer) {
-            kit_child_close(ch.token[0]); /* the readers' lock is for readers */
-            kit_child_close(ch.token[1]);
-        }
-        if (is_producer)
-            producer(&cfg, &ch, (uint32_t)i, parent);
-        consumer(&cfg, &ch, parent);
-    }
-    /* The parent only reads results.  Its copies of the work pipe's write
-     * end and of the result pipe's write end must go now: EOF on a pipe
-     * comes when the LAST write end is closed. */
-    if (ch.work[0] >= 0) {
-        kit_xclose(ch.work[0]);
-        kit_xclose(ch.work[1]);
-    }
-    if (ch.token[0] >= 0) {
-        kit_xclose(ch.token[0]);
-        kit_xclose(ch.token[1]);
-    }
-    kit_xclose(ch.result[1]);
-    restart_stall_clock_on_sigcont();
-
-    tally t;
-    memset(&t, 0, sizeof t);
-    t.seen = xcalloc((size_t)N, 1);
-    t.count = xcalloc((size_t)P, sizeof *t.count);
-    t.sum = xcalloc((size_t)P, sizeof *t.sum);
-
-    /* The event loop: read results (unless --join-first), reap children,
-     * send the pills (mq) once the producers are done, watch for a stall. */
-    bool drain = !cfg.join_first, result_open = true;
-    int live = P + C, producers_left = P, pills = 0;
-    double last_progress = kit_now();
-    unsigned char buf[65536];
-    while (live > 0 || result_open) {
-        bool progress = false;
-        struct pollfd pfd = {.fd = ch.result[0], .events = POLLIN};
-        int n = poll(&pfd, drain && result_open ? 1 : 0, 10);
-        if (n < 0 && errno != EINTR)
-            die_errno("poll");
-        if (n > 0) {
-            ssize_t r = read(ch.result[0], buf, sizeof buf);
-            if (r < 0 && errno != EINTR)
-                die_errno("read");
-            if (r == 0)
-                result_open = false; /* every consumer has closed its end */
-            if (r > 0)
-                take_acks(&t, &cfg, buf, (size_t)r);
-            progress = true;
-        }
-        for (int i = 0; i < nchildren; i++) {
-            int st;
-            if (children[i] <= 0)
-                continue;
-            pid_t w = waitpid(children[i], &st, WNOHANG);
-            if (w < 0 && errno != EINTR)
-                die_errno("waitpid");
-            if (w <= 0)
-                continue;
-            /* reaped here with WNOHANG: off the cleanup's record too */
-            pid_t pid = children[i];
-            kit_forget_child(pid);
-            children[i] = 0;
-            live--;
-            progress = true;
-            if (i < P)
-                producers_left--;
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                child_failed(&cfg, i, pid, st);
-        }
-#if HAVE_MQ
-        /* No EOF on a message queue: one pill per consumer, after the last
-         * item (FIFO), and never blocking for long - we must keep reading. */
-        while (cfg.transport == T_MQ && producers_left == 0 && pills < C) {
-            uint32_t pill = PILL;
-            struct timespec dl = kit_deadline_ms(1);
-            if (mq_timedsend(ch.mq, (const char *)&pill, sizeof pill, 0, &dl) !=
-                0) {
-                if (errno == ETIMEDOUT || errno == EINTR)
-                    break;
-                die_errno("mq_send");
-            }
-            pills++;
-            progress = true;
-        }
-#endif
-        if (!drain && live == 0)
-            drain = true; /* --join-first got away with it: read now */
-        if (progress)
-            last_progress = kit_now();
-        else if (stalled_ms(&last_progress) >= cfg.watchdog_ms)
-            deadlock(&cfg, &t, drain, kit_now() - t0);
-    }
-    double secs = kit_now() - t0;
-    (void)pills;
-    kit_xclose(ch.result[0]);
-#if HAVE_MQ
-    if (cfg.transport == T_MQ && mq_close(ch.mq) != 0)
-        die_errno("mq_close");
-#endif
-    int fds_leaked = open_fds() - fds_before;
+    outcome o = run(&cfg);
+    tally t = o.t;
     summary sm = summarize(&t, &cfg);
 
     if (cfg.json)
-        print_json(&cfg, &t, secs, "none", fds_leaked);
+        print_json(&cfg, &t, o.secs, "none", o.fds_leaked);
     else
-        print_report(&cfg, &t, &sm, secs, fds_leaked, ch.batch, pipe_buf);
+        print_report(&cfg, &t, &sm, o.secs, o.fds_leaked, o.batch, o.pipe_buf);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     free(t.seen);
