@@ -612,7 +612,7 @@ Test(lab04_mpqueue, mq_children_all_end_when_the_parent_is_killed)
     if (pid < 0) {
         char *err = mp_file(dir, "err");
         bool no_mq = strstr(err, "mq_open") != NULL;
-        cr_assert(no_mq, "mpqueue -t mq ended early: %s", err);
+        cr_assert(no_mq, "mpqueue --transport mq ended early: %s", err);
         free(err);
         rm_rf(dir);
         cr_skip_test("POSIX message queues are not available here");
