@@ -64,12 +64,14 @@ show_command() {
         rest = (NR == 1 ? "$ " : "  ") $0
         while (chars(rest) > max) {
             # the last space outside quotes that leaves room for " \"
-            q = ""; cut = 0
+            # never at the indent itself: a word longer than the line stays
+            # whole (cutting before it again and again would never end)
+            q = ""; cut = 0; first = match(rest, /[^ ]/)
             for (i = 1; i <= length(rest); i++) {
                 ch = substr(rest, i, 1)
                 if (q == "" && (ch == "\"" || ch == "\047")) q = ch
                 else if (ch == q) q = ""
-                else if (q == "" && ch == " " && i > 4 && chars(substr(rest, 1, i - 1)) <= max - 2) cut = i
+                else if (q == "" && ch == " " && i > 4 && i > first && chars(substr(rest, 1, i - 1)) <= max - 2) cut = i
             }
             if (cut == 0) break
             print c substr(rest, 1, cut - 1) " \\" n
