@@ -12,12 +12,12 @@
  * What you will observe: a process costs several times a thread (often
  * 5-20x on Linux): fork() copies the page tables, the file table and the
  * signal state, and the child must be scheduled, exit and be reaped; a
- * thread shares all of that.  Grow the parent (-m 256M) and fork() gets
+ * thread shares all of that.  Grow the parent (--memory 256M) and fork() gets
  * dearer, because there are more page tables to copy; threads do not care.
  * Timings depend on the machine and on what else runs: never compare
  * numbers from a busy machine.
  *
- * Usage:   spawn [-n COUNT] [-m SIZE] [--posix-spawn] [--json]
+ * Usage:   spawn [-n COUNT] [--memory SIZE] [--posix-spawn] [--json]
  * Example: ./spawn -n 2000 --posix-spawn
  * See also: fork.c (what fork() copies), 02-threads/threads.c (what threads
  *          share), fork(2), pthread_create(3), posix_spawn(3), TLPI 28.3.
@@ -259,17 +259,17 @@ static void print_table(const struct costs *k)
 /* ---- usage text and main ------------------------------------------------- */
 
 static const char usage[] =
-    "usage: spawn [-n COUNT] [-m SIZE] [--posix-spawn] [--json]\n"
+    "usage: spawn [-n COUNT] [--memory SIZE] [--posix-spawn] [--json]\n"
     "\n"
     "Creates COUNT processes (fork + _exit + waitpid) and COUNT threads\n"
     "(pthread_create + pthread_join), one at a time, and compares the cost.\n"
     "\n"
     "  -n, --count N       how many of each, 1..1000000 (1000)\n"
-    "  -m, --memory SIZE   the parent first fills SIZE of heap (0..1G, e.g. "
+    "      --memory SIZE   the parent first fills SIZE of heap (0..1G, e.g. "
     "256M):\n"
     "                      fork() copies more page tables, threads do not care "
     "(0)\n"
-    "  -p, --posix-spawn   also time posix_spawn() of `true` + waitpid\n"
+    "      --posix-spawn   also time posix_spawn() of `true` + waitpid\n"
     "      --json          one JSON object on stdout:\n"
     "                      "
     "{\"count\":N,\"fork_us\":F,\"thread_us\":T,\"ratio\":R}\n"
@@ -282,11 +282,12 @@ static const char usage[] =
 int main(int argc, char *argv[])
 {
     kit_set_prog("spawn");
-    enum { OPT_JSON = 256 };
+    enum { OPT_JSON = 256, OPT_MEMORY, OPT_POSIX_SPAWN };
+    /* Long only: -m means --mode and -p --producers in the kit. */
     static const struct option longopts[] = {
         {"count", required_argument, NULL, 'n'},
-        {"memory", required_argument, NULL, 'm'},
-        {"posix-spawn", no_argument, NULL, 'p'},
+        {"memory", required_argument, NULL, OPT_MEMORY},
+        {"posix-spawn", no_argument, NULL, OPT_POSIX_SPAWN},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -295,11 +296,13 @@ int main(int argc, char *argv[])
     unsigned long long memory = 0;
     bool json = false, posix = false;
     int c;
-    while ((c = getopt_long(argc, argv, ":n:m:ph", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'n': count = (long)opt_int("--count", optarg, 1, 1000000); break;
-        case 'm': memory = opt_size("--memory", optarg, 0, 1ULL << 30); break;
-        case 'p': posix = true; break;
+        case OPT_MEMORY:
+            memory = opt_size("--memory", optarg, 0, 1ULL << 30);
+            break;
+        case OPT_POSIX_SPAWN: posix = true; break;
         case OPT_JSON: json = true; break;
         case 'h': kit_help(usage);
         default: kit_opt_fail(c, argv, longopts);

@@ -29,7 +29,7 @@
  * the verdict says so ("other programs used 35% of CPUs 0,1") instead of
  * claiming parallelism, and so does the last line.
  *
- * Usage: coffee [-q N] [-c N] [--ms MS] [--json]
+ * Usage: coffee [-q N] [-n N] [--ms MS] [--json]
  * See also: gil.c (why Python threads look like run 1 even on many CPUs),
  *           sched_setaffinity(2), taskset(1), Rob Pike, "Concurrency is not
  *           parallelism" (2012).
@@ -56,23 +56,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char usage[] =
-    "usage: coffee [-q N] [-c N] [--ms MS] [--json]\n"
-    "\n"
-    "N queues of customers, one thread per queue, each coffee a slice of CPU "
-    "work.\n"
-    "Run 1: the process pinned to one CPU (one coffee machine: concurrency).\n"
-    "Run 2: the process on two CPUs (two machines: parallelism).\n"
-    "A timeline per thread shows when it was really running.\n"
-    "\n"
-    "  -q, --queues N      queues = threads, 1..8 (default 2)\n"
-    "  -c, --customers N   customers per queue, 1..26 (default 3)\n"
-    "  -m, --ms MS         CPU time per coffee, 1..2000 ms (default 40)\n"
-    "      --json          one JSON object on stdout instead of the pictures\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "example: coffee -q 2 -c 4 --ms 60\n";
 
 /* A gap longer than this between two of a thread's own samples means it was
  * not running in between (a sample is taken every ~10 microseconds). */
@@ -275,64 +258,6 @@ static struct run run_queues(int nq, int customers, double work_s)
     return r;
 }
 
-/* Seconds queue q was running within [a, b), and the customer it spent
- * most of that time on. */
-static double running_in(const struct queue *q, double a, double b,
-                         int *customer)
-{
-    double total = 0, best = 0;
-    *customer = -1;
-    for (size_t j = 0; j < q->niv; j++) {
-        double s = q->iv[j].start > a ? q->iv[j].start : a;
-        double e = q->iv[j].end < b ? q->iv[j].end : b;
-        if (e > s) {
-            total += e - s;
-            if (e - s > best) {
-                best = e - s;
-                *customer = q->iv[j].customer;
-            }
-        }
-    }
-    return total;
-}
-
-/*
- * Whole run, on a scale shared by both runs (`span` seconds across `cols`):
- * the customer's letter, capital where the thread ran for most of that
- * column, small where it ran only part of it (it was sharing the machine).
- */
-static void draw_whole(const struct run *r, int nq, double span, int cols)
-{
-    for (int i = 0; i < nq; i++) {
-        printf("  queue %d |", i + 1);
-        for (int col = 0; col < cols; col++) {
-            double a = span * col / cols, b = span * (col + 1) / cols;
-            int cust;
-            double ran = running_in(&r->q[i], a, b, &cust);
-            if (a >= r->seconds || cust < 0)
-                putchar(a < r->seconds ? '.' : ' ');
-            else
-                putchar((ran >= 0.5 * (b - a) ? 'A' : 'a') + cust);
-        }
-        printf("|\n");
-    }
-}
-
-/* The first few milliseconds, magnified: '#' running, '.' not running. */
-static void draw_zoom(const struct run *r, int nq, double window, int cols)
-{
-    for (int i = 0; i < nq; i++) {
-        printf("  queue %d |", i + 1);
-        for (int col = 0; col < cols; col++) {
-            double a = window * col / cols, b = window * (col + 1) / cols;
-            int cust;
-            double ran = running_in(&r->q[i], a, b, &cust);
-            putchar(a >= r->seconds ? ' ' : ran >= 0.5 * (b - a) ? '#' : '.');
-        }
-        printf("|\n");
-    }
-}
-
 #ifdef __linux__
 /* ---- choosing the coffee machines (Linux: /proc/stat, sched_setaffinity) -- */
 
@@ -465,7 +390,109 @@ static struct run run_on_cpus(const cpu_set_t *allowed, int want, int nq,
 }
 #endif
 
-/* ---- reporting ------------------------------------------------------------------ */
+/* Run 1 on one CPU, run 2 on two (fewer if the process may use only one);
+ * returns how many runs there are in runs[]. */
+static int run_one_then_two(struct run runs[2], int nq, int customers,
+                            double work_s)
+{
+    int nruns = 0;
+#ifdef __linux__
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        die_errno("sched_getaffinity");
+    int available = CPU_COUNT(&allowed);
+    for (int want = 1; want <= 2; want++) {
+        if (want > available) {
+            fprintf(stderr,
+                    "coffee: only one CPU is available to this process: there "
+                    "is no "
+                    "second coffee machine, so the parallel run is skipped\n");
+            break;
+        }
+        runs[nruns++] = run_on_cpus(&allowed, want, nq, customers, work_s);
+    }
+    if (sched_setaffinity(0, sizeof allowed, &allowed) !=
+        0) /* as we found it */
+        die_errno("sched_setaffinity");
+#else
+    fprintf(stderr,
+            "coffee: pinning to one CPU needs sched_setaffinity (Linux only): "
+            "the one-machine run is skipped; try it on Linux\n");
+    {
+        runs[0] = run_queues(nq, customers, work_s);
+        runs[0].cpus = kit_ncpus();
+        runs[0].cpu_ids[0] = runs[0].cpu_ids[1] = -1;
+        runs[0].others = -1; /* no /proc/stat to ask */
+        snprintf(runs[0].cpu_list, sizeof runs[0].cpu_list, "any of %d",
+                 runs[0].cpus);
+        nruns = 1;
+    }
+#endif
+
+    for (int r = 0; r < nruns; r++)
+        runs[r].verdict = judge(&runs[r], nq);
+    return nruns;
+}
+
+/* ---- reporting ----------------------------------------------------------- */
+
+/* Seconds queue q was running within [a, b), and the customer it spent
+ * most of that time on. */
+static double running_in(const struct queue *q, double a, double b,
+                         int *customer)
+{
+    double total = 0, best = 0;
+    *customer = -1;
+    for (size_t j = 0; j < q->niv; j++) {
+        double s = q->iv[j].start > a ? q->iv[j].start : a;
+        double e = q->iv[j].end < b ? q->iv[j].end : b;
+        if (e > s) {
+            total += e - s;
+            if (e - s > best) {
+                best = e - s;
+                *customer = q->iv[j].customer;
+            }
+        }
+    }
+    return total;
+}
+
+/*
+ * Whole run, on a scale shared by both runs (`span` seconds across `cols`):
+ * the customer's letter, capital where the thread ran for most of that
+ * column, small where it ran only part of it (it was sharing the machine).
+ */
+static void draw_whole(const struct run *r, int nq, double span, int cols)
+{
+    for (int i = 0; i < nq; i++) {
+        printf("  queue %d |", i + 1);
+        for (int col = 0; col < cols; col++) {
+            double a = span * col / cols, b = span * (col + 1) / cols;
+            int cust;
+            double ran = running_in(&r->q[i], a, b, &cust);
+            if (a >= r->seconds || cust < 0)
+                putchar(a < r->seconds ? '.' : ' ');
+            else
+                putchar((ran >= 0.5 * (b - a) ? 'A' : 'a') + cust);
+        }
+        printf("|\n");
+    }
+}
+
+/* The first few milliseconds, magnified: '#' running, '.' not running. */
+static void draw_zoom(const struct run *r, int nq, double window, int cols)
+{
+    for (int i = 0; i < nq; i++) {
+        printf("  queue %d |", i + 1);
+        for (int col = 0; col < cols; col++) {
+            double a = window * col / cols, b = window * (col + 1) / cols;
+            int cust;
+            double ran = running_in(&r->q[i], a, b, &cust);
+            putchar(a >= r->seconds ? ' ' : ran >= 0.5 * (b - a) ? '#' : '.');
+        }
+        printf("|\n");
+    }
+}
 
 static void print_verdict(const struct run *r)
 {
@@ -520,27 +547,142 @@ static void print_notice(const struct run *one, const struct run *two)
     }
 }
 
+static void print_json(const struct run *runs, int nruns, int nq, int customers)
+{
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "queues", nq);
+    json_int(&j, "customers", customers);
+    json_arr(&j, "runs");
+    for (int r = 0; r < nruns; r++) {
+        json_obj(&j, NULL);
+        json_int(&j, "cpus", runs[r].cpus);
+        json_double(&j, "seconds", runs[r].seconds);
+        json_double(&j, "parallel_fraction", runs[r].parallel);
+        json_arr(&j, "cpu_list");
+        for (int i = 0; i < runs[r].cpus && i < 2; i++)
+            if (runs[r].cpu_ids[i] >= 0)
+                json_int(&j, NULL, runs[r].cpu_ids[i]);
+        json_end(&j);
+        json_double(&j, "others_busy_fraction", runs[r].others);
+        json_str(&j, "verdict", verdict_names[runs[r].verdict]);
+        json_arr(&j, "threads");
+        for (int i = 0; i < nq; i++) {
+            const struct queue *q = &runs[r].q[i];
+            double busy = 0;
+            for (size_t k = 0; k < q->niv; k++)
+                busy += q->iv[k].end - q->iv[k].start;
+            json_obj(&j, NULL);
+            json_double(&j, "cpu_seconds", q->cpu_s);
+            json_double(&j, "busy_seconds", busy);
+            json_int(&j, "intervals", (long long)q->niv);
+            json_double(&j, "first", q->niv ? q->iv[0].start : 0);
+            json_double(&j, "last", q->niv ? q->iv[q->niv - 1].end : 0);
+            json_arr(&j, "customers");
+            for (int k = 0; k < customers; k++) {
+                json_arr(&j, NULL);
+                json_double(&j, NULL, q->served[k][0]);
+                json_double(&j, NULL, q->served[k][1]);
+                json_end(&j);
+            }
+            json_end(&j);
+            json_end(&j);
+        }
+        json_end(&j);
+        json_end(&j);
+    }
+    json_end(&j);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_report(const struct run *runs, int nruns, int nq,
+                         int customers, long long ms)
+{
+    int cols = kit_term_width() - 12; /* "  queue N |" + "|" */
+    if (cols < 10)
+        cols = 10;
+    double span = 0;
+    for (int r = 0; r < nruns; r++)
+        if (runs[r].seconds > span)
+            span = runs[r].seconds;
+    /* Zoom on ~25 ms: several scheduler time slices, one per few columns. */
+    double window = 0.025;
+    printf("%d queue%s (one thread each), %d customer%s per queue, %lld ms "
+           "of CPU per coffee\n",
+           nq, nq == 1 ? "" : "s", customers, customers == 1 ? "" : "s", ms);
+    printf("Timelines: when each thread saw itself running; A, B, C... = "
+           "its customers,\n"
+           "capital = ran for most of that column, small = only part of "
+           "it.\n");
+    for (int r = 0; r < nruns; r++) {
+        const char *bold = kit_color(stdout, "bold"),
+                   *off = kit_color(stdout, "reset");
+        printf("\n%sRun %d: %d queue%s, %s (CPU %s): %s%s\n", bold, r + 1, nq,
+               nq == 1 ? "" : "s",
+               runs[r].cpus == 1 ? "one coffee machine" : "two coffee machines",
+               runs[r].cpu_list,
+               runs[r].cpus == 1 ? "concurrency" : "parallelism", off);
+        printf("  total %.3f s; two or more threads running at once %.0f%% "
+               "of the time: ",
+               runs[r].seconds, runs[r].parallel * 100);
+        print_verdict(&runs[r]);
+        printf("  whole run (one column = %.1f ms, both runs on the same "
+               "scale):\n",
+               span * 1000 / cols);
+        draw_whole(&runs[r], nq, span, cols);
+        printf("  first %.0f ms magnified (one column = %.2f ms; #: "
+               "running, .: not):\n",
+               window * 1000, window * 1000 / cols);
+        draw_zoom(&runs[r], nq, window, cols);
+    }
+    if (nruns == 2)
+        print_notice(&runs[0], &runs[1]);
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
+static const char usage[] =
+    "usage: coffee [-q N] [-n N] [--ms MS] [--json]\n"
+    "\n"
+    "N queues of customers, one thread per queue, each coffee a slice of CPU "
+    "work.\n"
+    "Run 1: the process pinned to one CPU (one coffee machine: concurrency).\n"
+    "Run 2: the process on two CPUs (two machines: parallelism).\n"
+    "A timeline per thread shows when it was really running.\n"
+    "\n"
+    "  -q, --queues N      queues = threads, 1..8 (default 2)\n"
+    "  -n, --customers N   customers per queue, 1..26 (default 3)\n"
+    "      --ms MS         CPU time per coffee, 1..2000 ms (default 40)\n"
+    "      --json          one JSON object on stdout instead of the pictures\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "example: coffee -q 2 -n 4 --ms 60\n";
+
 int main(int argc, char *argv[])
 {
     kit_set_prog("coffee");
     int nq = 2, customers = 3;
     long long ms = 40;
     bool json = false;
-    enum { OPT_JSON = 256 };
+    enum { OPT_JSON = 256, OPT_MS };
+    /* -n: how much work, as everywhere in the kit (a customer is one
+     * coffee); --ms is long only, -m means --mode. */
     static const struct option longopts[] = {
         {"queues", required_argument, NULL, 'q'},
-        {"customers", required_argument, NULL, 'c'},
-        {"ms", required_argument, NULL, 'm'},
+        {"customers", required_argument, NULL, 'n'},
+        {"ms", required_argument, NULL, OPT_MS},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, ":q:c:m:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":q:n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'q': nq = (int)opt_int("--queues", optarg, 1, 8); break;
-        case 'c': customers = (int)opt_int("--customers", optarg, 1, 26); break;
-        case 'm': ms = opt_int("--ms", optarg, 1, 2000); break;
+        case 'n': customers = (int)opt_int("--customers", optarg, 1, 26); break;
+        case OPT_MS: ms = opt_int("--ms", optarg, 1, 2000); break;
         case OPT_JSON: json = true; break;
         case 'h': kit_help(usage);
         default: kit_opt_fail(c, argv, longopts);
@@ -549,134 +691,11 @@ int main(int argc, char *argv[])
     kit_no_operands(argc, argv);
 
     struct run runs[2];
-    int nruns = 0;
-    double work_s = (double)ms / 1000.0;
-#ifdef __linux__
-    cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
-        die_errno("sched_getaffinity");
-    int available = CPU_COUNT(&allowed);
-    for (int want = 1; want <= 2; want++) {
-        if (want > available) {
-            fprintf(stderr,
-                    "coffee: only one CPU is available to this process: there "
-                    "is no "
-                    "second coffee machine, so the parallel run is skipped\n");
-            break;
-        }
-        runs[nruns++] = run_on_cpus(&allowed, want, nq, customers, work_s);
-    }
-    if (sched_setaffinity(0, sizeof allowed, &allowed) !=
-        0) /* as we found it */
-        die_errno("sched_setaffinity");
-#else
-    fprintf(stderr,
-            "coffee: pinning to one CPU needs sched_setaffinity (Linux only): "
-            "the one-machine run is skipped; try it on Linux\n");
-    {
-        runs[0] = run_queues(nq, customers, work_s);
-        runs[0].cpus = kit_ncpus();
-        runs[0].cpu_ids[0] = runs[0].cpu_ids[1] = -1;
-        runs[0].others = -1; /* no /proc/stat to ask */
-        snprintf(runs[0].cpu_list, sizeof runs[0].cpu_list, "any of %d",
-                 runs[0].cpus);
-        nruns = 1;
-    }
-#endif
-
-    for (int r = 0; r < nruns; r++)
-        runs[r].verdict = judge(&runs[r], nq);
-
-    if (json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "queues", nq);
-        json_int(&j, "customers", customers);
-        json_arr(&j, "runs");
-        for (int r = 0; r < nruns; r++) {
-            json_obj(&j, NULL);
-            json_int(&j, "cpus", runs[r].cpus);
-            json_double(&j, "seconds", runs[r].seconds);
-            json_double(&j, "parallel_fraction", runs[r].parallel);
-            json_arr(&j, "cpu_list");
-            for (int i = 0; i < runs[r].cpus && i < 2; i++)
-                if (runs[r].cpu_ids[i] >= 0)
-                    json_int(&j, NULL, runs[r].cpu_ids[i]);
-            json_end(&j);
-            json_double(&j, "others_busy_fraction", runs[r].others);
-            json_str(&j, "verdict", verdict_names[runs[r].verdict]);
-            json_arr(&j, "threads");
-            for (int i = 0; i < nq; i++) {
-                const struct queue *q = &runs[r].q[i];
-                double busy = 0;
-                for (size_t k = 0; k < q->niv; k++)
-                    busy += q->iv[k].end - q->iv[k].start;
-                json_obj(&j, NULL);
-                json_double(&j, "cpu_seconds", q->cpu_s);
-                json_double(&j, "busy_seconds", busy);
-                json_int(&j, "intervals", (long long)q->niv);
-                json_double(&j, "first", q->niv ? q->iv[0].start : 0);
-                json_double(&j, "last", q->niv ? q->iv[q->niv - 1].end : 0);
-                json_arr(&j, "customers");
-                for (int k = 0; k < customers; k++) {
-                    json_arr(&j, NULL);
-                    json_double(&j, NULL, q->served[k][0]);
-                    json_double(&j, NULL, q->served[k][1]);
-                    json_end(&j);
-                }
-                json_end(&j);
-                json_end(&j);
-            }
-            json_end(&j);
-            json_end(&j);
-        }
-        json_end(&j);
-        json_end(&j);
-        json_finish(&j);
-    } else {
-        int cols = kit_term_width() - 12; /* "  queue N |" + "|" */
-        if (cols < 10)
-            cols = 10;
-        double span = 0;
-        for (int r = 0; r < nruns; r++)
-            if (runs[r].seconds > span)
-                span = runs[r].seconds;
-        /* Zoom on ~25 ms: several scheduler time slices, one per few columns. */
-        double window = 0.025;
-        printf("%d queue%s (one thread each), %d customer%s per queue, %lld ms "
-               "of CPU per coffee\n",
-               nq, nq == 1 ? "" : "s", customers, customers == 1 ? "" : "s",
-               ms);
-        printf("Timelines: when each thread saw itself running; A, B, C... = "
-               "its customers,\n"
-               "capital = ran for most of that column, small = only part of "
-               "it.\n");
-        for (int r = 0; r < nruns; r++) {
-            const char *bold = kit_color(stdout, "bold"),
-                       *off = kit_color(stdout, "reset");
-            printf("\n%sRun %d: %d queue%s, %s (CPU %s): %s%s\n", bold, r + 1,
-                   nq, nq == 1 ? "" : "s",
-                   runs[r].cpus == 1 ? "one coffee machine"
-                                     : "two coffee machines",
-                   runs[r].cpu_list,
-                   runs[r].cpus == 1 ? "concurrency" : "parallelism", off);
-            printf("  total %.3f s; two or more threads running at once %.0f%% "
-                   "of the time: ",
-                   runs[r].seconds, runs[r].parallel * 100);
-            print_verdict(&runs[r]);
-            printf("  whole run (one column = %.1f ms, both runs on the same "
-                   "scale):\n",
-                   span * 1000 / cols);
-            draw_whole(&runs[r], nq, span, cols);
-            printf("  first %.0f ms magnified (one column = %.2f ms; #: "
-                   "running, .: not):\n",
-                   window * 1000, window * 1000 / cols);
-            draw_zoom(&runs[r], nq, window, cols);
-        }
-        if (nruns == 2)
-            print_notice(&runs[0], &runs[1]);
-    }
+    int nruns = run_one_then_two(runs, nq, customers, (double)ms / 1000.0);
+    if (json)
+        print_json(runs, nruns, nq, customers);
+    else
+        print_report(runs, nruns, nq, customers, ms);
     for (int r = 0; r < nruns; r++) {
         for (int i = 0; i < nq; i++)
             free(runs[r].q[i].iv);

@@ -451,9 +451,9 @@ static const char usage[] =
     "lock.\n"
     "\n"
     "  -t, --threads T     threads, 1..16 (default 2)\n"
-    "  -s, --switch-ms MS  switch interval, 0.1..100 ms (default 5, like\n"
+    "      --switch-ms MS  switch interval, 0.1..100 ms (default 5, like\n"
     "                      sys.setswitchinterval(0.005))\n"
-    "  -c, --cpu-ms MS     CPU work per thread, 10..5000 ms (default 200)\n"
+    "      --cpu-ms MS     CPU work per thread, 10..5000 ms (default 200)\n"
     "      --json          one JSON object on stdout instead of the table\n"
     "  -h, --help          this text\n"
     "\n"
@@ -466,23 +466,24 @@ int main(int argc, char *argv[])
     double switch_ms = 5.0;
     long long cpu_ms = 200;
     bool json = false;
-    enum { OPT_JSON = 256 };
+    enum { OPT_JSON = 256, OPT_SWITCH_MS, OPT_CPU_MS };
+    /* Long only: -s means --size and -c --consumers in the kit. */
     static const struct option longopts[] = {
         {"threads", required_argument, NULL, 't'},
-        {"switch-ms", required_argument, NULL, 's'},
-        {"cpu-ms", required_argument, NULL, 'c'},
+        {"switch-ms", required_argument, NULL, OPT_SWITCH_MS},
+        {"cpu-ms", required_argument, NULL, OPT_CPU_MS},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, ":t:s:c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't': threads = (int)opt_int("--threads", optarg, 1, 16); break;
-        case 's':
+        case OPT_SWITCH_MS:
             switch_ms = opt_double("--switch-ms", optarg, 0.1, 100);
             break;
-        case 'c': cpu_ms = opt_int("--cpu-ms", optarg, 10, 5000); break;
+        case OPT_CPU_MS: cpu_ms = opt_int("--cpu-ms", optarg, 10, 5000); break;
         case OPT_JSON: json = true; break;
         case 'h': kit_help(usage);
         default: kit_opt_fail(c, argv, longopts);

@@ -51,7 +51,7 @@ def ranged(lo, hi):                       # argparse type: an integer in lo..hi
 def main():
     p = argparse.ArgumentParser(epilog="example: /usr/bin/python3 02-threads/gil.py -t 2 --cpu-ms 300")
     p.add_argument("-t", "--threads", type=ranged(1, 16), default=2, help="workers, 1..16 (2)")
-    p.add_argument("-c", "--cpu-ms", type=ranged(10, 5000), default=100, help="CPU work per worker (100)")
+    p.add_argument("--cpu-ms", type=ranged(10, 5000), default=100, help="CPU work per worker (100)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     t0 = time.perf_counter(); spin(200000)  # calibrate: iterations per ms

@@ -37,31 +37,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: parallel [-j N] [--backend threads|processes] [-v] [--tasks N] "
-    "[--size X] [--json]\n"
-    "\n"
-    "Map count_primes(x) over --tasks inputs with N workers, like joblib's\n"
-    "Parallel(n_jobs=N)(delayed(count_primes)(x) for x in xs); compare with a\n"
-    "plain loop (n_jobs=1): speedup, and whether the results are the same.\n"
-    "\n"
-    "  -j, --jobs N        workers: -1 = every CPU (joblib's n_jobs=-1), or "
-    "1..256 (default 2)\n"
-    "  -b, --backend B     threads or processes (forked workers, pipes) "
-    "(default threads)\n"
-    "  -v, --verbose       joblib-style progress lines on stderr\n"
-    "  -n, --tasks N       number of inputs, 0..100000 (default 16)\n"
-    "  -s, --size X        largest input, 1..5000000; inputs go down from X "
-    "(default 500000)\n"
-    "      --fail-task K   (processes) task K makes its worker fail, to see it "
-    "reported\n"
-    "      --fail-how H    exit or crash (default exit): _exit(3) or a "
-    "segfault\n"
-    "      --json          one JSON object on stdout instead of the report\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "example: parallel -j -1 -v --backend processes\n";
-
 /* What the injected failure does, and whether it is armed (never in the
  * sequential reference loop, which runs inside this very process). */
 struct task_ctx {
@@ -92,6 +67,174 @@ static long long count_primes(long long x, void *arg)
     }
     return count;
 }
+
+/* ---- the map, and the plain loop it must agree with ---------------------- */
+
+/* One run: the parallel map's results and time against the plain loop's. */
+struct outcome {
+    size_t n; /* tasks */
+    long long *in, *want, *got;
+    double t_par, t_seq;    /* seconds */
+    size_t same, first_bad; /* results equal to the loop's; first that is not */
+    bool ok;
+    double speedup;
+};
+
+static struct outcome map_and_check(long long tasks, long long size,
+                                    long long fail_task, struct task_ctx *ctx,
+                                    const pool_cfg *cfg)
+{
+    struct outcome o = {.n = (size_t)tasks};
+    size_t n = o.n;
+    /* Inputs x_i = step * (n - i): distinct, largest first, so the workers
+     * finish out of order and the pool has to put results back in place. */
+    long long step = n ? (size / tasks > 0 ? size / tasks : 1) : 1;
+    o.in = xcalloc(n ? n : 1, sizeof *o.in);
+    o.want = xcalloc(n ? n : 1, sizeof *o.want);
+    o.got = xcalloc(n ? n : 1, sizeof *o.got);
+    for (size_t i = 0; i < n; i++) {
+        o.in[i] = step * (long long)(n - i);
+        o.got[i] = -1;
+    }
+    if (fail_task >= 0) {
+        ctx->fail_x = o.in[fail_task];
+    }
+
+    /* The parallel map first: a failing task is reported before any wait. */
+    ctx->armed = fail_task >= 0;
+    pool_error err;
+    double t = kit_now();
+    if (pool_map(count_primes, ctx, o.in, o.got, n, cfg, &err) != 0)
+        die("%s", err.msg);
+    o.t_par = kit_now() - t;
+
+    /* Then the reference: n_jobs=1 in joblib is a plain loop in the calling
+     * process (where the injected failure must stay disarmed). */
+    ctx->armed = false;
+    t = kit_now();
+    for (size_t i = 0; i < n; i++)
+        o.want[i] = count_primes(o.in[i], ctx);
+    o.t_seq = kit_now() - t;
+
+    o.first_bad = n;
+    for (size_t i = 0; i < n; i++) {
+        if (o.got[i] == o.want[i])
+            o.same++;
+        else if (o.first_bad == n)
+            o.first_bad = i;
+    }
+    o.ok = o.same == n;
+    o.speedup = n == 0 ? 1.0 : (o.t_par > 0 ? o.t_seq / o.t_par : 0.0);
+    return o;
+}
+
+/* ---- reporting ----------------------------------------------------------- */
+
+static void print_json(const struct outcome *o, int jobs,
+                       enum pool_backend backend)
+{
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "jobs", jobs);
+    json_str(&j, "backend", pool_backend_name(backend));
+    json_int(&j, "tasks", (long long)o->n);
+    json_double(&j, "seconds", o->t_par);
+    json_double(&j, "speedup", o->speedup);
+    json_bool(&j, "ok", o->ok);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_report(const struct outcome *o, int n_jobs, int jobs,
+                         enum pool_backend backend)
+{
+    int cpus = kit_ncpus();
+    printf("Parallel(n_jobs=%d, backend=\"%s\")(delayed(count_primes)(x) "
+           "for x in xs)\n",
+           n_jobs, pool_backend_name(backend));
+    if (o->n > 0)
+        printf("xs: %zu inputs, %lld down to %lld (largest first)\n\n", o->n,
+               o->in[0], o->in[o->n - 1]);
+    else
+        printf("xs: empty: nothing to do\n\n");
+    kit_table tb;
+    tbl_init(&tb);
+    tbl_col(&tb, "run", TBL_LEFT);
+    tbl_col(&tb, "workers", TBL_RIGHT);
+    tbl_col(&tb, "time", TBL_RIGHT);
+    tbl_col(&tb, "speedup", TBL_RIGHT);
+    tbl_col(&tb, "expected", TBL_LEFT);
+    tbl_cell(&tb, "sequential loop (n_jobs=1)");
+    tbl_cell(&tb, "1");
+    tbl_cell(&tb, "%.3f s", o->t_seq);
+    tbl_cell(&tb, "1.00x");
+    tbl_cell(&tb, "baseline");
+    tbl_cell(&tb, "%s backend", pool_backend_name(backend));
+    tbl_cell(&tb, "%d", jobs);
+    tbl_cell(&tb, "%.3f s", o->t_par);
+    tbl_cell(&tb, "%.2fx", o->speedup);
+    int ideal = jobs < cpus ? jobs : cpus;
+    if ((size_t)ideal > o->n)
+        ideal = o->n ? (int)o->n : 1;
+    tbl_cell(&tb, "up to ~%d.00x (%d worker%s, %d CPU%s)", ideal, jobs,
+             jobs == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
+    tbl_print(&tb, stdout);
+    printf("\nresults: %zu of %zu equal to the sequential loop's, in input "
+           "order: %s%s%s\n",
+           o->same, o->n, kit_color(stdout, o->ok ? "green" : "red"),
+           o->ok ? "OK" : "WRONG", kit_color(stdout, "reset"));
+    if (o->n > 0)
+        printf("  count_primes(%lld) = %lld%s\n", o->in[0], o->got[0],
+               o->n > 1 ? ", ..." : "");
+    if (!o->ok)
+        printf("  first difference: task %zu, count_primes(%lld) should be "
+               "%lld, got %lld\n"
+               "\nNotice: the pool returned the right numbers in the wrong "
+               "places: "
+               "results must go back in input order.\n",
+               o->first_bad, o->in[o->first_bad], o->want[o->first_bad],
+               o->got[o->first_bad]);
+    else if (ideal >= 2 && o->speedup < 0.7 * ideal)
+        printf("\nNotice: same answers, same order, but little speedup "
+               "this time: "
+               "other programs busy on the CPUs? (see top)\n");
+    else if (ideal >= 2)
+        printf("\nNotice: same answers, same order, less time: the workers "
+               "ran on "
+               "separate cores at once.\n");
+    else
+        printf("\nNotice: same answers, same order; one worker (or one "
+               "CPU) cannot be "
+               "faster than the loop.\n");
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
+static const char usage[] =
+    "usage: parallel [-j N] [--backend threads|processes] [-v] [--tasks N] "
+    "[--size X] [--json]\n"
+    "\n"
+    "Map count_primes(x) over --tasks inputs with N workers, like joblib's\n"
+    "Parallel(n_jobs=N)(delayed(count_primes)(x) for x in xs); compare with a\n"
+    "plain loop (n_jobs=1): speedup, and whether the results are the same.\n"
+    "\n"
+    "  -j, --jobs N        workers: -1 = every CPU (joblib's n_jobs=-1), or "
+    "1..256 (default 2)\n"
+    "  -b, --backend B     threads or processes (forked workers, pipes) "
+    "(default threads)\n"
+    "  -v, --verbose       joblib-style progress lines on stderr\n"
+    "  -n, --tasks N       number of inputs, 0..100000 (default 16)\n"
+    "  -s, --size X        largest input, 1..5000000; inputs go down from X "
+    "(default 500000)\n"
+    "      --fail-task K   (processes) task K makes its worker fail, to see it "
+    "reported\n"
+    "      --fail-how H    exit or crash (default exit): _exit(3) or a "
+    "segfault\n"
+    "      --json          one JSON object on stdout instead of the report\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "example: parallel -j -1 -v --backend processes\n";
 
 int main(int argc, char *argv[])
 {
@@ -163,123 +306,15 @@ int main(int argc, char *argv[])
     }
 
     int jobs = pool_jobs(n_jobs);
-    size_t n = (size_t)tasks;
-    /* Inputs x_i = step * (n - i): distinct, largest first, so the workers
-     * finish out of order and the pool has to put results back in place. */
-    long long step = n ? (size / tasks > 0 ? size / tasks : 1) : 1;
-    long long *in = xcalloc(n ? n : 1, sizeof *in);
-    long long *want = xcalloc(n ? n : 1, sizeof *want);
-    long long *got = xcalloc(n ? n : 1, sizeof *got);
-    for (size_t i = 0; i < n; i++) {
-        in[i] = step * (long long)(n - i);
-        got[i] = -1;
-    }
-    if (fail_task >= 0) {
-        ctx.fail_x = in[fail_task];
-    }
-
-    /* The parallel map first: a failing task is reported before any wait. */
-    ctx.armed = fail_task >= 0;
-    pool_error err;
-    double t = kit_now();
-    if (pool_map(
-            count_primes, &ctx, in, got, n,
-            &(pool_cfg){.jobs = jobs, .backend = backend, .verbose = verbose},
-            &err) != 0)
-        die("%s", err.msg);
-    double t_par = kit_now() - t;
-
-    /* Then the reference: n_jobs=1 in joblib is a plain loop in the calling
-     * process (where the injected failure must stay disarmed). */
-    ctx.armed = false;
-    t = kit_now();
-    for (size_t i = 0; i < n; i++)
-        want[i] = count_primes(in[i], &ctx);
-    double t_seq = kit_now() - t;
-
-    size_t same = 0, first_bad = n;
-    for (size_t i = 0; i < n; i++) {
-        if (got[i] == want[i])
-            same++;
-        else if (first_bad == n)
-            first_bad = i;
-    }
-    bool ok = same == n;
-    double speedup = n == 0 ? 1.0 : (t_par > 0 ? t_seq / t_par : 0.0);
-
-    if (json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "jobs", jobs);
-        json_str(&j, "backend", pool_backend_name(backend));
-        json_int(&j, "tasks", (long long)n);
-        json_double(&j, "seconds", t_par);
-        json_double(&j, "speedup", speedup);
-        json_bool(&j, "ok", ok);
-        json_end(&j);
-        json_finish(&j);
-    } else {
-        int cpus = kit_ncpus();
-        printf("Parallel(n_jobs=%d, backend=\"%s\")(delayed(count_primes)(x) "
-               "for x in xs)\n",
-               n_jobs, pool_backend_name(backend));
-        if (n > 0)
-            printf("xs: %zu inputs, %lld down to %lld (largest first)\n\n", n,
-                   in[0], in[n - 1]);
-        else
-            printf("xs: empty: nothing to do\n\n");
-        kit_table tb;
-        tbl_init(&tb);
-        tbl_col(&tb, "run", TBL_LEFT);
-        tbl_col(&tb, "workers", TBL_RIGHT);
-        tbl_col(&tb, "time", TBL_RIGHT);
-        tbl_col(&tb, "speedup", TBL_RIGHT);
-        tbl_col(&tb, "expected", TBL_LEFT);
-        tbl_cell(&tb, "sequential loop (n_jobs=1)");
-        tbl_cell(&tb, "1");
-        tbl_cell(&tb, "%.3f s", t_seq);
-        tbl_cell(&tb, "1.00x");
-        tbl_cell(&tb, "baseline");
-        tbl_cell(&tb, "%s backend", pool_backend_name(backend));
-        tbl_cell(&tb, "%d", jobs);
-        tbl_cell(&tb, "%.3f s", t_par);
-        tbl_cell(&tb, "%.2fx", speedup);
-        int ideal = jobs < cpus ? jobs : cpus;
-        if ((size_t)ideal > n)
-            ideal = n ? (int)n : 1;
-        tbl_cell(&tb, "up to ~%d.00x (%d worker%s, %d CPU%s)", ideal, jobs,
-                 jobs == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
-        tbl_print(&tb, stdout);
-        printf("\nresults: %zu of %zu equal to the sequential loop's, in input "
-               "order: %s%s%s\n",
-               same, n, kit_color(stdout, ok ? "green" : "red"),
-               ok ? "OK" : "WRONG", kit_color(stdout, "reset"));
-        if (n > 0)
-            printf("  count_primes(%lld) = %lld%s\n", in[0], got[0],
-                   n > 1 ? ", ..." : "");
-        if (!ok)
-            printf("  first difference: task %zu, count_primes(%lld) should be "
-                   "%lld, got %lld\n"
-                   "\nNotice: the pool returned the right numbers in the wrong "
-                   "places: "
-                   "results must go back in input order.\n",
-                   first_bad, in[first_bad], want[first_bad], got[first_bad]);
-        else if (ideal >= 2 && speedup < 0.7 * ideal)
-            printf("\nNotice: same answers, same order, but little speedup "
-                   "this time: "
-                   "other programs busy on the CPUs? (see top)\n");
-        else if (ideal >= 2)
-            printf("\nNotice: same answers, same order, less time: the workers "
-                   "ran on "
-                   "separate cores at once.\n");
-        else
-            printf("\nNotice: same answers, same order; one worker (or one "
-                   "CPU) cannot be "
-                   "faster than the loop.\n");
-    }
-    free(in);
-    free(want);
-    free(got);
-    return ok ? 0 : 1;
+    struct outcome o = map_and_check(
+        tasks, size, fail_task, &ctx,
+        &(pool_cfg){.jobs = jobs, .backend = backend, .verbose = verbose});
+    if (json)
+        print_json(&o, jobs, backend);
+    else
+        print_report(&o, n_jobs, jobs, backend);
+    free(o.in);
+    free(o.want);
+    free(o.got);
+    return o.ok ? 0 : 1;
 }

@@ -22,8 +22,8 @@
  * Both fixes complete every transfer, and the totals show that money is
  * conserved.
  *
- * Usage:   ./deadlock [--fix none|order|trylock] [-n TRANSFERS] [-p MS]
- *                     [--json]
+ * Usage:   ./deadlock [--fix none|order|trylock] [-n TRANSFERS]
+ *                     [--pause MS] [--json]
  * Exit:    0 all transfers done and money conserved, 1 money went wrong,
  *          2 bad usage, 3 deadlock (reported by the watchdog)
  *
@@ -459,7 +459,8 @@ static void explain(const struct bank *b)
 }
 
 static const char usage[] =
-    "usage: deadlock [-f none|order|trylock] [-n TRANSFERS] [-p MS] [--json]\n"
+    "usage: deadlock [-f none|order|trylock] [-n TRANSFERS] [--pause MS] "
+    "[--json]\n"
     "\n"
     "Two tellers move money between alice and bob, each account behind\n"
     "its own mutex: teller 1 locks alice then bob, teller 2 bob then alice.\n"
@@ -469,7 +470,7 @@ static const char usage[] =
     "  -f, --fix FIX        none (default: deadlocks), order (one global\n"
     "                       lock order), trylock (back off and retry)\n"
     "  -n, --transfers N    per teller, 1..1000000 (default 100)\n"
-    "  -p, --pause MS       hold the first lock MS ms, 0..100 (default 1):\n"
+    "      --pause MS       hold the first lock MS ms, 0..100 (default 1):\n"
     "                       a wide window, so it deadlocks every time\n"
     "      --json           one JSON object instead of the table\n"
     "  -h, --help           this help\n"
@@ -477,7 +478,8 @@ static const char usage[] =
     "examples:\n"
     "  ./deadlock                 deadlocks; the watchdog explains, exit 3\n"
     "  ./deadlock --fix order     every transfer done, money conserved\n"
-    "  ./deadlock -p 0 -n 100000  no pause: a deadlock only by luck\n"
+    "  ./deadlock --pause 0 -n 100000\n"
+    "                             no pause: a deadlock only by luck\n"
     "\n"
     "exit status: 0 done, money conserved; 1 balances wrong; 2 bad usage;\n"
     "             3 deadlock\n";
@@ -493,17 +495,18 @@ int main(int argc, char *argv[])
     };
     bool json = false;
 
-    enum { OPT_JSON = 256 };
+    enum { OPT_JSON = 256, OPT_PAUSE };
+    /* --pause is long only: -p means --producers in the kit. */
     static const struct option longopts[] = {
         {"fix", required_argument, NULL, 'f'},
         {"transfers", required_argument, NULL, 'n'},
-        {"pause", required_argument, NULL, 'p'},
+        {"pause", required_argument, NULL, OPT_PAUSE},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, ":f:n:p:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'f':
             b.fix = (enum fix)opt_choice("--fix", optarg, fix_names);
@@ -511,7 +514,7 @@ int main(int argc, char *argv[])
         case 'n':
             b.transfers = opt_int("--transfers", optarg, 1, MAX_TRANSFERS);
             break;
-        case 'p':
+        case OPT_PAUSE:
             b.pause_ms = opt_double("--pause", optarg, 0, MAX_PAUSE_MS);
             break;
         case OPT_JSON: json = true; break;

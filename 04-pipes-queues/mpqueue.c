@@ -151,7 +151,7 @@ static uint64_t check_body(const unsigned char *b, size_t len, const config *c)
     return ok ? id : (id & ~ACK_BAD) | ACK_BAD;
 }
 
-/* ---- the two kinds of children ---------------------------------------------- */
+/* ---- the two kinds of children ------------------------------------------- */
 
 typedef struct {
     int work[2];   /* pipe transport: producers -> consumers */
@@ -325,7 +325,7 @@ static mqd_t open_private_mq(const config *c)
 }
 #endif
 
-/* ---- the parent ------------------------------------------------------------ */
+/* ---- the parent ---------------------------------------------------------- */
 
 typedef struct {
     unsigned char *seen; /* seen[id]: acknowledgements of item id (saturates) */
@@ -415,7 +415,184 @@ static double stalled_ms(double *since)
     return (now - *since) * 1000;
 }
 
-/* ---- reporting ---------------------------------------------------------------- */
+/* What the parent learned from a finished run. */
+typedef struct {
+    tally t;
+    double secs;
+    int fds_leaked;
+    size_t batch;  /* bytes per framed write() */
+    long pipe_buf; /* PIPE_BUF of the result pipe */
+} outcome;
+
+/* Needed by the run, defined with the reporting: the two ways it ends early. */
+static _Noreturn void child_failed(const config *c, int i, pid_t pid,
+                                   int status);
+static _Noreturn void deadlock(const config *c, const tally *t, bool drained,
+                               double secs);
+
+/* One run: the queue, P producers and C consumers forked, and the parent's
+ * event loop until every item is acknowledged and every child reaped. */
+static outcome run(const config *cfg)
+{
+    int fds_before = open_fds();
+    outcome o;
+    const int P = (int)cfg->producers, C = (int)cfg->consumers;
+    const uint64_t N = (uint64_t)cfg->items;
+
+    channels ch;
+    memset(&ch, 0, sizeof ch);
+    ch.work[0] = ch.work[1] = ch.token[0] = ch.token[1] = -1;
+    if (pipe(ch.result) != 0)
+        die_errno("pipe");
+    long pipe_buf = fpathconf(ch.result[1], _PC_PIPE_BUF);
+    if (pipe_buf < 0)
+        pipe_buf = 512; /* the POSIX minimum */
+    ch.batch = pipe_buf < 4096 ? (size_t)pipe_buf : 4096;
+    if (cfg->transport == T_PIPE) {
+        if (pipe(ch.work) != 0)
+            die_errno("pipe");
+        if (C > 1) {
+            if (pipe(ch.token) != 0)
+                die_errno("pipe");
+            char t = 'T';
+            /* the lock starts unlocked */
+            if (!kit_write_all(ch.token[1], &t, 1))
+                die_errno("write");
+        }
+    } else {
+#if HAVE_MQ
+        ch.mq = open_private_mq(cfg);
+#endif
+    }
+
+    double t0 = kit_now();
+    pid_t parent = getpid();
+    for (int i = 0; i < P + C; i++) {
+        bool is_producer = i < P;
+        fflush(NULL); /* or buffered output would be printed twice */
+        pid_t pid = kit_fork();
+        if (pid != 0) {
+            children[nchildren++] = pid;
+            continue;
+        }
+        /* The child closes every end it does not use, at once: */
+        kit_child_close(ch.result[0]); /* only the parent reads results */
+        if (is_producer)
+            kit_child_close(ch.result[1]); /* producers send no results */
+        if (ch.work[0] >= 0) {
+            /* A consumer must not hold a write end of the work pipe, or it
+             * would wait for its own EOF; a producer does not read it. */
+            kit_child_close(is_producer ? ch.work[0] : ch.work[1]);
+        }
+        if (ch.token[0] >= 0 && is_producer) {
+            kit_child_close(ch.token[0]); /* the readers' lock is for readers */
+            kit_child_close(ch.token[1]);
+        }
+        if (is_producer)
+            producer(cfg, &ch, (uint32_t)i, parent);
+        consumer(cfg, &ch, parent);
+    }
+    /* The parent only reads results.  Its copies of the work pipe's write
+     * end and of the result pipe's write end must go now: EOF on a pipe
+     * comes when the LAST write end is closed. */
+    if (ch.work[0] >= 0) {
+        kit_xclose(ch.work[0]);
+        kit_xclose(ch.work[1]);
+    }
+    if (ch.token[0] >= 0) {
+        kit_xclose(ch.token[0]);
+        kit_xclose(ch.token[1]);
+    }
+    kit_xclose(ch.result[1]);
+    restart_stall_clock_on_sigcont();
+
+    tally t;
+    memset(&t, 0, sizeof t);
+    t.seen = xcalloc((size_t)N, 1);
+    t.count = xcalloc((size_t)P, sizeof *t.count);
+    t.sum = xcalloc((size_t)P, sizeof *t.sum);
+
+    /* The event loop: read results (unless --join-first), reap children,
+     * send the pills (mq) once the producers are done, watch for a stall. */
+    bool drain = !cfg->join_first, result_open = true;
+    int live = P + C, producers_left = P, pills = 0;
+    double last_progress = kit_now();
+    unsigned char buf[65536];
+    while (live > 0 || result_open) {
+        bool progress = false;
+        struct pollfd pfd = {.fd = ch.result[0], .events = POLLIN};
+        int n = poll(&pfd, drain && result_open ? 1 : 0, 10);
+        if (n < 0 && errno != EINTR)
+            die_errno("poll");
+        if (n > 0) {
+            ssize_t r = read(ch.result[0], buf, sizeof buf);
+            if (r < 0 && errno != EINTR)
+                die_errno("read");
+            if (r == 0)
+                result_open = false; /* every consumer has closed its end */
+            if (r > 0)
+                take_acks(&t, cfg, buf, (size_t)r);
+            progress = true;
+        }
+        for (int i = 0; i < nchildren; i++) {
+            int st;
+            if (children[i] <= 0)
+                continue;
+            pid_t w = waitpid(children[i], &st, WNOHANG);
+            if (w < 0 && errno != EINTR)
+                die_errno("waitpid");
+            if (w <= 0)
+                continue;
+            /* reaped here with WNOHANG: off the cleanup's record too */
+            pid_t pid = children[i];
+            kit_forget_child(pid);
+            children[i] = 0;
+            live--;
+            progress = true;
+            if (i < P)
+                producers_left--;
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                child_failed(cfg, i, pid, st);
+        }
+#if HAVE_MQ
+        /* No EOF on a message queue: one pill per consumer, after the last
+         * item (FIFO), and never blocking for long - we must keep reading. */
+        while (cfg->transport == T_MQ && producers_left == 0 && pills < C) {
+            uint32_t pill = PILL;
+            struct timespec dl = kit_deadline_ms(1);
+            if (mq_timedsend(ch.mq, (const char *)&pill, sizeof pill, 0, &dl) !=
+                0) {
+                if (errno == ETIMEDOUT || errno == EINTR)
+                    break;
+                die_errno("mq_send");
+            }
+            pills++;
+            progress = true;
+        }
+#endif
+        if (!drain && live == 0)
+            drain = true; /* --join-first got away with it: read now */
+        if (progress)
+            last_progress = kit_now();
+        else if (stalled_ms(&last_progress) >= cfg->watchdog_ms)
+            deadlock(cfg, &t, drain, kit_now() - t0);
+    }
+    double secs = kit_now() - t0;
+    (void)pills;
+    kit_xclose(ch.result[0]);
+#if HAVE_MQ
+    if (cfg->transport == T_MQ && mq_close(ch.mq) != 0)
+        die_errno("mq_close");
+#endif
+    o.t = t;
+    o.secs = secs;
+    o.fds_leaked = open_fds() - fds_before;
+    o.batch = ch.batch;
+    o.pipe_buf = pipe_buf;
+    return o;
+}
+
+/* ---- reporting ----------------------------------------------------------- */
 
 /* What producer p sends: how many items, and the sum of their ids. */
 static unsigned long long sent_count(const config *c, int p)
@@ -481,6 +658,73 @@ static void print_json(const config *c, const tally *t, double secs,
     json_double(&j, "watchdog_ms", c->watchdog_ms);
     json_end(&j);
     json_finish(&j);
+}
+
+/* The table and verdict of a finished run (--json: print_json). */
+static void print_report(const config *c, const tally *t, const summary *sm,
+                         double secs, int fds_leaked, size_t batch,
+                         long pipe_buf)
+{
+    const int P = (int)c->producers, C = (int)c->consumers;
+    const uint64_t N = (uint64_t)c->items;
+    double rate = secs > 0 ? (double)t->received / secs : 0;
+    printf("mpqueue: %d producer process%s -> %s -> %d consumer process%s "
+           "-> parent, "
+           "%llu items\n\n",
+           P, P == 1 ? "" : "es",
+           c->transport == T_PIPE ? "one pipe (framed, atomic writes)"
+                                  : "a POSIX message queue",
+           C, C == 1 ? "" : "es", (unsigned long long)N);
+    kit_table tb;
+    tbl_init(&tb);
+    tbl_col(&tb, "producer", TBL_LEFT);
+    tbl_col(&tb, "sent", TBL_RIGHT);
+    tbl_col(&tb, "received", TBL_RIGHT);
+    tbl_col(&tb, "checksum sent", TBL_RIGHT);
+    tbl_col(&tb, "checksum got", TBL_RIGHT);
+    tbl_col(&tb, "verdict", TBL_LEFT);
+    for (int p = 0; p < P; p++) {
+        unsigned long long cnt = sent_count(c, p);
+        unsigned long long sum = sent_sum(c, p);
+        tbl_cell(&tb, "%d", p);
+        tbl_cell(&tb, "%llu", cnt);
+        tbl_cell(&tb, "%llu", t->count[p]);
+        tbl_cell(&tb, "%llu", sum);
+        tbl_cell(&tb, "%llu", t->sum[p]);
+        tbl_cell(&tb, "%s",
+                 t->count[p] == cnt && t->sum[p] == sum ? "OK"
+                 : t->count[p] < cnt                    ? "LOST"
+                                                        : "WRONG");
+    }
+    tbl_print(&tb, stdout);
+    printf("\ndelivered %llu of %llu items: %llu missing, %llu duplicates, "
+           "%llu damaged -> ",
+           sm->distinct, (unsigned long long)N, sm->missing, sm->duplicates,
+           t->bad);
+    if (sm->exactly_once)
+        printf("%sOK: every item delivered exactly once%s\n",
+               kit_color(stdout, "green"), kit_color(stdout, "reset"));
+    else
+        printf("%sFAILED: not exactly once%s\n", kit_color(stdout, "red"),
+               kit_color(stdout, "reset"));
+    printf("throughput: %.0f items/s (%.3f s), every child reaped, %d "
+           "descriptors leaked\n",
+           rate, secs, fds_leaked);
+    if (c->transport == T_PIPE)
+        printf("frames: <= %zu bytes per write(), PIPE_BUF is %ld: atomic, "
+               "so producers "
+               "need no lock;\n        %s\n",
+               batch, pipe_buf,
+               C > 1 ? "consumers read each frame under a lock (a token in "
+                       "a pipe)"
+                     : "one consumer reads alone: no lock");
+    if (c->join_first)
+        printf("note: --join-first got away with it this time: all results "
+               "fit in the\n"
+               "      pipe's buffer.  Try more items (-n 100000) to see it "
+               "deadlock.\n");
+    printf("notice: compare items/s with ./queue: every item now costs "
+           "system calls\n");
 }
 
 /* "producer 1" / "consumer 0": which of the P + C children children[i] is. */
@@ -563,7 +807,7 @@ static const char usage[] =
     "                        a pipe's capacity is the kernel's (64 KiB on "
     "Linux)\n"
     "  -n, --items N         items in total, 1..10000000 (default 100000)\n"
-    "  -t, --transport T     pipe (default) or mq (POSIX message queue, "
+    "      --transport T     pipe (default) or mq (POSIX message queue, "
     "Linux)\n"
     "      --join-first      wait for the children before reading their "
     "results:\n"
@@ -578,13 +822,14 @@ static const char usage[] =
 
 static void parse(int argc, char **argv, config *c)
 {
-    enum { OPT_JOIN = 256, OPT_WATCHDOG, OPT_JSON };
+    enum { OPT_JOIN = 256, OPT_WATCHDOG, OPT_JSON, OPT_TRANSPORT };
+    /* --transport is long only: -t means --threads in the kit. */
     static const struct option longopts[] = {
         {"producers", required_argument, NULL, 'p'},
         {"consumers", required_argument, NULL, 'c'},
         {"capacity", required_argument, NULL, 'k'},
         {"items", required_argument, NULL, 'n'},
-        {"transport", required_argument, NULL, 't'},
+        {"transport", required_argument, NULL, OPT_TRANSPORT},
         {"join-first", no_argument, NULL, OPT_JOIN},
         {"watchdog", required_argument, NULL, OPT_WATCHDOG},
         {"json", no_argument, NULL, OPT_JSON},
@@ -597,8 +842,7 @@ static void parse(int argc, char **argv, config *c)
                   .items = 100000,
                   .watchdog_ms = 1000};
     int ch;
-    while ((ch = getopt_long(argc, argv, ":p:c:k:n:t:h", longopts, NULL)) !=
-           -1) {
+    while ((ch = getopt_long(argc, argv, ":p:c:k:n:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'p':
             c->producers = opt_int("--producers", optarg, 1, MAX_PROCS);
@@ -609,7 +853,7 @@ static void parse(int argc, char **argv, config *c)
         /* 10 is Linux's default /proc/sys/fs/mqueue/msg_max for non-root */
         case 'k': c->capacity = opt_int("--capacity", optarg, 1, 10); break;
         case 'n': c->items = opt_int("--items", optarg, 1, MAX_ITEMS); break;
-        case 't':
+        case OPT_TRANSPORT:
             c->transport = (enum transport)opt_choice("--transport", optarg,
                                                       transport_names);
             break;
@@ -638,228 +882,20 @@ int main(int argc, char **argv)
      * then die of the signal. */
     static const int stops[] = KIT_STOP_SIGNALS;
     kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
-    int fds_before = open_fds();
-    const int P = (int)cfg.producers, C = (int)cfg.consumers;
-    const uint64_t N = (uint64_t)cfg.items;
-
-    channels ch;
-    memset(&ch, 0, sizeof ch);
-    ch.work[0] = ch.work[1] = ch.token[0] = ch.token[1] = -1;
-    if (pipe(ch.result) != 0)
-        die_errno("pipe");
-    long pipe_buf = fpathconf(ch.result[1], _PC_PIPE_BUF);
-    if (pipe_buf < 0)
-        pipe_buf = 512; /* the POSIX minimum */
-    ch.batch = pipe_buf < 4096 ? (size_t)pipe_buf : 4096;
-    if (cfg.transport == T_PIPE) {
-        if (pipe(ch.work) != 0)
-            die_errno("pipe");
-        if (C > 1) {
-            if (pipe(ch.token) != 0)
-                die_errno("pipe");
-            char t = 'T';
-            /* the lock starts unlocked */
-            if (!kit_write_all(ch.token[1], &t, 1))
-                die_errno("write");
-        }
-    } else {
-#if HAVE_MQ
-        ch.mq = open_private_mq(&cfg);
-#endif
-    }
-
-    double t0 = kit_now();
-    pid_t parent = getpid();
-    for (int i = 0; i < P + C; i++) {
-        bool is_producer = i < P;
-        fflush(NULL); /* or buffered output would be printed twice */
-        pid_t pid = kit_fork();
-        if (pid != 0) {
-            children[nchildren++] = pid;
-            continue;
-        }
-        /* The child closes every end it does not use, at once: */
-        kit_child_close(ch.result[0]); /* only the parent reads results */
-        if (is_producer)
-            kit_child_close(ch.result[1]); /* producers send no results */
-        if (ch.work[0] >= 0) {
-            /* A consumer must not hold a write end of the work pipe, or it
-             * would wait for its own EOF; a producer does not read it. */
-            kit_child_close(is_producer ? ch.work[0] : ch.work[1]);
-        }
-        if (ch.token[0] >= 0 && is_producer) {
-            kit_child_close(ch.token[0]); /* the readers' lock is for readers */
-            kit_child_close(ch.token[1]);
-        }
-        if (is_producer)
-            producer(&cfg, &ch, (uint32_t)i, parent);
-        consumer(&cfg, &ch, parent);
-    }
-    /* The parent only reads results.  Its copies of the work pipe's write
-     * end and of the result pipe's write end must go now: EOF on a pipe
-     * comes when the LAST write end is closed. */
-    if (ch.work[0] >= 0) {
-        kit_xclose(ch.work[0]);
-        kit_xclose(ch.work[1]);
-    }
-    if (ch.token[0] >= 0) {
-        kit_xclose(ch.token[0]);
-        kit_xclose(ch.token[1]);
-    }
-    kit_xclose(ch.result[1]);
-    restart_stall_clock_on_sigcont();
-
-    tally t;
-    memset(&t, 0, sizeof t);
-    t.seen = xcalloc((size_t)N, 1);
-    t.count = xcalloc((size_t)P, sizeof *t.count);
-    t.sum = xcalloc((size_t)P, sizeof *t.sum);
-
-    /* The event loop: read results (unless --join-first), reap children,
-     * send the pills (mq) once the producers are done, watch for a stall. */
-    bool drain = !cfg.join_first, result_open = true;
-    int live = P + C, producers_left = P, pills = 0;
-    double last_progress = kit_now();
-    unsigned char buf[65536];
-    while (live > 0 || result_open) {
-        bool progress = false;
-        struct pollfd pfd = {.fd = ch.result[0], .events = POLLIN};
-        int n = poll(&pfd, drain && result_open ? 1 : 0, 10);
-        if (n < 0 && errno != EINTR)
-            die_errno("poll");
-        if (n > 0) {
-            ssize_t r = read(ch.result[0], buf, sizeof buf);
-            if (r < 0 && errno != EINTR)
-                die_errno("read");
-            if (r == 0)
-                result_open = false; /* every consumer has closed its end */
-            if (r > 0)
-                take_acks(&t, &cfg, buf, (size_t)r);
-            progress = true;
-        }
-        for (int i = 0; i < nchildren; i++) {
-            int st;
-            if (children[i] <= 0)
-                continue;
-            pid_t w = waitpid(children[i], &st, WNOHANG);
-            if (w < 0 && errno != EINTR)
-                die_errno("waitpid");
-            if (w <= 0)
-                continue;
-            /* reaped here with WNOHANG: off the cleanup's record too */
-            pid_t pid = children[i];
-            kit_forget_child(pid);
-            children[i] = 0;
-            live--;
-            progress = true;
-            if (i < P)
-                producers_left--;
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                child_failed(&cfg, i, pid, st);
-        }
-#if HAVE_MQ
-        /* No EOF on a message queue: one pill per consumer, after the last
-         * item (FIFO), and never blocking for long - we must keep reading. */
-        while (cfg.transport == T_MQ && producers_left == 0 && pills < C) {
-            uint32_t pill = PILL;
-            struct timespec dl = kit_deadline_ms(1);
-            if (mq_timedsend(ch.mq, (const char *)&pill, sizeof pill, 0, &dl) !=
-                0) {
-                if (errno == ETIMEDOUT || errno == EINTR)
-                    break;
-                die_errno("mq_send");
-            }
-            pills++;
-            progress = true;
-        }
-#endif
-        if (!drain && live == 0)
-            drain = true; /* --join-first got away with it: read now */
-        if (progress)
-            last_progress = kit_now();
-        else if (stalled_ms(&last_progress) >= cfg.watchdog_ms)
-            deadlock(&cfg, &t, drain, kit_now() - t0);
-    }
-    double secs = kit_now() - t0;
-    (void)pills;
-    kit_xclose(ch.result[0]);
-#if HAVE_MQ
-    if (cfg.transport == T_MQ && mq_close(ch.mq) != 0)
-        die_errno("mq_close");
-#endif
-    int fds_leaked = open_fds() - fds_before;
+    outcome o = run(&cfg);
+    tally t = o.t;
     summary sm = summarize(&t, &cfg);
-    unsigned long long distinct = sm.distinct, missing = sm.missing,
-                       duplicates = sm.duplicates;
-    bool exactly_once = sm.exactly_once;
-    double rate = secs > 0 ? (double)t.received / secs : 0;
 
-    if (cfg.json) {
-        print_json(&cfg, &t, secs, "none", fds_leaked);
-    } else {
-        printf("mpqueue: %d producer process%s -> %s -> %d consumer process%s "
-               "-> parent, "
-               "%llu items\n\n",
-               P, P == 1 ? "" : "es",
-               cfg.transport == T_PIPE ? "one pipe (framed, atomic writes)"
-                                       : "a POSIX message queue",
-               C, C == 1 ? "" : "es", (unsigned long long)N);
-        kit_table tb;
-        tbl_init(&tb);
-        tbl_col(&tb, "producer", TBL_LEFT);
-        tbl_col(&tb, "sent", TBL_RIGHT);
-        tbl_col(&tb, "received", TBL_RIGHT);
-        tbl_col(&tb, "checksum sent", TBL_RIGHT);
-        tbl_col(&tb, "checksum got", TBL_RIGHT);
-        tbl_col(&tb, "verdict", TBL_LEFT);
-        for (int p = 0; p < P; p++) {
-            unsigned long long cnt = sent_count(&cfg, p);
-            unsigned long long sum = sent_sum(&cfg, p);
-            tbl_cell(&tb, "%d", p);
-            tbl_cell(&tb, "%llu", cnt);
-            tbl_cell(&tb, "%llu", t.count[p]);
-            tbl_cell(&tb, "%llu", sum);
-            tbl_cell(&tb, "%llu", t.sum[p]);
-            tbl_cell(&tb, "%s",
-                     t.count[p] == cnt && t.sum[p] == sum ? "OK"
-                     : t.count[p] < cnt                   ? "LOST"
-                                                          : "WRONG");
-        }
-        tbl_print(&tb, stdout);
-        printf("\ndelivered %llu of %llu items: %llu missing, %llu duplicates, "
-               "%llu damaged -> ",
-               distinct, (unsigned long long)N, missing, duplicates, t.bad);
-        if (exactly_once)
-            printf("%sOK: every item delivered exactly once%s\n",
-                   kit_color(stdout, "green"), kit_color(stdout, "reset"));
-        else
-            printf("%sFAILED: not exactly once%s\n", kit_color(stdout, "red"),
-                   kit_color(stdout, "reset"));
-        printf("throughput: %.0f items/s (%.3f s), every child reaped, %d "
-               "descriptors leaked\n",
-               rate, secs, fds_leaked);
-        if (cfg.transport == T_PIPE)
-            printf("frames: <= %zu bytes per write(), PIPE_BUF is %ld: atomic, "
-                   "so producers "
-                   "need no lock;\n        %s\n",
-                   ch.batch, pipe_buf,
-                   C > 1 ? "consumers read each frame under a lock (a token in "
-                           "a pipe)"
-                         : "one consumer reads alone: no lock");
-        if (cfg.join_first)
-            printf("note: --join-first got away with it this time: all results "
-                   "fit in the\n"
-                   "      pipe's buffer.  Try more items (-n 100000) to see it "
-                   "deadlock.\n");
-        printf("notice: compare items/s with ./queue: every item now costs "
-               "system calls\n");
-    }
+    if (cfg.json)
+        print_json(&cfg, &t, o.secs, "none", o.fds_leaked);
+    else
+        print_report(&cfg, &t, &sm, o.secs, o.fds_leaked, o.batch, o.pipe_buf);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     free(t.seen);
     free(t.count);
     free(t.sum);
-    if (!exactly_once) {
+    if (!sm.exactly_once) {
         warn_msg("items were lost, duplicated or damaged");
         return KIT_EXIT_RUNTIME;
     }

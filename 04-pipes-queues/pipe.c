@@ -311,6 +311,114 @@ static run_result run_one(const config *cfg, enum mode m)
     return res;
 }
 
+/* PIPE_BUF: the most bytes a write() to a pipe moves atomically.  POSIX
+ * guarantees at least 512; Linux has 4096. */
+static long pipe_buf_size(void)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        die_errno("pipe");
+    long pipe_buf = fpathconf(fds[1], _PC_PIPE_BUF);
+    kit_xclose(fds[0]);
+    kit_xclose(fds[1]);
+    if (pipe_buf < 0)
+        pipe_buf = PIPE_BUF;
+    return pipe_buf;
+}
+
+/* ---- reporting ----------------------------------------------------------- */
+
+/* Replies verified by the worst run: all records when every run was exact. */
+static long long fewest_verified(const config *c, const run_result *runs,
+                                 int nruns)
+{
+    long long verified = c->records;
+    for (int i = 0; i < nruns; i++)
+        if (runs[i].verified < verified)
+            verified = runs[i].verified;
+    return verified;
+}
+
+static void print_json(const config *c, const run_result *runs, int nruns,
+                       long pipe_buf)
+{
+    double bytes = 0, secs = 0;
+    for (int i = 0; i < nruns; i++) {
+        bytes +=
+            2.0 * (double)c->records * (double)c->size; /* there and back */
+        secs += runs[i].seconds;
+    }
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "records", c->records);
+    json_int(&j, "verified", fewest_verified(c, runs, nruns));
+    json_double(&j, "bytes_per_sec", secs > 0 ? bytes / secs : 0);
+    json_int(&j, "record_size", (long long)c->size);
+    json_int(&j, "pipe_buf", pipe_buf);
+    json_arr(&j, "runs");
+    for (int i = 0; i < nruns; i++) {
+        double s = runs[i].seconds;
+        json_obj(&j, NULL);
+        json_str(&j, "mode", runs[i].name);
+        json_int(&j, "verified", runs[i].verified);
+        json_double(&j, "bytes_per_sec",
+                    s > 0 ? 2.0 * (double)c->records * (double)c->size / s : 0);
+        json_double(&j, "messages_per_sec", s > 0 ? (double)c->records / s : 0);
+        json_end(&j);
+    }
+    json_end(&j);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_report(const config *c, const run_result *runs, int nruns,
+                         long pipe_buf)
+{
+    printf("pipe: %lld records of %zu bytes, parent -> child (adds 1 to "
+           "every byte) "
+           "-> parent\n\n",
+           c->records, c->size);
+    kit_table t;
+    tbl_init(&t);
+    tbl_col(&t, "transport", TBL_LEFT);
+    tbl_col(&t, "records", TBL_RIGHT);
+    tbl_col(&t, "verified", TBL_RIGHT);
+    tbl_col(&t, "MB/s", TBL_RIGHT);
+    tbl_col(&t, "round trips/s", TBL_RIGHT);
+    tbl_col(&t, "verdict", TBL_LEFT);
+    for (int i = 0; i < nruns; i++) {
+        double s = runs[i].seconds;
+        tbl_cell(&t, "%s", runs[i].name);
+        tbl_cell(&t, "%lld", c->records);
+        tbl_cell(&t, "%lld", runs[i].verified);
+        tbl_cell(&t, "%.1f",
+                 s > 0 ? 2.0 * (double)c->records * (double)c->size / s / 1e6
+                       : 0);
+        tbl_cell(&t, "%.0f", s > 0 ? (double)c->records / s : 0);
+        tbl_cell(&t, "%s", runs[i].verified == c->records ? "OK" : "CORRUPTED");
+    }
+    tbl_print(&t, stdout);
+    printf("\nMB/s counts the bytes both ways.  PIPE_BUF here is %ld "
+           "bytes: a write()\n"
+           "of at most PIPE_BUF bytes to a pipe is atomic, so records from "
+           "concurrent\n"
+           "writers never interleave; a bigger write may be split and "
+           "interleaved.\n"
+           "(These %zu-byte records are %s.)\n",
+           pipe_buf, c->size,
+           (long)c->size <= pipe_buf ? "atomic"
+                                     : "NOT atomic: fine for one writer only");
+    /* The pipe's lesson; with --forget-close over a socketpair the
+     * parent's shutdown(SHUT_WR) still gave EOF, and "try
+     * --forget-close" would be advice already taken. */
+    if (!(c->forget_close && c->mode == MODE_SOCKETPAIR))
+        printf("notice: the child saw EOF only because every write end of "
+               "its input was closed - try --forget-close\n");
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
 static const char usage[] =
     "usage: pipe [-n RECORDS] [-s SIZE] [-m pipe|socketpair|both] "
     "[--forget-close] [--json]\n"
@@ -388,97 +496,12 @@ int main(int argc, char **argv)
     if (cfg.mode == MODE_SOCKETPAIR || cfg.mode == MODE_BOTH)
         runs[nruns++] = run_one(&cfg, MODE_SOCKETPAIR);
 
-    /* PIPE_BUF: POSIX guarantees at least 512; Linux has 4096. */
-    int fds[2];
-    if (pipe(fds) != 0)
-        die_errno("pipe");
-    long pipe_buf = fpathconf(fds[1], _PC_PIPE_BUF);
-    kit_xclose(fds[0]);
-    kit_xclose(fds[1]);
-    if (pipe_buf < 0)
-        pipe_buf = PIPE_BUF;
-
-    long long verified = cfg.records;
-    double bytes = 0, secs = 0;
-    for (int i = 0; i < nruns; i++) {
-        if (runs[i].verified < verified)
-            verified = runs[i].verified;
-        bytes +=
-            2.0 * (double)cfg.records * (double)cfg.size; /* there and back */
-        secs += runs[i].seconds;
-    }
-    bool ok = verified == cfg.records;
-
-    if (cfg.json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "records", cfg.records);
-        json_int(&j, "verified", verified);
-        json_double(&j, "bytes_per_sec", secs > 0 ? bytes / secs : 0);
-        json_int(&j, "record_size", (long long)cfg.size);
-        json_int(&j, "pipe_buf", pipe_buf);
-        json_arr(&j, "runs");
-        for (int i = 0; i < nruns; i++) {
-            double s = runs[i].seconds;
-            json_obj(&j, NULL);
-            json_str(&j, "mode", runs[i].name);
-            json_int(&j, "verified", runs[i].verified);
-            json_double(&j, "bytes_per_sec",
-                        s > 0 ? 2.0 * (double)cfg.records * (double)cfg.size / s
-                              : 0);
-            json_double(&j, "messages_per_sec",
-                        s > 0 ? (double)cfg.records / s : 0);
-            json_end(&j);
-        }
-        json_end(&j);
-        json_end(&j);
-        json_finish(&j);
-    } else {
-        printf("pipe: %lld records of %zu bytes, parent -> child (adds 1 to "
-               "every byte) "
-               "-> parent\n\n",
-               cfg.records, cfg.size);
-        kit_table t;
-        tbl_init(&t);
-        tbl_col(&t, "transport", TBL_LEFT);
-        tbl_col(&t, "records", TBL_RIGHT);
-        tbl_col(&t, "verified", TBL_RIGHT);
-        tbl_col(&t, "MB/s", TBL_RIGHT);
-        tbl_col(&t, "round trips/s", TBL_RIGHT);
-        tbl_col(&t, "verdict", TBL_LEFT);
-        for (int i = 0; i < nruns; i++) {
-            double s = runs[i].seconds;
-            tbl_cell(&t, "%s", runs[i].name);
-            tbl_cell(&t, "%lld", cfg.records);
-            tbl_cell(&t, "%lld", runs[i].verified);
-            tbl_cell(&t, "%.1f",
-                     s > 0 ? 2.0 * (double)cfg.records * (double)cfg.size / s /
-                                 1e6
-                           : 0);
-            tbl_cell(&t, "%.0f", s > 0 ? (double)cfg.records / s : 0);
-            tbl_cell(&t, "%s",
-                     runs[i].verified == cfg.records ? "OK" : "CORRUPTED");
-        }
-        tbl_print(&t, stdout);
-        printf("\nMB/s counts the bytes both ways.  PIPE_BUF here is %ld "
-               "bytes: a write()\n"
-               "of at most PIPE_BUF bytes to a pipe is atomic, so records from "
-               "concurrent\n"
-               "writers never interleave; a bigger write may be split and "
-               "interleaved.\n"
-               "(These %zu-byte records are %s.)\n",
-               pipe_buf, cfg.size,
-               (long)cfg.size <= pipe_buf
-                   ? "atomic"
-                   : "NOT atomic: fine for one writer only");
-        /* The pipe's lesson; with --forget-close over a socketpair the
-         * parent's shutdown(SHUT_WR) still gave EOF, and "try
-         * --forget-close" would be advice already taken. */
-        if (!(cfg.forget_close && cfg.mode == MODE_SOCKETPAIR))
-            printf("notice: the child saw EOF only because every write end of "
-                   "its input was closed - try --forget-close\n");
-    }
+    long pipe_buf = pipe_buf_size();
+    bool ok = fewest_verified(&cfg, runs, nruns) == cfg.records;
+    if (cfg.json)
+        print_json(&cfg, runs, nruns, pipe_buf);
+    else
+        print_report(&cfg, runs, nruns, pipe_buf);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     if (!ok) {

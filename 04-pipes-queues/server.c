@@ -360,13 +360,16 @@ static void srv_stop(server *s)
 
 static int serve_forever(const server_opts *o)
 {
-    /* Block SIGINT/SIGTERM before any thread exists, so every thread
-     * inherits the mask and only sigwait() below receives them: the
-     * shutdown then runs as ordinary code, not in a signal handler. */
+    /* Block the kit's stop signals (Ctrl-C, kill, a closed terminal,
+     * Ctrl-\) before any thread exists, so every thread inherits the mask
+     * and only sigwait() below receives them: the shutdown then runs as
+     * ordinary code, not in a signal handler.  (No kit_cleanup_on here:
+     * the server forks no child and makes no temp file.) */
+    static const int stops[] = KIT_STOP_SIGNALS;
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    for (int i = 0; i < KIT_NSTOP_SIGNALS; i++)
+        sigaddset(&set, stops[i]);
     int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (rc != 0)
         die_code(rc, "pthread_sigmask");
@@ -395,8 +398,8 @@ static int serve_forever(const server_opts *o)
     xclose(lfd);
     printf("server: %s: stopped in %.0f ms after answering %ld requests "
            "and cutting off %ld connections; no thread or socket left\n",
-           sig == SIGINT ? "SIGINT" : "SIGTERM", (kit_now() - t0) * 1000.0,
-           s.answered, s.cut_off);
+           kit_signal_name(sig), (kit_now() - t0) * 1000.0, s.answered,
+           s.cut_off);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     return 0;

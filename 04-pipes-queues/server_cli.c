@@ -107,13 +107,13 @@ static const char usage_text[] =
     "  -w, --workers N     pool threads, 1..256 (default 4)\n"
     "  -k, --queue K       pool queue capacity, 1..1024 (default 16)\n"
     "  -W, --work-ms W     ms of 'I/O' per request, 0..10000 (default 20)\n"
-    "  -t, --timeout-ms T  a client has T ms to send its request, every\n"
+    "      --timeout-ms T  a client has T ms to send its request, every\n"
     "                      send T ms to finish, 10..60000 (default 1000)\n"
     "      --serve         serve only, on 127.0.0.1; Ctrl-C stops it\n"
     "                      within a second, whatever the clients do\n"
-    "  -p, --port P        with --serve: 0..65535, 0 = any free (default 0)\n"
+    "      --port P        with --serve: 0..65535, 0 = any free (default 0)\n"
     "load generator:\n"
-    "  -c, --clients N     concurrent clients, 1..256 (default 8)\n"
+    "      --clients N     concurrent clients, 1..256 (default 8)\n"
     "  -n, --requests M    requests per client, one connection each,\n"
     "                      1..10000 (default 10)\n"
     "      --connect H:P   load a running 'server --serve' (loopback only)\n"
@@ -132,9 +132,14 @@ static const char usage_text[] =
     "  ./server --serve --port 5000 &\n"
     "  ./server --connect 127.0.0.1:5000;  kill -INT %1\n";
 
-/* Long-only options. */
+/* Long-only options: -t, -p and -c mean --threads, --producers and
+ * --consumers in the kit, so the server's timeout, port and clients have no
+ * short form; --json has none anywhere. */
 enum {
     OPT_SERVE = 256,
+    OPT_TIMEOUT_MS,
+    OPT_PORT,
+    OPT_CLIENTS,
     OPT_CONNECT,
     OPT_ALLOW_REMOTE,
     OPT_MISBEHAVE,
@@ -225,10 +230,10 @@ void server_parse_args(int argc, char **argv, server_opts *o)
         {"workers", required_argument, NULL, 'w'},
         {"queue", required_argument, NULL, 'k'},
         {"work-ms", required_argument, NULL, 'W'},
-        {"timeout-ms", required_argument, NULL, 't'},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
         {"serve", no_argument, NULL, OPT_SERVE},
-        {"port", required_argument, NULL, 'p'},
-        {"clients", required_argument, NULL, 'c'},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"clients", required_argument, NULL, OPT_CLIENTS},
         {"requests", required_argument, NULL, 'n'},
         {"connect", required_argument, NULL, OPT_CONNECT},
         {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
@@ -239,8 +244,8 @@ void server_parse_args(int argc, char **argv, server_opts *o)
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, ":m:w:k:W:t:p:c:n:h", longopts,
-                            NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:w:k:W:n:h", longopts, NULL)) !=
+           -1) {
         switch (c) {
         case 'm':
             o->mode = (enum mode)opt_choice("--mode", optarg, mode_names);
@@ -258,15 +263,15 @@ void server_parse_args(int argc, char **argv, server_opts *o)
             o->work_ms = opt_double("--work-ms", optarg, 0, 10000);
             given |= G_WORK;
             break;
-        case 't':
+        case OPT_TIMEOUT_MS:
             o->timeout_ms = opt_double("--timeout-ms", optarg, 10, 60000);
             given |= G_TIMEOUT;
             break;
-        case 'p':
+        case OPT_PORT:
             o->port = (int)opt_int("--port", optarg, 0, 65535);
             given |= G_PORT;
             break;
-        case 'c':
+        case OPT_CLIENTS:
             o->clients = (int)opt_int("--clients", optarg, 1, MAX_CLIENTS);
             given |= G_CLIENTS;
             break;

@@ -16,10 +16,11 @@
  *
  * What you will observe
  *   private: 0.  shared-unsafe: less than expected (DATA RACE), a different
- *   number every run.  shared-locked: exactly P x N, and slower.
+ *   number every run.  shared-locked: exactly P x N, and slower.  A
+ *   child stopped (SIGSTOP) for 5 s fails the run by name, no hang.
  *
  * Usage
- *   ./shm [-p PROCESSES] [-n ITERATIONS] [-m MODE] [--json]
+ *   ./shm [--processes P] [-n ITERATIONS] [-m MODE] [--json]
  *
  * See also
  *   race.c (lab 03: the same race between threads), shm_open(3), mmap(2),
@@ -40,6 +41,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +116,7 @@ typedef struct {
  * dies of the signal (common/proc.h).  The shared memory object was
  * unlinked right after it was created: nothing else to remove. */
 
-/* ---- shared memory: a POSIX shm object, mapped, then unlinked at once ----- */
+/* ---- shared memory: a POSIX shm object, mapped, then unlinked at once ---- */
 
 /* A name nobody else uses (kit_ipc_name); the object lives only between
  * shm_open and shm_unlink (signals blocked), then only the mapping keeps it
@@ -152,7 +154,7 @@ static shared_page *map_shared_page(void)
     die("shm_open: could not find a free name");
 }
 
-/* ---- the lock ------------------------------------------------------------------ */
+/* ---- the lock ------------------------------------------------------------ */
 
 #if USE_PSHARED_MUTEX
 static void lock_init(shared_page *pg)
@@ -217,9 +219,7 @@ static void unlock(shared_page *pg)
 }
 #endif
 
-/* ---- one run: P children, a start gun, N increments each -------------------- */
-
-/* ---- one run: P children, a start gun, a roll call, N increments each --------- */
+/* ---- one run: P children, a start gun, a roll call, N increments each ---- */
 
 static void say_go(shared_page *pg, bool together)
 {
@@ -279,6 +279,77 @@ static void child_work(enum mode m, shared_page *pg, long long procs,
     }
 }
 
+/*
+ * The liveness rule (as 02-threads/pool.h's).  A child that dies ends, and
+ * waitpid() says how; a child that is STOPPED (kill -STOP, a debugger) never
+ * ends, and the parent would wait forever -- in shared-locked mode, with the
+ * lock held, so would every other child.  So the parent waits with
+ * WUNTRACED | WCONTINUED: a child it sees stopped for STOPPED_LIMIT_S
+ * seconds fails the run, and the message names it.  Only time seen stopped
+ * counts: after Ctrl-Z and fg the whole group was stopped, the parent too,
+ * and the children are continued (WIFCONTINUED) by the time it looks.
+ */
+enum { STOPPED_LIMIT_S = 5 };
+
+/* Reap pids[0..n) as they end; die naming the first child that failed or
+ * stayed stopped (die's exit kills and reaps the rest: common/proc.h). */
+static void reap_children(const pid_t *pids, int n, const char *mode)
+{
+    double stopped_since[MAX_PROCS] = {0}; /* kit_now() when seen stopped */
+    int stop_status[MAX_PROCS] = {0};
+    bool ended[MAX_PROCS] = {false};
+    int left = n, stopped = 0;
+    while (left > 0) {
+        int st;
+        /* Nobody stopped: block until a child changes state.  Somebody
+         * stopped: look four times a second, to see the limit pass. */
+        pid_t pid =
+            waitpid(-1, &st, WUNTRACED | WCONTINUED | (stopped ? WNOHANG : 0));
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            die_errno("waitpid");
+        char how[64];
+        if (pid == 0) {
+            for (int i = 0; i < n; i++)
+                if (!ended[i] && stopped_since[i] > 0 &&
+                    kit_now() - stopped_since[i] >= STOPPED_LIMIT_S)
+                    die("%s: child %ld %s and made no progress for %d s: "
+                        "giving up",
+                        mode, (long)pids[i],
+                        kit_describe_status(stop_status[i], how, sizeof how),
+                        STOPPED_LIMIT_S);
+            kit_sleep_ms(250);
+            continue;
+        }
+        int i = 0;
+        while (i < n && pids[i] != pid)
+            i++;
+        if (i == n)
+            continue; /* not one of this run's children */
+        if (WIFSTOPPED(st)) {
+            if (stopped_since[i] == 0) {
+                stopped_since[i] = kit_now();
+                stopped++;
+            }
+            stop_status[i] = st;
+            continue;
+        }
+        if (stopped_since[i] > 0) { /* continued, or ended while stopped */
+            stopped_since[i] = 0;
+            stopped--;
+        }
+        if (WIFCONTINUED(st))
+            continue;
+        ended[i] = true;
+        left--;
+        kit_forget_child(pid); /* reaped here, not by kit_wait_child */
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("%s: child %ld %s", mode, (long)pid,
+                kit_describe_status(st, how, sizeof how));
+    }
+}
+
 typedef struct {
     enum mode mode;
     long long expected, got;
@@ -318,18 +389,14 @@ static result run(const config *c, enum mode m, shared_page *pg)
     pg->started = kit_now(); /* one child: no roll call, counting starts now */
     /* bang: every child sees EOF */
     kit_xclose(gun[1]);
-    for (int i = 0; i < c->procs; i++) {
-        int st = kit_wait_child(children[i]);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-            die("%s: a child failed", mode_names[m]);
-    }
+    reap_children(children, (int)c->procs, mode_names[m]);
     r.seconds = kit_now() - pg->started;
     r.together = pg->together;
     r.got = m == M_PRIVATE ? private_counter : pg->counter;
     return r;
 }
 
-/* ---- reporting -------------------------------------------------------------- */
+/* ---- reporting ----------------------------------------------------------- */
 
 static const char *verdict(const result *r, long long procs)
 {
@@ -353,7 +420,8 @@ static void explain_unsafe(const result *r, long long procs)
         return;
     if (procs == 1)
         printf("one process: nobody else stores between its load and its "
-               "store, so nothing\nis lost; the race needs two (-p 2).\n");
+               "store, so nothing\nis lost; the race needs two (--processes "
+               "2).\n");
     else if (r->got != r->expected)
         printf("shared-unsafe lost %lld of %lld updates: load, add and store "
                "are\nthree steps, and another process's store in between is "
@@ -368,14 +436,84 @@ static void explain_unsafe(const result *r, long long procs)
                "race: run it again.\n");
 }
 
+/* Did the runs that must be exact come out exact? */
+static bool results_ok(const result *res, int nres)
+{
+    bool ok = true;
+    for (int i = 0; i < nres; i++) {
+        if (res[i].mode == M_PRIVATE && res[i].got != 0)
+            ok = false;
+        if (res[i].mode == M_LOCKED && res[i].got != res[i].expected)
+            ok = false;
+    }
+    return ok;
+}
+
+static void print_json(const config *c, const result *res, int nres)
+{
+    json_w j;
+    json_start(&j, stdout);
+    json_obj(&j, NULL);
+    json_int(&j, "processes", c->procs);
+    json_int(&j, "iterations", c->iters);
+    json_arr(&j, "results");
+    for (int i = 0; i < nres; i++) {
+        json_obj(&j, NULL);
+        json_str(&j, "mode", mode_names[res[i].mode]);
+        json_int(&j, "expected", res[i].expected);
+        json_int(&j, "got", res[i].got);
+        json_int(&j, "lost", res[i].expected - res[i].got);
+        json_double(&j, "seconds", res[i].seconds);
+        json_bool(&j, "together", res[i].together);
+        json_end(&j);
+    }
+    json_end(&j);
+    json_end(&j);
+    json_finish(&j);
+}
+
+static void print_report(const config *c, const result *res, int nres)
+{
+    printf("shm: %lld process%s x %lld increments of one counter (%s)\n\n",
+           c->procs, c->procs == 1 ? "" : "es", c->iters,
+           USE_PSHARED_MUTEX ? "lock: PTHREAD_PROCESS_SHARED mutex"
+                             : "lock: named semaphore");
+    kit_table t;
+    tbl_init(&t);
+    tbl_col(&t, "mode", TBL_LEFT);
+    tbl_col(&t, "expected", TBL_RIGHT);
+    tbl_col(&t, "got", TBL_RIGHT);
+    tbl_col(&t, "lost", TBL_RIGHT);
+    tbl_col(&t, "time", TBL_RIGHT);
+    tbl_col(&t, "verdict", TBL_LEFT);
+    for (int i = 0; i < nres; i++) {
+        const result *r = &res[i];
+        tbl_cell(&t, "%s", mode_names[r->mode]);
+        tbl_cell(&t, "%lld", r->expected);
+        tbl_cell(&t, "%lld", r->got);
+        tbl_cell(&t, "%lld", r->expected - r->got);
+        tbl_cell(&t, "%.2fs", r->seconds);
+        tbl_cell(&t, "%s", verdict(r, c->procs));
+    }
+    tbl_print(&t, stdout);
+    putchar('\n');
+    for (int i = 0; i < nres; i++)
+        explain_unsafe(&res[i], c->procs);
+    printf("notice: after fork() a global is a copy; only MAP_SHARED "
+           "memory is shared,\nand shared memory needs a lock, exactly "
+           "like threads\n");
+}
+
+/* ---- usage text and main ------------------------------------------------- */
+
 static const char usage[] =
-    "usage: shm [-p PROCESSES] [-n ITERATIONS] [-m MODE] [--json]\n"
-    "PROCESSES processes each increment one counter ITERATIONS times, in "
+    "usage: shm [--processes P] [-n ITERATIONS] [-m MODE] [--json]\n"
+    "P processes each increment one counter ITERATIONS times, in "
     "private\n"
     "memory, in shared memory without a lock, and in shared memory with a "
     "lock.\n"
     "\n"
-    "  -p, --processes P    processes, 1..64 (default 4)\n"
+    "      --processes P    processes, 1..64 (default 4)\n"
     "  -n, --iterations N   increments per process, 1..100000000 (default "
     "5000000)\n"
     "  -m, --mode MODE      private|shared-unsafe|shared-locked|all (default "
@@ -383,13 +521,14 @@ static const char usage[] =
     "      --json           one JSON object on stdout instead of the table\n"
     "  -h, --help           this help\n"
     "\n"
-    "example: ./shm -p 2 -n 5000000 -m shared-unsafe\n";
+    "example: ./shm --processes 2 -n 5000000 -m shared-unsafe\n";
 
 static void parse(int argc, char **argv, config *c)
 {
-    enum { OPT_JSON = 256 };
+    enum { OPT_JSON = 256, OPT_PROCESSES };
+    /* --processes is long only: -p means --producers in the kit. */
     static const struct option longopts[] = {
-        {"processes", required_argument, NULL, 'p'},
+        {"processes", required_argument, NULL, OPT_PROCESSES},
         {"iterations", required_argument, NULL, 'n'},
         {"mode", required_argument, NULL, 'm'},
         {"json", no_argument, NULL, OPT_JSON},
@@ -398,9 +537,9 @@ static void parse(int argc, char **argv, config *c)
     };
     *c = (config){.procs = 4, .iters = DEFAULT_ITERATIONS, .mode = M_ALL};
     int ch;
-    while ((ch = getopt_long(argc, argv, ":p:n:m:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":n:m:h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'p':
+        case OPT_PROCESSES:
             c->procs = opt_int("--processes", optarg, 1, MAX_PROCS);
             break;
         case 'n':
@@ -422,9 +561,10 @@ int main(int argc, char **argv)
     kit_set_prog("shm");
     config cfg;
     parse(argc, argv, &cfg);
-    /* Ctrl-C or kill: kill and reap every child, then die of the signal. */
-    static const int stops[] = {SIGINT, SIGTERM};
-    kit_cleanup_on(stops, sizeof stops / sizeof stops[0]);
+    /* Ctrl-C, kill, a closed terminal, Ctrl-\: kill and reap every child,
+     * then die of the signal. */
+    static const int stops[] = KIT_STOP_SIGNALS;
+    kit_cleanup_on(stops, KIT_NSTOP_SIGNALS);
 
     shared_page *pg = map_shared_page();
     lock_init(pg);
@@ -437,63 +577,11 @@ int main(int argc, char **argv)
     if (munmap(pg, sizeof *pg) != 0)
         die_errno("munmap");
 
-    bool ok = true;
-    for (int i = 0; i < nres; i++) {
-        if (res[i].mode == M_PRIVATE && res[i].got != 0)
-            ok = false;
-        if (res[i].mode == M_LOCKED && res[i].got != res[i].expected)
-            ok = false;
-    }
-    if (cfg.json) {
-        json_w j;
-        json_start(&j, stdout);
-        json_obj(&j, NULL);
-        json_int(&j, "processes", cfg.procs);
-        json_int(&j, "iterations", cfg.iters);
-        json_arr(&j, "results");
-        for (int i = 0; i < nres; i++) {
-            json_obj(&j, NULL);
-            json_str(&j, "mode", mode_names[res[i].mode]);
-            json_int(&j, "expected", res[i].expected);
-            json_int(&j, "got", res[i].got);
-            json_int(&j, "lost", res[i].expected - res[i].got);
-            json_double(&j, "seconds", res[i].seconds);
-            json_bool(&j, "together", res[i].together);
-            json_end(&j);
-        }
-        json_end(&j);
-        json_end(&j);
-        json_finish(&j);
-    } else {
-        printf("shm: %lld process%s x %lld increments of one counter (%s)\n\n",
-               cfg.procs, cfg.procs == 1 ? "" : "es", cfg.iters,
-               USE_PSHARED_MUTEX ? "lock: PTHREAD_PROCESS_SHARED mutex"
-                                 : "lock: named semaphore");
-        kit_table t;
-        tbl_init(&t);
-        tbl_col(&t, "mode", TBL_LEFT);
-        tbl_col(&t, "expected", TBL_RIGHT);
-        tbl_col(&t, "got", TBL_RIGHT);
-        tbl_col(&t, "lost", TBL_RIGHT);
-        tbl_col(&t, "time", TBL_RIGHT);
-        tbl_col(&t, "verdict", TBL_LEFT);
-        for (int i = 0; i < nres; i++) {
-            const result *r = &res[i];
-            tbl_cell(&t, "%s", mode_names[r->mode]);
-            tbl_cell(&t, "%lld", r->expected);
-            tbl_cell(&t, "%lld", r->got);
-            tbl_cell(&t, "%lld", r->expected - r->got);
-            tbl_cell(&t, "%.2fs", r->seconds);
-            tbl_cell(&t, "%s", verdict(r, cfg.procs));
-        }
-        tbl_print(&t, stdout);
-        putchar('\n');
-        for (int i = 0; i < nres; i++)
-            explain_unsafe(&res[i], cfg.procs);
-        printf("notice: after fork() a global is a copy; only MAP_SHARED "
-               "memory is shared,\nand shared memory needs a lock, exactly "
-               "like threads\n");
-    }
+    bool ok = results_ok(res, nres);
+    if (cfg.json)
+        print_json(&cfg, res, nres);
+    else
+        print_report(&cfg, res, nres);
     if (fflush(stdout) != 0)
         die_errno("stdout");
     if (!ok) {

@@ -220,7 +220,7 @@ static const char usage[] =
     "stdin, prints 'word<TAB>count' lines on stdout (one per distinct word,\n"
     "in hash order).  Words: Unicode letters and digits in UTF-8, lowercased.\n"
     "\n"
-    "  -c, --max-distinct N  in-mapper combining: hold at most N distinct\n"
+    "      --max-distinct N  in-mapper combining: hold at most N distinct\n"
     "                        words, then print them and start again\n"
     "                        (0..100000000, default 65536; 0 prints\n"
     "                        'word<TAB>1' for every word, the textbook "
@@ -235,16 +235,18 @@ static const char usage[] =
 int main(int argc, char *argv[])
 {
     kit_set_prog("wc_mapper");
+    enum { OPT_MAX_DISTINCT = 256 };
+    /* Long only: -c means --consumers in the kit. */
     static const struct option longopts[] = {
-        {"max-distinct", required_argument, NULL, 'c'},
+        {"max-distinct", required_argument, NULL, OPT_MAX_DISTINCT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     size_t max_distinct = DEFAULT_MAX_DISTINCT;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'c':
+        case OPT_MAX_DISTINCT:
             max_distinct =
                 (size_t)opt_int("--max-distinct", optarg, 0, MAX_MAX_DISTINCT);
             break;

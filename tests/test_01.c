@@ -384,7 +384,7 @@ Test(lab01_usage, fork_rejects_unknown_missing_and_misplaced_options)
 {
     USAGE("--frobnicate", "fork", "--frobnicate");
     USAGE("--code", "fork", "basics", "--code");
-    USAGE("-s", "fork", "zombie", "-s");
+    USAGE("--seconds", "fork", "zombie", "--seconds");
     USAGE("--fix", "fork", "memory", "--fix");
     USAGE("--json", "fork", "--json");
     USAGE("--json", "fork", "buffer", "--json");

@@ -278,7 +278,7 @@ TestSuite(lab02_coffee, .timeout = 60);
 
 Test(lab02_coffee, json_runs_are_consistent_and_timelines_cover_every_customer)
 {
-    run_result r = RUN("coffee", "-q", "2", "-c", "3", "--ms", "10", "--json");
+    run_result r = RUN("coffee", "-q", "2", "-n", "3", "--ms", "10", "--json");
     assert_json_ok(&r, "coffee --json");
     int nruns = tj_len(r.out, "runs");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

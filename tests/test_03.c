@@ -419,9 +419,9 @@ Test(lab03_deadlock, deadlock_json_names_the_cycle)
 static void assert_fix_conserves_money(const char *fix, const char *transfers,
                                        const char *pause)
 {
-    run_result r = run_deadlock((const char *const[]){"deadlock", "--fix", fix,
-                                                      "-n", transfers, "-p",
-                                                      pause, "--json", NULL});
+    run_result r = run_deadlock(
+        (const char *const[]){"deadlock", "--fix", fix, "-n", transfers,
+                              "--pause", pause, "--json", NULL});
     cr_assert(!r.timed_out, "--fix %s hung", fix);
     cr_assert_neq(
         r.exit_code, 3,
@@ -496,11 +496,11 @@ Test(lab03_deadlock, every_bad_argument_exits_2_naming_the_option_and_range)
         {"-n", "1e3", "1..1000000"},
         {"-n", "ten", "1..1000000"},
         {"-n", "", "1..1000000"},
-        {"-p", "-1", "--pause: expected a number in 0..100"},
-        {"-p", "101", "0..100"},
-        {"-p", "1e3", "0..100"},
+        {"--pause", "-1", "--pause: expected a number in 0..100"},
+        {"--pause", "101", "0..100"},
+        {"--pause", "1e3", "0..100"},
         {"--pause", "abc", "0..100"},
-        {"-p", "", "0..100"},
+        {"--pause", "", "0..100"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         run_result r = RUN("deadlock", bad[i].opt, bad[i].val);

@@ -355,8 +355,8 @@ static void assert_mp_exactly_once(int p, int c, int n, const char *transport)
     snprintf(ps, sizeof ps, "%d", p);
     snprintf(cs, sizeof cs, "%d", c);
     snprintf(ns, sizeof ns, "%d", n);
-    run_result r =
-        RUN("mpqueue", "-p", ps, "-c", cs, "-n", ns, "-t", transport, "--json");
+    run_result r = RUN("mpqueue", "-p", ps, "-c", cs, "-n", ns, "--transport",
+                       transport, "--json");
     if (strcmp(transport, "mq") == 0 && r.exit_code == 1 &&
         strstr(r.err, "mq_open")) {
         run_free(&r);
@@ -427,9 +427,9 @@ Test(lab04_mpqueue,
                                                     "3", "-n", "10000000",
                                                     NULL},
                               SIGINT);
-    assert_interrupt_is_clean(
-        (const char *const[]){"mpqueue", "-n", "10000000", "-t", "mq", NULL},
-        SIGTERM);
+    assert_interrupt_is_clean((const char *const[]){"mpqueue", "-n", "10000000",
+                                                    "--transport", "mq", NULL},
+                              SIGTERM);
 }
 
 Test(lab04_mpqueue,
@@ -607,13 +607,13 @@ Test(lab04_mpqueue, mq_children_all_end_when_the_parent_is_killed)
     char *dir = make_tmpdir();
     pid_t kids[4];
     pid_t pid =
-        mp_start((const char *const[]){"mpqueue", "-t", "mq", "-p", "2", "-c",
-                                       "2", "-n", "10000000", NULL},
+        mp_start((const char *const[]){"mpqueue", "--transport", "mq", "-p",
+                                       "2", "-c", "2", "-n", "10000000", NULL},
                  dir, 4, kids);
     if (pid < 0) {
         char *err = mp_file(dir, "err");
         bool no_mq = strstr(err, "mq_open") != NULL;
-        cr_assert(no_mq, "mpqueue -t mq ended early: %s", err);
+        cr_assert(no_mq, "mpqueue --transport mq ended early: %s", err);
         free(err);
         rm_rf(dir);
         cr_skip_test("POSIX message queues are not available here");
@@ -684,7 +684,7 @@ TestSuite(lab04_shm, .timeout = 60);
 
 Test(lab04_shm, private_stays_0_unlocked_never_exceeds_and_locked_is_exact)
 {
-    run_result r = RUN("shm", "-p", "4", "-n", "200000", "--json");
+    run_result r = RUN("shm", "--processes", "4", "-n", "200000", "--json");
     const char *doc = json_of(&r, "shm");
     cr_assert_eq(json_num(doc, "processes"), 4);
     cr_assert_eq(json_num(doc, "iterations"), 200000);
@@ -714,8 +714,8 @@ Test(lab04_shm, private_stays_0_unlocked_never_exceeds_and_locked_is_exact)
 
 Test(lab04_shm, locked_mode_alone_is_exact_for_many_processes)
 {
-    run_result r =
-        RUN("shm", "-m", "shared-locked", "-p", "16", "-n", "5000", "--json");
+    run_result r = RUN("shm", "-m", "shared-locked", "--processes", "16", "-n",
+                       "5000", "--json");
     const char *doc = json_of(&r, "shm -m shared-locked");
     cr_assert_eq(tj_len(doc, "results"), 1);
     cr_assert_eq(json_num(doc, "results.0.got"), 80000, "%s", doc);
@@ -726,7 +726,8 @@ Test(lab04_shm, locked_mode_alone_is_exact_for_many_processes)
 
 Test(lab04_shm, one_process_says_why_nothing_is_lost_instead_of_lucky)
 {
-    run_result r = RUN("shm", "-p", "1", "-n", "100000", "-m", "shared-unsafe");
+    run_result r =
+        RUN("shm", "--processes", "1", "-n", "100000", "-m", "shared-unsafe");
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     cr_assert(strstr(r.out, "one process has no one to race"), "%s", r.out);
     cr_assert(strstr(r.out, "nobody else stores between its load and its"),
@@ -735,8 +736,9 @@ Test(lab04_shm, one_process_says_why_nothing_is_lost_instead_of_lucky)
     cr_assert_null(strstr(r.out, "DATA RACE"), "%s", r.out);
     run_free(&r);
 
-    r = RUN("shm", "-p", "1", "-n", "100000", "-m", "shared-unsafe", "--json");
-    const char *doc = json_of(&r, "shm -p 1");
+    r = RUN("shm", "--processes", "1", "-n", "100000", "-m", "shared-unsafe",
+            "--json");
+    const char *doc = json_of(&r, "shm --processes 1");
     cr_assert_eq(json_num(doc, "results.0.lost"), 0, "%s", doc);
     cr_assert(!json_flag(doc, "results.0.together"), "%s", doc);
     run_free(&r);
@@ -751,9 +753,9 @@ Test(lab04_shm, on_one_cpu_the_roll_call_never_calls_the_children_together)
         cr_skip_test("%s is not installed (util-linux)", taskset);
     char *shm = strdup(bin_path("shm"));
     run_result r = run_with(&(run_opts){
-        .argv = (const char *const[]){taskset, "-c", "0", shm, "-p", "3", "-n",
-                                      "1000", "-m", "shared-unsafe", "--json",
-                                      NULL},
+        .argv = (const char *const[]){taskset, "-c", "0", shm, "--processes",
+                                      "3", "-n", "1000", "-m", "shared-unsafe",
+                                      "--json", NULL},
         .timeout = 30});
     const char *doc = json_of(&r, "taskset -c 0 shm");
     cr_assert(!json_flag(doc, "results.0.together"),
@@ -762,8 +764,9 @@ Test(lab04_shm, on_one_cpu_the_roll_call_never_calls_the_children_together)
     run_free(&r);
 
     r = run_with(&(run_opts){
-        .argv = (const char *const[]){taskset, "-c", "0", shm, "-p", "2", "-n",
-                                      "1000", "-m", "shared-unsafe", NULL},
+        .argv =
+            (const char *const[]){taskset, "-c", "0", shm, "--processes", "2",
+                                  "-n", "1000", "-m", "shared-unsafe", NULL},
         .timeout = 30});
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     if (strstr(r.out, "lost nothing"))
@@ -776,7 +779,7 @@ Test(lab04_shm, on_one_cpu_the_roll_call_never_calls_the_children_together)
 
 Test(lab04_shm, table_grades_every_mode)
 {
-    run_result r = RUN("shm", "-p", "2", "-n", "1000");
+    run_result r = RUN("shm", "--processes", "2", "-n", "1000");
     cr_assert_eq(r.exit_code, 0, "stderr: %s", r.err);
     cr_assert(strstr(r.out, "PRIVATE"), "%s", r.out);
     cr_assert(strstr(r.out, "shared-locked"), "%s", r.out);
@@ -787,16 +790,39 @@ Test(lab04_shm, table_grades_every_mode)
 Test(lab04_shm,
      interrupt_kills_and_reaps_every_child_and_leaves_nothing_in_dev_shm)
 {
-    assert_interrupt_is_clean((const char *const[]){"shm", "-p", "4", "-n",
-                                                    "100000000", "-m",
+    assert_interrupt_is_clean((const char *const[]){"shm", "--processes", "4",
+                                                    "-n", "100000000", "-m",
                                                     "shared-locked", NULL},
                               SIGINT);
-    assert_interrupt_is_clean(
-        (const char *const[]){"shm", "-p", "4", "-n", "100000000", NULL},
-        SIGTERM);
+    assert_interrupt_is_clean((const char *const[]){"shm", "--processes", "4",
+                                                    "-n", "100000000", NULL},
+                              SIGTERM);
 }
 
 /* ---- bad arguments: exit 2, one line naming the option ----------------------------- */
+
+/* The liveness rule (shm.c): a child stopped with SIGSTOP never ends, and in
+ * shared-locked mode it may hold the lock; after 5 s of it the run fails,
+ * naming the child and how, and leaves no child behind. */
+Test(lab04_shm, a_stopped_child_fails_the_run_by_name_instead_of_hanging)
+{
+    run_result r = run_with(&(run_opts){
+        .argv = (const char *const[]){"shm", "--processes", "2", "-n",
+                                      "100000000", "-m", "shared-locked", NULL},
+        .timeout = 40,
+        .signal_after_ms = 300,
+        .signal_child = true,
+        .signal = SIGSTOP});
+    cr_assert(r.signalled, "no child to stop: %s", r.err);
+    cr_assert(!r.timed_out, "one stopped child hung the whole run");
+    cr_assert_eq(r.exit_code, 1, "exit %d signal %d; stderr: %s", r.exit_code,
+                 r.signal, r.err);
+    cr_assert(strstr(r.err, "stopped by signal") && strstr(r.err, "SIGSTOP"),
+              "the message must say the child was stopped: %s", r.err);
+    cr_assert(strstr(r.err, "made no progress"), "%s", r.err);
+    cr_assert_eq(r.leftover, 0, "the stopped child was left behind");
+    run_free(&r);
+}
 
 TestSuite(lab04_args, .timeout = 60);
 
@@ -864,8 +890,8 @@ Test(lab04_args, mpqueue_rejects_bad_arguments_naming_the_option)
         {{"mpqueue", "-k", "11"}, "--capacity"},
         {{"mpqueue", "-n", "-5"}, "--items"},
         {{"mpqueue", "-n", "99999999999999999999"}, "--items"},
-        {{"mpqueue", "-t", "carrier-pigeon"}, "--transport"},
-        {{"mpqueue", "-t", ""}, "--transport"},
+        {{"mpqueue", "--transport", "carrier-pigeon"}, "--transport"},
+        {{"mpqueue", "--transport", ""}, "--transport"},
         {{"mpqueue", "--join-first", "extra"}, "extra"},
         {{"mpqueue", "--nope"}, "--nope"},
     };
@@ -875,8 +901,8 @@ Test(lab04_args, mpqueue_rejects_bad_arguments_naming_the_option)
 Test(lab04_args, shm_rejects_bad_arguments_naming_the_option)
 {
     static const bad_case cases[] = {
-        {{"shm", "-p", "0"}, "--processes"},
-        {{"shm", "-p", "65"}, "--processes"},
+        {{"shm", "--processes", "0"}, "--processes"},
+        {{"shm", "--processes", "65"}, "--processes"},
         {{"shm", "-n", "abc"}, "--iterations"},
         {{"shm", "-n", "100000001"}, "--iterations"},
         {{"shm", "-m", "shared"}, "--mode"},

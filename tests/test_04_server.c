@@ -476,6 +476,29 @@ Test(lab04_server, serve_stops_promptly_on_sigint_while_a_client_is_connected,
     close(out);
 }
 
+/* A closed terminal (SIGHUP) or Ctrl-\ (SIGQUIT) stops --serve like Ctrl-C:
+ * the kit's stop signals, not only SIGINT and SIGTERM. */
+Test(lab04_server, serve_stops_cleanly_on_sighup_and_sigquit,
+     .fini = kill_spawned)
+{
+    static const int sigs[] = {SIGHUP, SIGQUIT};
+    static const char *const names[] = {"SIGHUP", "SIGQUIT"};
+    for (int i = 0; i < 2; i++) {
+        int out;
+        spawn_server(&out, (const char *const[]){"--mode", "pool", NULL});
+        cr_assert_eq(kill(spawned, sigs[i]), 0);
+        cr_assert_eq(wait_spawned(10), 0,
+                     "%s is a clean shutdown (exit 0), not death by the "
+                     "signal",
+                     names[i]);
+        char rest[512];
+        read_until(out, rest, sizeof rest, 5, false);
+        close(out);
+        cr_assert(strstr(rest, names[i]) && strstr(rest, "stopped in"),
+                  "the shutdown line names %s: %s", names[i], rest);
+    }
+}
+
 /* A connected socket to 127.0.0.1:port (the kernel's backlog accepts it
  * whether or not the server has called accept yet). */
 static int connect_local(int port)
@@ -769,7 +792,7 @@ Test(lab04_server_usage, numbers_out_of_range_or_malformed_name_the_option)
     BAD("--bad-clients", "--misbehave", "idle", "--bad-clients", "65");
     BAD("--port", "--serve", "--port", "65536");
     BAD("--port", "--serve", "--port", "-1");
-    BAD("--clients", "-c", "none");
+    BAD("--clients", "--clients", "none");
 }
 
 Test(lab04_server_usage, unknown_words_and_options_are_refused)

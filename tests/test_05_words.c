@@ -1385,7 +1385,7 @@ Test(lab05_streaming, bad_arguments_exit_2_naming_the_option)
         assert_usage_error(&r, "--max-distinct");
         run_free(&r);
     }
-    run_result r = RUN("wc_mapper", "-c", "x");
+    run_result r = RUN("wc_mapper", "--max-distinct=x");
     assert_usage_error(&r, "--max-distinct");
     run_free(&r);
     r = RUN("wc_mapper", "--max-distinct");
@@ -1443,9 +1443,10 @@ Test(ex05_reducer, partial_counts_from_many_map_tasks_add_up)
 {
     /* As on a cluster: several map tasks (here: a mapper that flushes
      * after every 2 distinct words, on two inputs), one sort, one reduce. */
-    run_result m1 = RUN_IN("Deer Bear River Deer", "wc_mapper", "-c", "2");
-    run_result m2 =
-        RUN_IN("Car Car River Deer Car Bear", "wc_mapper", "-c", "2");
+    run_result m1 =
+        RUN_IN("Deer Bear River Deer", "wc_mapper", "--max-distinct", "2");
+    run_result m2 = RUN_IN("Car Car River Deer Car Bear", "wc_mapper",
+                           "--max-distinct", "2");
     cr_assert_eq(m1.exit_code + m2.exit_code, 0);
     size_t n = m1.out_len + m2.out_len;
     char *both = malloc(n + 1);

@@ -263,45 +263,27 @@ Test(rel_badargs, an_unknown_subcommand_or_stray_operand_is_refused)
  * review of the usage text is what keeps them documented.)
  *
  * A letter's meaning is its long name.  Where several long names are one
- * knob under different words (-n: how many items of work, whatever they
- * are), `one_meaning` says so.  `known_clashes` lists the uses that break the
- * rule today, each a CLI change for its program's owner; a new clash fails,
- * and so does an entry that no longer occurs (remove it when it is fixed).
+ * knob under different words, `one_meaning` says so: -n is how much work a
+ * run does, whatever its unit (coffee's customers are one coffee each); -k is
+ * a queue's capacity (server's --queue is its pool queue's capacity).  A
+ * knob of one program only, whose letter means something else in the kit
+ * (fork's --code, server's --port, shm's --processes...), has no short form.
+ *
+ * The letters, for the README: -b --backend, -c --consumers, -f --fix,
+ * -h --help, -j --jobs, -k a queue's capacity, -m --mode, -n how much work,
+ * -o --output, -p --producers, -q --queues, -r --reducers, -s --size,
+ * -t --threads, -v --verbose, -w --workers, -W --work-ms, -y --yield.
  */
 /* clang-format off */
 static const struct {
     char letter;
     const char *longs; /* one meaning: its long names, space-separated */
 } one_meaning[] = {
-    {'n', "--count --items --iterations --records --requests --tasks "
-          "--transfers"},
+    {'n', "--count --customers --items --iterations --records --requests "
+          "--tasks --transfers"},
     {'k', "--capacity --queue"},         /* server's --queue: its capacity */
-    {'c', "--clients --consumers --customers"}, /* how many are served */
-};
-
-static const struct {
-    const char *prog;
-    char letter;
-    const char *longopt;
-} known_clashes[] = {
-    /* prog        letter  long name        (the letter's meaning elsewhere) */
-    {"fork",       'c',    "--code"},       /* -c: how many clients */
-    {"gil",        'c',    "--cpu-ms"},
-    {"wc_mapper",  'c',    "--max-distinct"},
-    {"fork",       'k',    "--signal"},     /* -k: a queue's capacity */
-    {"spawn",      'm',    "--memory"},     /* -m: --mode */
-    {"coffee",     'm',    "--ms"},
-    {"deadlock",   'p',    "--pause"},      /* -p: --producers */
-    {"server",     'p',    "--port"},
-    {"spawn",      'p',    "--posix-spawn"},
-    {"shm",        'p',    "--processes"},
-    {"fork",       's',    "--seconds"},    /* -s: --size */
-    {"gil",        's',    "--switch-ms"},
-    {"server",     't',    "--timeout-ms"}, /* -t: --threads */
-    {"mpqueue",    't',    "--transport"},
 };
 /* clang-format on */
-#define NCLASHES (sizeof known_clashes / sizeof known_clashes[0])
 
 /* Do two long names of one letter mean the same thing? */
 static bool same_meaning(char letter, const char *a, const char *b)
@@ -319,16 +301,6 @@ static bool same_meaning(char letter, const char *a, const char *b)
         return strstr(all, wa) && strstr(all, wb);
     }
     return false;
-}
-
-static int known_clash(const char *prog, char letter, const char *longopt)
-{
-    for (size_t i = 0; i < NCLASHES; i++)
-        if (strcmp(known_clashes[i].prog, prog) == 0 &&
-            known_clashes[i].letter == letter &&
-            strcmp(known_clashes[i].longopt, longopt) == 0)
-            return (int)i;
-    return -1;
 }
 
 typedef struct {
@@ -366,21 +338,14 @@ Test(rel_badargs, one_short_option_means_one_thing_in_every_program)
         if (built(&programs[i]))
             n += documented_shorts(programs[i].prog, uses + n, 32);
     cr_assert_gt(n, (int)NPROGRAMS, "no short option found in any --help");
-    bool seen[NCLASHES] = {false};
     for (int i = 0; i < n; i++) {
         cr_expect(strcmp(uses[i].longopt, "--json") != 0,
                   "%s: --json has the short form -%c; --json is long-only in "
                   "the kit (-j means --jobs)",
                   uses[i].prog, uses[i].letter);
-        int k = known_clash(uses[i].prog, uses[i].letter, uses[i].longopt);
-        if (k >= 0) {
-            seen[k] = true;
-            continue;
-        }
-        /* The letter's meaning: the first use that is not a known clash. */
+        /* The letter's meaning: its first use. */
         for (int j = 0; j < i; j++) {
-            if (uses[j].letter != uses[i].letter ||
-                known_clash(uses[j].prog, uses[j].letter, uses[j].longopt) >= 0)
+            if (uses[j].letter != uses[i].letter)
                 continue;
             cr_expect(
                 same_meaning(uses[i].letter, uses[i].longopt, uses[j].longopt),
@@ -391,11 +356,6 @@ Test(rel_badargs, one_short_option_means_one_thing_in_every_program)
             break;
         }
     }
-    for (size_t k = 0; k < NCLASHES; k++)
-        cr_expect(seen[k],
-                  "%s no longer gives -%c to %s: remove it from known_clashes",
-                  known_clashes[k].prog, known_clashes[k].letter,
-                  known_clashes[k].longopt);
 }
 
 TestSuite(rel_help, .timeout = 60);

@@ -46,7 +46,7 @@ static const hostile_row programs[] = {
     {"spawn",      {"-n", "20", NULL}, 2, NULL},
     {"threads",    {NULL}, 0, NULL},
     {"gil",        {"-t", "2", "--cpu-ms", "20", NULL}, 0, NULL},
-    {"coffee",     {"-q", "2", "-c", "2", "--ms", "10", NULL}, 0, NULL},
+    {"coffee",     {"-q", "2", "-n", "2", "--ms", "10", NULL}, 0, NULL},
     {"parallel",   {"-j", "2", "--tasks", "4", "--size", "2000", NULL}, 0, NULL},
     {"parallel",   {"-j", "2", "--tasks", "4", "--size", "2000", "--backend", "processes", NULL}, 0, NULL},
     {"race",       {"-n", "10000", NULL}, 0, NULL},

@@ -55,7 +55,7 @@ fork        0   # no lesson: all five, briefly (children killed by signals too)
 spawn       0   -n 20
 threads     0
 gil         0   -t 2 --cpu-ms 20
-coffee      0   -q 2 -c 2 --ms 10
+coffee      0   -q 2 -n 2 --ms 10
 parallel    0   -j 2 --tasks 4 --size 2000
 parallel    0   -j 2 --tasks 4 --size 2000 --backend processes
 ui          0   --job-ms 200

@@ -96,12 +96,12 @@ c_race_atomic() { race_fix atomic; }
 c_race_local() { race_fix local; }
 
 c_deadlock_order() {
-    out=$("$BIN/deadlock" --fix order -n 200 -p 0 --json) || { echo "$out"; return 1; }
+    out=$("$BIN/deadlock" --fix order -n 200 --pause 0 --json) || { echo "$out"; return 1; }
     echo "$out"
     has "$out" '"conserved":true' && has "$out" '"deadlock":false'
 }
 c_deadlock_trylock() {
-    out=$("$BIN/deadlock" --fix trylock -n 200 -p 0 --json) || { echo "$out"; return 1; }
+    out=$("$BIN/deadlock" --fix trylock -n 200 --pause 0 --json) || { echo "$out"; return 1; }
     echo "$out"
     has "$out" '"conserved":true' && has "$out" '"deadlock":false'
 }
@@ -126,7 +126,7 @@ exactly_once() { # program, args...
 }
 
 c_shm() {
-    out=$("$BIN/shm" -p 4 -n 20000 --json) || { echo "$out"; return 1; }
+    out=$("$BIN/shm" --processes 4 -n 20000 --json) || { echo "$out"; return 1; }
     echo "$out"
     locked=$(printf '%s' "$out" | grep -o '{"mode":"shared-locked"[^}]*}')
     private=$(printf '%s' "$out" | grep -o '{"mode":"private"[^}]*}')
