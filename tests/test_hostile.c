@@ -55,7 +55,8 @@ static const hostile_row programs[] = {
     {"pipe",       {"-n", "200", NULL}, 0, NULL},
     {"mpqueue",    {"-p", "2", "-c", "2", "-n", "500", NULL}, 0, NULL},
     {"shm",        {"-n", "2000", NULL}, 0, NULL},
-    {"server",     {"--clients", "2", "--requests", "2", "--work-ms", "1", NULL}, 0, NULL},
+    /* sequential: no bq, so the handout's bq stubs cannot stop it */
+    {"server",     {"-m", "sequential", "--clients", "2", "--requests", "2", "--work-ms", "1", NULL}, 0, NULL},
     {"wordcount",  {FIXTURE, NULL}, 0, NULL},
     {"invindex",   {FIXTURE, NULL}, 0, NULL},
     {"wordcount",  {"--workers", "processes", "-j", "2", FIXTURE, NULL}, 0, NULL},
