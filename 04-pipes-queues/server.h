@@ -53,7 +53,7 @@ enum rl read_line(int fd, char *buf, size_t cap, double deadline, int stop_fd);
 bool send_str(int fd, const char *s); /* false if the peer is gone */
 bool set_timeouts(int fd, double ms);
 bool sleep_unless_readable(int fd, double ms);
-    /* false: fd became readable */ /* SO_SNDTIMEO and SO_RCVTIMEO */
+/* false: fd became readable */ /* SO_SNDTIMEO and SO_RCVTIMEO */
 bool set_nonblocking(int fd, bool on);
 void xclose(int fd); /* close(), warn on failure */
 /* Send why, then close so that it arrives (a "lingering close"). */

@@ -34,7 +34,8 @@ static void need_mpi(void)
     if (san_is("thread"))
         cr_skip_test("Open MPI's own threads are not built for "
                      "ThreadSanitizer: the MPI tests run in plain builds");
-    skip_without_tool("mpirun", "openmpi-bin libopenmpi-dev", "lab 05's MPI tests");
+    skip_without_tool("mpirun", "openmpi-bin libopenmpi-dev",
+                      "lab 05's MPI tests");
     const char *path = getenv("PATH");
     mpirun[0] = '\0';
     for (const char *p = path ? path : ""; *p && !mpirun[0];) {
@@ -303,7 +304,8 @@ Test(lab05_mpi_errors, a_missing_file_exits_1_naming_it_and_the_rank)
 Test(lab05_mpi_errors, one_failing_rank_ends_the_job_with_exit_1_naming_it)
 {
     need_mpi();
-    run_result r = mpi_run(3, ARGS("--fail-rank", "1", "05-mapreduce/mr_job.c"));
+    run_result r =
+        mpi_run(3, ARGS("--fail-rank", "1", "05-mapreduce/mr_job.c"));
     cr_assert(!r.timed_out, "a failing rank made the job hang");
     cr_assert_eq(r.exit_code, 1, "exit %d (expected 1): %s", r.exit_code,
                  r.err);
