@@ -7,7 +7,8 @@
  * not depend on how the job is run (jobs, reducers, worker kind, block
  * size, crashing workers); errors must leave nothing behind (no output
  * file, no temp dir, no child).  Timings are never asserted.
- * (The Hadoop Streaming pair is tested in test_05_words.c.)
+ * (The Hadoop Streaming pair is tested in test_05_streaming.c, the graded
+ * exercises in test_05_exercises.c.)
  */
 #include "harness.h"
 #include "tjson.h"
@@ -1098,52 +1099,4 @@ Test(lab05_module, mr_write_recs_writes_every_line_whole_through_its_buffer)
     free(recs);
     free(key);
     free(txt);
-}
-
-/* ---- exercise 05.1: the partition function ------------------------------- */
-EXERCISE(ex05_partition, "05", "the partition function (hash -> reducer)", 4);
-
-Test(ex05_partition, every_key_lands_in_a_valid_partition_always_the_same)
-{
-    for (unsigned R = 1; R <= 9; R++)
-        for (int i = 0; i < 1000; i++) {
-            char k[32];
-            int n = snprintf(k, sizeof k, "key%d", i);
-            uint64_t h = mr_hash(k, (size_t)n);
-            unsigned p = mr_partition(h, R);
-            cr_assert_lt(
-                p, R,
-                "mr_partition(hash of '%s', %u) = %u: it must be in 0..%u", k,
-                R, p, R - 1);
-            cr_assert_eq(mr_partition(h, R), p,
-                         "the same key must always go to the "
-                         "same reducer, or its counts are split between two");
-        }
-}
-
-Test(ex05_partition, keys_are_spread_evenly_over_the_reducers)
-{
-    enum { N = 20000 };
-    const unsigned Rs[] = {2, 3, 4, 7, 8};
-    for (size_t t = 0; t < sizeof Rs / sizeof Rs[0]; t++) {
-        unsigned R = Rs[t];
-        unsigned count[8] = {0};
-        for (int i = 0; i < N; i++) {
-            char k[32];
-            int n = snprintf(k, sizeof k, "w%d", i);
-            unsigned p = mr_partition(mr_hash(k, (size_t)n), R);
-            cr_assert_lt(p, R);
-            count[p]++;
-        }
-        double mean = (double)N / R;
-        for (unsigned p = 0; p < R; p++)
-            cr_assert(count[p] > 0.8 * mean && count[p] < 1.2 * mean,
-                      "with %u reducers, reducer %u got %u of %d keys "
-                      "(expected about "
-                      "%.0f): an uneven partition makes one reduce task do the "
-                      "work of "
-                      "several -- use the hash's remainder modulo the number "
-                      "of reducers",
-                      R, p, count[p], N, mean);
-    }
 }
