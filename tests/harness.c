@@ -78,6 +78,34 @@ static pid_t first_child(pid_t pid)
     return (pid_t)child;
 }
 
+int count_workers(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    int threads = 0, children = 0;
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        threads++;
+        char kids[320];
+        snprintf(kids, sizeof kids, "/proc/%ld/task/%s/children", (long)pid,
+                 e->d_name);
+        FILE *f = fopen(kids, "r");
+        if (f == NULL)
+            continue;
+        long child;
+        while (fscanf(f, "%ld", &child) == 1)
+            children++;
+        fclose(f);
+    }
+    closedir(d);
+    return children + (threads > 0 ? threads - 1 : 0);
+}
+
 /* Does what was captured so far contain text? */
 static bool holds(const sbuf *b, const char *text)
 {
@@ -191,7 +219,9 @@ run_result run_with(const run_opts *o)
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     sbuf out = {0}, err = {0};
     bool out_open = true, err_open = true, signalled = false;
-    double ready_at = o->signal_when ? -1 : t0; /* -1: no sign seen yet */
+    double ready_at = o->signal_when || o->signal_at_workers > 0
+                          ? -1
+                          : t0; /* -1: no sign seen yet */
     while (out_open || err_open || infd >= 0) {
         double elapsed = now() - t0;
         if (elapsed > timeout) {
@@ -199,10 +229,15 @@ run_result run_with(const run_opts *o)
             r.timed_out = true;
             break;
         }
-        if (ready_at < 0 &&
+        if (ready_at < 0 && o->signal_when &&
             (holds(&out, o->signal_when) || holds(&err, o->signal_when)))
             ready_at = now();
-        if ((o->signal_after_ms > 0 || o->signal_when) && !signalled &&
+        if (ready_at < 0 && o->signal_at_workers > 0 &&
+            count_workers(pid) >= o->signal_at_workers)
+            ready_at = now();
+        if ((o->signal_after_ms > 0 || o->signal_when ||
+             o->signal_at_workers > 0) &&
+            !signalled &&
             ready_at >= 0 && (now() - ready_at) * 1000 >= o->signal_after_ms) {
             pid_t target = o->signal_child ? first_child(pid) : pid;
             if (target > 0) { /* else: no child yet, try again next round */

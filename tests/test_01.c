@@ -209,7 +209,7 @@ static void interrupt_zombie(int sig)
         &(run_opts){.argv = (const char *const[]){"fork", "zombie", "--seconds",
                                                   "30", NULL},
                     .timeout = 10,
-                    .signal_after_ms = 300,
+                    .signal_when = "leaving it so for", /* the zombie exists */
                     .signal = sig});
     cr_assert(!r.timed_out, "fork zombie ignored signal %d", sig);
     cr_assert_eq(r.signal, sig,
@@ -246,12 +246,23 @@ Test(lab01_fork, an_unusable_tmpdir_is_a_runtime_error_not_a_usage_error)
 
 /* A signal at any moment of a full run: during a lesson, between two, while
  * the temp file exists.  Either the run had already finished, or it dies of
- * the signal; either way no child and no temp file may remain. */
+ * the signal; either way no child and no temp file may remain.  The moments
+ * are lines the run prints (each reaches the pipe when fork() is about to
+ * be called, so the signal lands right there), never guessed delays. */
 Test(lab01_fork, a_signal_at_any_moment_leaves_no_child_and_no_temp_file)
 {
-    const int delays_ms[] = {1, 5, 15, 40, 80, 150, 300};
+    static const char *const moments[] = {
+        "== basics",          /* the first lesson, its first fork() */
+        "fork() returned 0",  /* a child of the basics lesson is running */
+        "== memory",          /* the second lesson */
+        "opened a temp file", /* the temp file exists, shared with a child */
+        "for contrast",       /* ... still, opened by each process itself */
+        "== buffer",          /* a child that calls exit() */
+        "== zombie",          /* the last lesson */
+        "leaving it so for",  /* the zombie exists */
+    };
     const int sigs[] = {SIGINT, SIGTERM};
-    for (size_t d = 0; d < sizeof delays_ms / sizeof delays_ms[0]; d++) {
+    for (size_t d = 0; d < sizeof moments / sizeof moments[0]; d++) {
         for (size_t s = 0; s < 2; s++) {
             char *dir = make_tmpdir();
             char env[4200];
@@ -266,25 +277,27 @@ Test(lab01_fork, a_signal_at_any_moment_leaves_no_child_and_no_temp_file)
                 .env = (const char *const[]){env, "ASAN_OPTIONS=detect_leaks=0",
                                              NULL},
                 .timeout = 10,
-                .signal_after_ms = delays_ms[d],
+                .signal_when = moments[d],
                 .signal = sigs[s]});
-            cr_assert(!r.timed_out, "fork hung after signal %d at %d ms",
-                      sigs[s], delays_ms[d]);
+            cr_assert(r.signalled, "fork never printed '%s'; stdout: %s",
+                      moments[d], r.out);
+            cr_assert(!r.timed_out, "fork hung after signal %d at '%s'",
+                      sigs[s], moments[d]);
             cr_assert(r.exit_code == 0 || r.signal == sigs[s],
-                      "signal %d at %d ms: expected exit 0 or death by the "
+                      "signal %d at '%s': expected exit 0 or death by the "
                       "signal, got "
                       "exit %d signal %d; stderr: %s",
-                      sigs[s], delays_ms[d], r.exit_code, r.signal, r.err);
-            cr_assert_eq(r.leftover, 0, "signal %d at %d ms left %d child(ren)",
-                         sigs[s], delays_ms[d], r.leftover);
+                      sigs[s], moments[d], r.exit_code, r.signal, r.err);
+            cr_assert_eq(r.leftover, 0, "signal %d at '%s' left %d child(ren)",
+                         sigs[s], moments[d], r.leftover);
             /* fork's own temp file (fork-files.XXXXXX) must be gone;
              * sanitizer runtimes may leave files of their own here. */
             char name[256];
             const char *left =
                 leftover_in(dir, "fork-files.", name, sizeof name);
             cr_assert(left == NULL,
-                      "signal %d at %d ms left the temp file %s/%s", sigs[s],
-                      delays_ms[d], dir, left ? left : "");
+                      "signal %d at '%s' left the temp file %s/%s", sigs[s],
+                      moments[d], dir, left ? left : "");
             rm_rf(dir);
             free(dir);
             run_free(&r);

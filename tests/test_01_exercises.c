@@ -103,7 +103,7 @@ Test(ex01_reap, an_interrupted_spawn_still_reaps_its_children)
         run_result r = run_with(&(run_opts){
             .argv = (const char *const[]){"spawn", "-n", "1000000", NULL},
             .timeout = 20,
-            .signal_after_ms = 200,
+            .signal_at_workers = 1, /* a child exists: the run is under way */
             .signal = sigs[i]});
         assert_reaped(&r, "interrupted spawn");
         cr_assert_eq(r.signal, sigs[i],

@@ -555,13 +555,13 @@ static void interrupt_leaves_nothing(int sig)
     char env[4200];
     snprintf(env, sizeof env, "TMPDIR=%s", tmp);
     /* 4K blocks make ~1000 map tasks, each writing R files: long enough to
-     * be interrupted in the middle */
+     * be interrupted in the middle, once the first worker is forked */
     run_result r = run_with(&(run_opts){
         .argv = (const char *const[]){"wordcount", "--workers", "processes",
                                       "-j", "2", "--block-size", "4K", p, NULL},
         .env = (const char *const[]){env, NULL},
         .timeout = 60,
-        .signal_after_ms = 300,
+        .signal_at_workers = 1,
         .signal = sig});
     cr_assert(!r.timed_out, "the interrupted run hung");
     cr_assert_eq(r.leftover, 0,
