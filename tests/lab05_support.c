@@ -34,6 +34,14 @@ char *ref_words_of(const char *buf, size_t n)
     return w.s;
 }
 
+char *fixture(const char *dir, const char *name, const char *data,
+              size_t len)
+{
+    char *p = path_join(dir, name);
+    write_file(p, data, len);
+    return p;
+}
+
 /* Run a command line through /bin/sh with stdin (may hold NUL bytes). */
 run_result sh_in(const char *in, size_t len, const char *cmd)
 {

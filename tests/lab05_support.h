@@ -4,6 +4,7 @@
  *   test_05_words_fast.c the fast tokenizer's internals (words_internal.h)
  *   test_05_streaming.c  ./wc_mapper and ./wc_reducer
  *   test_05_exercises.c  the graded 05.1 and 05.2
+ *   test_05.c, test_05_rooms.c  the programs and the runtime
  */
 #ifndef KIT_TESTS_LAB05_SUPPORT_H
 #define KIT_TESTS_LAB05_SUPPORT_H
@@ -18,6 +19,10 @@
 char *words_of(const char *buf, size_t n, size_t *count);
 /* The same by the slow reference (tests/fuzz/words_ref.h). */
 char *ref_words_of(const char *buf, size_t n);
+
+/* A file dir/name holding data[0..len): its path (malloc'd). */
+char *fixture(const char *dir, const char *name, const char *data,
+              size_t len);
 
 /* Run a command line through /bin/sh with stdin (may hold NUL bytes). */
 run_result sh_in(const char *in, size_t len, const char *cmd);
