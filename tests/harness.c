@@ -237,8 +237,8 @@ run_result run_with(const run_opts *o)
             ready_at = now();
         if ((o->signal_after_ms > 0 || o->signal_when ||
              o->signal_at_workers > 0) &&
-            !signalled &&
-            ready_at >= 0 && (now() - ready_at) * 1000 >= o->signal_after_ms) {
+            !signalled && ready_at >= 0 &&
+            (now() - ready_at) * 1000 >= o->signal_after_ms) {
             pid_t target = o->signal_child ? first_child(pid) : pid;
             if (target > 0) { /* else: no child yet, try again next round */
                 kill(target, o->signal);

@@ -9,8 +9,7 @@
 #include <unistd.h>
 
 /* Run ./race -m MODE -t T -n N [--yield] --json. */
-run_result run_race(const char *mode, int threads, long long n,
-                           bool yield)
+run_result run_race(const char *mode, int threads, long long n, bool yield)
 {
     char t[32], it[32];
     snprintf(t, sizeof t, "%d", threads);
@@ -45,8 +44,7 @@ struct row json_row(const char *doc, int i)
 }
 
 /* A run of fixes only must be exact, and clean under every sanitizer. */
-struct row fixed_count(const char *mode, int threads, long long n,
-                              bool yield)
+struct row fixed_count(const char *mode, int threads, long long n, bool yield)
 {
     run_result r = run_race(mode, threads, n, yield);
     cr_assert(!r.timed_out, "race -m %s hung", mode);
@@ -87,7 +85,7 @@ run_result run_deadlock(const char *const *argv)
 
 /* A fix must finish with status 0, every transfer done, money conserved. */
 void assert_fix_conserves_money(const char *fix, const char *transfers,
-                                       const char *pause)
+                                const char *pause)
 {
     run_result r = run_deadlock((const char *const[]){"deadlock", "--fix", fix,
                                                       "-n", transfers, "-p",

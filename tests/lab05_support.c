@@ -34,8 +34,7 @@ char *ref_words_of(const char *buf, size_t n)
     return w.s;
 }
 
-char *fixture(const char *dir, const char *name, const char *data,
-              size_t len)
+char *fixture(const char *dir, const char *name, const char *data, size_t len)
 {
     char *p = path_join(dir, name);
     write_file(p, data, len);

@@ -21,8 +21,7 @@ char *words_of(const char *buf, size_t n, size_t *count);
 char *ref_words_of(const char *buf, size_t n);
 
 /* A file dir/name holding data[0..len): its path (malloc'd). */
-char *fixture(const char *dir, const char *name, const char *data,
-              size_t len);
+char *fixture(const char *dir, const char *name, const char *data, size_t len);
 
 /* Run a command line through /bin/sh with stdin (may hold NUL bytes). */
 run_result sh_in(const char *in, size_t len, const char *cmd);

@@ -217,9 +217,8 @@ static void interrupt_and_check(const cleanup_row *p, int sig, const char *big)
     const char *err = strchr(r.err, '\n') ? strchr(r.err, '\n') + 1 : r.err;
 
     if (r.timed_out) {
-        cr_expect_fail(
-            "%s: %s did not stop it: killed after %.0f s", cmd, signame,
-            r.seconds);
+        cr_expect_fail("%s: %s did not stop it: killed after %.0f s", cmd,
+                       signame, r.seconds);
     } else if (!r.signalled) {
         cr_expect_fail("%s: finished (exit %d) before the %s was sent: the "
                        "test needs a longer run; stderr: %s",
