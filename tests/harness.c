@@ -62,19 +62,38 @@ static void sb_read(sbuf *b, int fd, bool *open_)
         *open_ = false;
 }
 
+/* The PIDs listed in a /proc/.../children file (its first 4 KiB, enough
+ * to tell "at least N" for a small N): how many, and the first
+ * (0 if none) in *first.  A missing file lists none. */
+static int read_pids(const char *path, long *first)
+{
+    *first = 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    int n = 0;
+    for (char *p = buf, *end;; p = end) {
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (n++ == 0)
+            *first = v;
+    }
+    return n;
+}
+
 /* The first child of pid, or 0 if none (or not Linux). */
 static pid_t first_child(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
              (long)pid);
-    FILE *f = fopen(path, "r");
-    long child = 0;
-    if (f) {
-        if (fscanf(f, "%ld", &child) != 1)
-            child = 0;
-        fclose(f);
-    }
+    long child;
+    read_pids(path, &child);
     return (pid_t)child;
 }
 
@@ -94,13 +113,8 @@ int count_workers(pid_t pid)
         char kids[320];
         snprintf(kids, sizeof kids, "/proc/%ld/task/%s/children", (long)pid,
                  e->d_name);
-        FILE *f = fopen(kids, "r");
-        if (f == NULL)
-            continue;
-        long child;
-        while (fscanf(f, "%ld", &child) == 1)
-            children++;
-        fclose(f);
+        long first;
+        children += read_pids(kids, &first);
     }
     closedir(d);
     return children + (threads > 0 ? threads - 1 : 0);

@@ -30,11 +30,11 @@
 /* The oracle, reformatted to word<TAB>count. */
 static char *oracle(const char *path)
 {
-    static const char pipeline[] =
+    static const char script[] =
         "LC_ALL=C tr -cs 'A-Za-z0-9' '\\n' < \"$1\" | tr 'A-Z' 'a-z' | "
         "grep -v '^$' | LC_ALL=C sort | uniq -c | "
         "awk '{ printf \"%s\\t%s\\n\", $2, $1 }'";
-    run_result r = RUN("/bin/sh", "-c", pipeline, "oracle", path);
+    run_result r = RUN("/bin/sh", "-c", script, "oracle", path);
     cr_assert_eq(r.exit_code, 0, "the oracle pipeline failed: %s", r.err);
     free(r.err);
     return r.out;
