@@ -62,20 +62,62 @@ static void sb_read(sbuf *b, int fd, bool *open_)
         *open_ = false;
 }
 
+/* The PIDs listed in a /proc/.../children file (its first 4 KiB, enough
+ * to tell "at least N" for a small N): how many, and the first
+ * (0 if none) in *first.  A missing file lists none. */
+static int read_pids(const char *path, long *first)
+{
+    *first = 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    int n = 0;
+    for (char *p = buf, *end;; p = end) {
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (n++ == 0)
+            *first = v;
+    }
+    return n;
+}
+
 /* The first child of pid, or 0 if none (or not Linux). */
 static pid_t first_child(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
              (long)pid);
-    FILE *f = fopen(path, "r");
-    long child = 0;
-    if (f) {
-        if (fscanf(f, "%ld", &child) != 1)
-            child = 0;
-        fclose(f);
-    }
+    long child;
+    read_pids(path, &child);
     return (pid_t)child;
+}
+
+int count_workers(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    int threads = 0, children = 0;
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        threads++;
+        char kids[320];
+        snprintf(kids, sizeof kids, "/proc/%ld/task/%s/children", (long)pid,
+                 e->d_name);
+        long first;
+        children += read_pids(kids, &first);
+    }
+    closedir(d);
+    return children + (threads > 0 ? threads - 1 : 0);
 }
 
 /* Does what was captured so far contain text? */
@@ -191,7 +233,9 @@ run_result run_with(const run_opts *o)
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     sbuf out = {0}, err = {0};
     bool out_open = true, err_open = true, signalled = false;
-    double ready_at = o->signal_when ? -1 : t0; /* -1: no sign seen yet */
+    double ready_at = o->signal_when || o->signal_at_workers > 0
+                          ? -1
+                          : t0; /* -1: no sign seen yet */
     while (out_open || err_open || infd >= 0) {
         double elapsed = now() - t0;
         if (elapsed > timeout) {
@@ -199,11 +243,16 @@ run_result run_with(const run_opts *o)
             r.timed_out = true;
             break;
         }
-        if (ready_at < 0 &&
+        if (ready_at < 0 && o->signal_when &&
             (holds(&out, o->signal_when) || holds(&err, o->signal_when)))
             ready_at = now();
-        if ((o->signal_after_ms > 0 || o->signal_when) && !signalled &&
-            ready_at >= 0 && (now() - ready_at) * 1000 >= o->signal_after_ms) {
+        if (ready_at < 0 && o->signal_at_workers > 0 &&
+            count_workers(pid) >= o->signal_at_workers)
+            ready_at = now();
+        if ((o->signal_after_ms > 0 || o->signal_when ||
+             o->signal_at_workers > 0) &&
+            !signalled && ready_at >= 0 &&
+            (now() - ready_at) * 1000 >= o->signal_after_ms) {
             pid_t target = o->signal_child ? first_child(pid) : pid;
             if (target > 0) { /* else: no child yet, try again next round */
                 kill(target, o->signal);

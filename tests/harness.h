@@ -22,6 +22,7 @@
 #include <criterion/criterion.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct {
     int exit_code;  /* WEXITSTATUS, or -1 if killed by a signal */
@@ -51,6 +52,11 @@ typedef struct {
                                  this text (a readiness sign the program
                                  prints), then after signal_after_ms more
                                  (0: at once): no guess at a fixed delay */
+    int signal_at_workers;   /* >0: send `signal` once the program has
+                                 this many workers (child processes plus
+                                 threads besides its main one, see
+                                 count_workers): the readiness sign of a
+                                 program that prints none before its work */
     bool signal_child;       /* send it to the program's first child
                                  instead (Linux: /proc/PID/task/PID/children) */
     const char *stdout_to;   /* stdout goes to this file ("/dev/full"), not
@@ -68,6 +74,11 @@ run_result run_with(const run_opts *o);
     run_with(&(run_opts){.argv = (const char *const[]){__VA_ARGS__, NULL}, \
                          .in = (input)})
 void run_free(run_result *r);
+
+/* The workers of a running process: its child processes (running or
+ * zombie, of any of its threads) plus its threads besides the main one.
+ * Linux (/proc/PID/task); 0 elsewhere or once it is gone. */
+int count_workers(pid_t pid);
 
 /* Path of a built program: $KIT_BIN_DIR/name. Static buffer. */
 const char *bin_path(const char *name);

@@ -5,10 +5,11 @@
  * Behaviour only, never timings.  The racy mode is tested for what is
  * certain about it (it never counts more than expected; in slow motion it
  * always loses updates), not for a particular loss.  The graded exercises
- * (03.1 mutex, 03.2 local, 03.3 lock order) have their own suites, so the
- * lab03_* suites also pass on the handout, where those fixes are stubs.
+ * (03.1 mutex, 03.2 local, 03.3 lock order) have their own suites, in
+ * test_03_exercises.c, so the lab03_* suites also pass on the handout,
+ * where those fixes are stubs.
  */
-#include "harness.h"
+#include "lab03_support.h"
 #include "tjson.h"
 
 #include <stdio.h>
@@ -17,48 +18,6 @@
 #include <unistd.h>
 
 /* ---- helpers ----------------------------------------------------------- */
-
-/* What ./race reported for one mode. */
-struct row {
-    char mode[16];
-    long long expected, got, lost;
-};
-
-/* Run ./race -m MODE -t T -n N [--yield] --json. */
-static run_result run_race(const char *mode, int threads, long long n,
-                           bool yield)
-{
-    char t[32], it[32];
-    snprintf(t, sizeof t, "%d", threads);
-    snprintf(it, sizeof it, "%lld", n);
-    const char *argv[10] = {"race", "-m", mode, "-t", t, "-n", it, "--json"};
-    if (yield)
-        argv[8] = "--yield"; /* the rest stays NULL */
-    return run_with(&(run_opts){.argv = argv, .timeout = 50});
-}
-
-/* Row i of the JSON document, or a failed assertion. */
-static struct row json_row(const char *doc, int i)
-{
-    struct row r = {{0}, 0, 0, 0};
-    char path[64];
-    double v;
-    snprintf(path, sizeof path, "results.%d.mode", i);
-    cr_assert(tj_str(doc, path, r.mode, sizeof r.mode), "no %s in: %s", path,
-              doc);
-    snprintf(path, sizeof path, "results.%d.expected", i);
-    cr_assert(tj_num(doc, path, &v), "no %s in: %s", path, doc);
-    r.expected = (long long)v;
-    snprintf(path, sizeof path, "results.%d.got", i);
-    cr_assert(tj_num(doc, path, &v), "no %s in: %s", path, doc);
-    r.got = (long long)v;
-    snprintf(path, sizeof path, "results.%d.lost", i);
-    cr_assert(tj_num(doc, path, &v), "no %s in: %s", path, doc);
-    r.lost = (long long)v;
-    snprintf(path, sizeof path, "results.%d.seconds", i);
-    cr_assert(tj_num(doc, path, &v) && v >= 0, "no %s >= 0 in: %s", path, doc);
-    return r;
-}
 
 /* A run of the racy mode ends as the build allows: under ThreadSanitizer
  * with its data-race report and status 66, otherwise cleanly. */
@@ -75,41 +34,6 @@ static void assert_race_run_ended(const run_result *r)
         cr_assert_eq(r->exit_code, 0, "status %d; stderr: %s", r->exit_code,
                      r->err);
     }
-}
-
-/* A run of fixes only must be exact, and clean under every sanitizer. */
-static struct row fixed_count(const char *mode, int threads, long long n,
-                              bool yield)
-{
-    run_result r = run_race(mode, threads, n, yield);
-    cr_assert(!r.timed_out, "race -m %s hung", mode);
-    cr_assert_eq(r.err_len, 0, "race -m %s wrote to stderr: %s", mode, r.err);
-    cr_assert(tj_valid(r.out), "not JSON: %s", r.out);
-    struct row row = json_row(r.out, 0);
-    cr_assert_eq(row.expected, (long long)threads * n);
-    cr_assert_eq(row.lost, row.expected - row.got);
-    /* The exit status follows from the count; the caller's message, which
-     * teaches, comes first, so check the status after returning the row. */
-    int status = r.exit_code;
-    run_free(&r);
-    cr_assert(status == 0 || (status == 1 && row.got != row.expected),
-              "race -m %s: exit %d", mode, status);
-    return row;
-}
-
-/*
- * More racers than CPUs, so two of them always share a CPU.  In slow motion
- * (--yield) a racer gives its CPU away between its load and its store; the
- * scheduler runs the racer sharing that CPU, which stores; the first one's
- * store then overwrites that update.  That happens on every yield that meets
- * a neighbour, thousands of times per run: the loss is certain, not lucky.
- */
-static int more_racers_than_cpus(void)
-{
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cpus < 1)
-        cpus = 1;
-    return cpus + 1 > 1024 ? 1024 : (int)cpus + 1;
 }
 
 /* ---- ./race ------------------------------------------------------------ */
@@ -363,12 +287,6 @@ Test(lab03_race, unknown_options_missing_values_and_stray_words_exit_2)
 
 TestSuite(lab03_deadlock, .timeout = 60);
 
-static run_result run_deadlock(const char *const *argv)
-{
-    /* The watchdog gives up after about a second; ten is "never hangs". */
-    return run_with(&(run_opts){.argv = argv, .timeout = 10});
-}
-
 Test(lab03_deadlock, default_run_deadlocks_and_the_watchdog_explains_the_cycle)
 {
     run_result r = run_deadlock((const char *const[]){"deadlock", NULL});
@@ -412,44 +330,6 @@ Test(lab03_deadlock, deadlock_json_names_the_cycle)
               strcmp(s, "alice") == 0);
     double v;
     cr_assert(tj_num(r.out, "completed", &v) && v < 200, "%s", r.out);
-    run_free(&r);
-}
-
-/* A fix must finish with status 0, every transfer done, money conserved. */
-static void assert_fix_conserves_money(const char *fix, const char *transfers,
-                                       const char *pause)
-{
-    run_result r = run_deadlock(
-        (const char *const[]){"deadlock", "--fix", fix, "-n", transfers,
-                              "--pause", pause, "--json", NULL});
-    cr_assert(!r.timed_out, "--fix %s hung", fix);
-    cr_assert_neq(
-        r.exit_code, 3,
-        "--fix %s -n %s -p %s deadlocked (exit 3) — do both tellers take "
-        "the two locks in the same order, whichever way the money goes?",
-        fix, transfers, pause);
-    cr_assert_eq(r.exit_code, 0, "--fix %s -n %s -p %s: exit %d\n%s", fix,
-                 transfers, pause, r.exit_code, r.out);
-    cr_assert(tj_valid(r.out), "not JSON: %s", r.out);
-    double n, completed, before, after, final, expected;
-    bool conserved = false, dead = true;
-    cr_assert(tj_num(r.out, "transfers", &n));
-    cr_assert(tj_num(r.out, "completed", &completed));
-    cr_assert_eq(completed, 2 * n, "every transfer of both tellers: %s", r.out);
-    cr_assert(tj_bool(r.out, "deadlock", &dead) && !dead);
-    cr_assert(tj_num(r.out, "total_before", &before) && before == 2000);
-    cr_assert(tj_num(r.out, "total_after", &after) && after == before,
-              "money appeared or vanished: %s", r.out);
-    cr_assert(tj_bool(r.out, "conserved", &conserved) && conserved);
-    for (int a = 0; a < 2; a++) {
-        char p[64];
-        snprintf(p, sizeof p, "accounts.%d.final", a);
-        cr_assert(tj_num(r.out, p, &final));
-        snprintf(p, sizeof p, "accounts.%d.expected", a);
-        cr_assert(tj_num(r.out, p, &expected));
-        cr_assert_eq(final, expected, "account %d: %s", a, r.out);
-    }
-    cr_assert_eq(r.err_len, 0, "stderr: %s", r.err);
     run_free(&r);
 }
 
@@ -516,63 +396,4 @@ Test(lab03_deadlock, every_bad_argument_exits_2_naming_the_option_and_range)
     r = RUN("deadlock", "now");
     assert_usage_error(&r, "now");
     run_free(&r);
-}
-
-/* ---- graded exercises -------------------------------------------------- */
-
-EXERCISE(ex03_mutex, "03", "the mutex fix: lock around the increment", 5);
-
-static void assert_fix_exact(const char *mode, int threads, long long n,
-                             bool yield, const char *hint)
-{
-    struct row r = fixed_count(mode, threads, n, yield);
-    cr_assert_eq(r.got, r.expected,
-                 "%s mode lost %lld of %lld updates (-t %d -n %lld%s) — %s",
-                 mode, r.expected - r.got, r.expected, threads, n,
-                 yield ? " --yield" : "", hint);
-}
-
-static const char mutex_hint[] =
-    "is the whole load, add and store inside the lock?";
-
-Test(ex03_mutex, mutex_mode_is_exact_in_slow_motion)
-{
-    assert_fix_exact("mutex", more_racers_than_cpus(), 2000, true, mutex_hint);
-}
-
-Test(ex03_mutex, mutex_mode_is_exact_for_1_to_64_threads_and_1_to_500000)
-{
-    assert_fix_exact("mutex", 1, 1, false, mutex_hint);
-    assert_fix_exact("mutex", 1, 100000, false, mutex_hint);
-    assert_fix_exact("mutex", 8, 3, false, mutex_hint);
-    assert_fix_exact("mutex", 64, 2000, false, mutex_hint);
-    assert_fix_exact("mutex", 2, 500000, false, mutex_hint);
-}
-
-EXERCISE(ex03_local, "03", "the local fix: count privately, merge once", 4);
-
-static const char local_hint[] =
-    "does each thread count in its own variable and add it to the shared total "
-    "once, under the lock?";
-
-Test(ex03_local, local_mode_is_exact_in_slow_motion)
-{
-    assert_fix_exact("local", more_racers_than_cpus(), 2000, true, local_hint);
-}
-
-Test(ex03_local, local_mode_is_exact_for_1_to_64_threads_and_1_to_500000)
-{
-    assert_fix_exact("local", 1, 1, false, local_hint);
-    assert_fix_exact("local", 1, 100000, false, local_hint);
-    assert_fix_exact("local", 8, 3, false, local_hint);
-    assert_fix_exact("local", 64, 2000, false, local_hint);
-    assert_fix_exact("local", 2, 500000, false, local_hint);
-}
-
-EXERCISE(ex03_order, "03", "deadlock's lock-ordering fix", 4);
-
-Test(ex03_order, order_fix_completes_every_transfer_and_conserves_money)
-{
-    assert_fix_conserves_money("order", "100", "1");
-    assert_fix_conserves_money("order", "20000", "0");
 }

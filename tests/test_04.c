@@ -45,13 +45,14 @@ static int kit_ipc_objects(void)
     return n;
 }
 
-/* Interrupt a long run: it must end at once, leave no child and no IPC
- * object behind, and die of the signal (or exit non-zero). */
+/* Interrupt a long run once it has forked a child: it must end at once,
+ * leave no child and no IPC object behind, and die of the signal (or exit
+ * non-zero). */
 static void assert_interrupt_is_clean(const char *const *argv, int sig)
 {
     int before = kit_ipc_objects();
     run_result r = run_with(&(run_opts){
-        .argv = argv, .timeout = 20, .signal = sig, .signal_after_ms = 300});
+        .argv = argv, .timeout = 20, .signal = sig, .signal_at_workers = 1});
     cr_assert(!r.timed_out, "%s did not stop after signal %d", argv[0], sig);
     cr_assert_eq(r.leftover, 0, "%s left %d process(es) behind after signal %d",
                  argv[0], r.leftover, sig);

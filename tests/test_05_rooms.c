@@ -7,12 +7,15 @@
  *   lab05_reduce    a key's values reach reduce() in map-task order,
  *                   once each, whatever order the map tasks finish in
  *   lab05_merge     the merged result is sorted bytewise, each key once
+ *   lab05_module    the API around them: mr_hash, the default block,
+ *                   mr_emit_padded, mr_sum, mr_write_recs, a whole mr_run
  */
-#include "harness.h"
+#include "lab05_support.h"
 
 #include "../05-mapreduce/mr.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,4 +355,353 @@ Test(lab05_merge, the_result_is_sorted_bytewise_with_each_key_once)
                      reducers, res.n);
         mr_result_free(&res);
     }
+}
+
+/* ---- the runtime as a module ------------------------------------------------ */
+TestSuite(lab05_module, .timeout = 30);
+
+Test(lab05_module, the_hash_is_deterministic_and_length_sensitive)
+{
+    cr_assert_eq(mr_hash("word", 4), mr_hash("word", 4));
+    cr_assert_neq(mr_hash("word", 4), mr_hash("word", 3));
+    cr_assert_neq(mr_hash("", 0), mr_hash("\0", 1));
+    cr_assert_neq(mr_hash("abcdefgh1", 9), mr_hash("abcdefgh2", 9));
+    /* every byte counts, at every length (short keys are hashed as two
+     * zero-padded words, long ones eight bytes at a time) */
+    char key[41], twin[41];
+    for (size_t len = 1; len <= sizeof key - 1; len++)
+        for (size_t i = 0; i < len; i++) {
+            for (size_t k = 0; k < len; k++)
+                key[k] = twin[k] = (char)('a' + k % 26);
+            twin[i] = '\0';
+            cr_assert_neq(mr_hash(key, len), mr_hash(twin, len),
+                          "byte %zu of a %zu-byte key is ignored by mr_hash", i,
+                          len);
+        }
+}
+
+Test(lab05_module, the_default_block_gives_a_few_splits_per_worker)
+{
+    cr_assert_eq(mr_default_block(1000, 2), 1u << 20,
+                 "small inputs: 1 MiB blocks");
+    uint64_t b = mr_default_block(200000000, 2);
+    uint64_t splits = (200000000 + b - 1) / b;
+    cr_assert(splits >= 4 && splits <= 12, "200 MB on 2 workers: %llu splits",
+              (unsigned long long)splits);
+    uint64_t b4 = mr_default_block(800000000, 2);
+    uint64_t splits4 = (800000000 + b4 - 1) / b4;
+    cr_assert(splits4 >= splits - 1 && splits4 <= splits + 1,
+              "4x the input must make 4x larger blocks, not 4x the tasks (%llu "
+              "vs %llu)",
+              (unsigned long long)splits4, (unsigned long long)splits);
+    cr_assert_eq(mr_default_block(200000000, 1), b,
+                 "-j 1 and -j 2 must run the same splits (so that comparing "
+                 "them measures the parallelism only)");
+    uint64_t b8 = mr_default_block(200000000, 8);
+    cr_assert((200000000 + b8 - 1) / b8 >= 30,
+              "8 workers: about four splits each, got %llu",
+              (unsigned long long)((200000000 + b8 - 1) / b8));
+}
+
+/* Two apps that emit the same pairs: the words of a split (runs of bytes
+ * other than ' ' and '\n', so keys of any byte and any length), each with
+ * value 1, through mr_emit from an app that promises no padding or one that
+ * promises MR_KEY_PAD bytes (mr_app.key_padding: the runtime's fast load).
+ * The padded one hands over a copy followed by MR_KEY_PAD bytes of
+ * garbage, which must not matter. */
+static void emit_words(const char *data, size_t len, mr_emitter *em,
+                       bool padded)
+{
+    for (size_t i = 0; i < len;) {
+        while (i < len && (data[i] == ' ' || data[i] == '\n'))
+            i++;
+        size_t start = i;
+        while (i < len && data[i] != ' ' && data[i] != '\n')
+            i++;
+        if (i == start)
+            continue;
+        size_t n = i - start;
+        if (!padded) {
+            mr_emit(em, data + start, n, 1);
+            continue;
+        }
+        char *copy = malloc(n + MR_KEY_PAD);
+        cr_assert(copy != NULL);
+        memcpy(copy, data + start, n);
+        static _Thread_local uint32_t x = 1; /* garbage, new at every call */
+        for (size_t j = 0; j < MR_KEY_PAD; j++) {
+            x = x * 1664525u + 1013904223u;
+            copy[n + j] = (char)(x >> 24);
+        }
+        mr_emit(em, copy, n, 1);
+        free(copy);
+    }
+}
+
+static void map_plain(const mr_split *s, const char *data, size_t len,
+                      mr_emitter *em, void *arg)
+{
+    (void)s;
+    (void)arg;
+    emit_words(data, len, em, false);
+}
+
+static void map_padded(const mr_split *s, const char *data, size_t len,
+                       mr_emitter *em, void *arg)
+{
+    (void)s;
+    (void)arg;
+    emit_words(data, len, em, true);
+}
+
+static uint64_t add_values(uint64_t held, uint64_t v, void *arg)
+{
+    (void)arg;
+    return held + v;
+}
+
+static uint64_t sum_values(const char *key, size_t klen, const uint64_t *vals,
+                           size_t n, mr_text *text, void *arg)
+{
+    (void)key;
+    (void)klen;
+    (void)text;
+    (void)arg;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += vals[i];
+    return sum;
+}
+
+/* reduce: how many values the key got -- one per map task that emitted
+ * it, if the combiner folded every occurrence into one slot. */
+static uint64_t count_values(const char *key, size_t klen, const uint64_t *vals,
+                             size_t n, mr_text *text, void *arg)
+{
+    (void)key;
+    (void)klen;
+    (void)vals;
+    (void)text;
+    (void)arg;
+    return n;
+}
+
+/* Run app on file with jobs/reducers/block and return the result as
+ * "key<TAB>count\n" lines (malloc'd, *len bytes: keys may hold NULs). */
+static char *run_app(const mr_app *app, const char *file, int jobs,
+                     int reducers, uint64_t block, size_t *len_out)
+{
+    const char *files[] = {file};
+    mr_config cfg = {.app = app,
+                     .files = files,
+                     .nfiles = 1,
+                     .jobs = jobs,
+                     .reducers = reducers,
+                     .workers = MR_THREADS,
+                     .block_size = block,
+                     .seed = 1};
+    mr_result res;
+    mr_run(&cfg, &res);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    cr_assert(f != NULL);
+    cr_assert(mr_write_recs(f, res.recs, res.n));
+    cr_assert_eq(fclose(f), 0);
+    mr_result_free(&res);
+    *len_out = len;
+    return out;
+}
+
+Test(lab05_module, mr_emit_padded_gives_the_pairs_of_mr_emit)
+{
+    /* Keys of 1..40 bytes (both sides of the 16-byte short-key limit),
+     * with NUL, 0xff and capitals inside, each several times. */
+    char *dir = make_tmpdir();
+    size_t cap = 64 * 1024, len = 0;
+    char *text = malloc(cap);
+    cr_assert(text != NULL);
+    uint32_t x = 5;
+    for (int rep = 0; rep < 3; rep++)
+        for (size_t n = 1; n <= 40; n++)
+            for (int variant = 0; variant < 4; variant++) {
+                for (size_t i = 0; i < n; i++) {
+                    x = x * 1664525u + 1013904223u;
+                    char c = (char)('a' + (x >> 24) % 3);
+                    if (variant == 1 && i == n / 2)
+                        c = '\0';
+                    if (variant == 2 && i == n - 1)
+                        c = (char)0xff;
+                    if (variant == 3)
+                        c = (char)('A' + i % 26);
+                    text[len++] = c;
+                }
+                text[len++] = (x >> 20) & 1 ? ' ' : '\n';
+            }
+    cr_assert(len < cap);
+    char *file = fixture(dir, "keys", text, len);
+    static const mr_app plain = {.name = "plain",
+                                 .map = map_plain,
+                                 .combine = add_values,
+                                 .reduce = sum_values};
+    static const mr_app padded = {.name = "padded",
+                                  .map = map_padded,
+                                  .combine = add_values,
+                                  .reduce = sum_values,
+                                  .key_padding = MR_KEY_PAD};
+    static const mr_app padded_sum = {.name = "padded, mr_sum",
+                                      .map = map_padded,
+                                      .combine = mr_sum,
+                                      .reduce = sum_values,
+                                      .key_padding = MR_KEY_PAD};
+    size_t wlen, glen, lines = 0;
+    char *want = run_app(&plain, file, 1, 1, 0, &wlen);
+    for (size_t i = 0; i < wlen; i++)
+        lines += want[i] == '\n';
+    cr_assert(lines > 300, "the test input has only %zu distinct keys", lines);
+    const struct {
+        const mr_app *app;
+        int jobs, reducers;
+        uint64_t block;
+    } runs[] = {/* one split (block 0: the default, 1 MiB): a split
+                 * boundary would fall at the first ASCII separator, which
+                 * may be a NUL inside one of these keys */
+                {&padded, 1, 1, 0},
+                {&padded, 2, 3, 0},
+                {&padded_sum, 1, 1, 0},
+                {&padded_sum, 3, 2, 0},
+                {&plain, 2, 5, 0}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char *got = run_app(runs[i].app, file, runs[i].jobs, runs[i].reducers,
+                            runs[i].block, &glen);
+        cr_assert(glen == wlen && memcmp(got, want, wlen) == 0,
+                  "%s, -j %d -r %d, block %llu: the result differs from "
+                  "mr_emit's (%zu vs %zu bytes)",
+                  runs[i].app->name, runs[i].jobs, runs[i].reducers,
+                  (unsigned long long)runs[i].block, glen, wlen);
+        free(got);
+    }
+    /* One split, so one map task: if the padded loads saw the bytes after
+     * a key, its occurrences would land in different combiner slots and the
+     * reducer get several values for it (the sums above would not show
+     * that). */
+    static const mr_app padded_n = {.name = "padded, values per key",
+                                    .map = map_padded,
+                                    .combine = mr_sum,
+                                    .reduce = count_values,
+                                    .key_padding = MR_KEY_PAD};
+    size_t nlen;
+    char *n_out = run_app(&padded_n, file, 2, 3, 0, &nlen);
+    size_t keys = 0;
+    for (size_t i = 0; i < nlen; i++)
+        if (n_out[i] == '\t') {
+            keys++;
+            cr_assert(i + 2 < nlen && n_out[i + 1] == '1' &&
+                          n_out[i + 2] == '\n',
+                      "a key reached the reducer with several values from "
+                      "one map task: the padded load let the bytes after it "
+                      "in (%.20s)",
+                      n_out + i + 1);
+        }
+    cr_assert_eq(keys, lines, "%zu keys counted, %zu in the sums", keys, lines);
+    free(n_out);
+    free(want);
+    free(file);
+    free(text);
+    rm_rf(dir);
+    free(dir);
+}
+
+Test(lab05_module, the_hash_spreads_structured_keys_over_partitions)
+{
+    /* Keys that differ only in a few bytes, anywhere in the first 16: the
+     * partition is hash % R, so the hash's LOW bits must depend on every
+     * byte (a hash whose low bits ignored bytes 5..7 put all of "inter???"
+     * into one partition).  Checked on mr_hash itself: mr_partition is an
+     * exercise.  10,000 keys or more each, so that chance stays far inside
+     * the 10% (for R = 8, 10% of a partition is 3.5 standard deviations). */
+    static const struct {
+        const char *fmt;
+        int n;
+    } pats[] = {{"user%05d", 100000},
+                {"%08d", 100000},
+                {"int%05d", 100000},
+                {"0123456789ab%04d", 10000},
+                {"%04dsuffix", 10000}};
+    for (size_t t = 0; t < sizeof pats / sizeof pats[0]; t++)
+        for (unsigned R = 2; R <= 8; R *= 2) {
+            unsigned count[8] = {0};
+            for (int i = 0; i < pats[t].n; i++) {
+                char k[32];
+                int n = snprintf(k, sizeof k, pats[t].fmt, i);
+                count[mr_hash(k, (size_t)n) % R]++;
+            }
+            double mean = (double)pats[t].n / R;
+            for (unsigned r = 0; r < R; r++)
+                cr_assert(count[r] > 0.9 * mean && count[r] < 1.1 * mean,
+                          "keys '%s' (%d of them), R = %u: partition %u got "
+                          "%u, expected about %.0f",
+                          pats[t].fmt, pats[t].n, R, r, count[r], mean);
+        }
+}
+
+Test(lab05_module, mr_sum_adds)
+{
+    cr_assert_eq(mr_sum(0, 0, NULL), 0);
+    cr_assert_eq(mr_sum(40, 2, NULL), 42);
+    cr_assert_eq(mr_sum(UINT64_MAX - 1, 1, NULL), UINT64_MAX);
+}
+
+Test(lab05_module, mr_write_recs_writes_every_line_whole_through_its_buffer)
+{
+    /* The writer assembles lines in a 64 KiB buffer: lines around and far
+     * beyond that size, values and texts, must come out byte for byte. */
+    enum { BIG = 200 * 1024 };
+    char *key = malloc(BIG), *txt = malloc(BIG);
+    cr_assert(key != NULL && txt != NULL);
+    for (size_t i = 0; i < BIG; i++) {
+        key[i] = (char)('a' + i % 26);
+        txt[i] = (char)('A' + i % 26);
+    }
+    /* Around the big ones, 20,000 short lines (more than 64 KiB: the
+     * buffer fills and is flushed many times), and two lines that fill the
+     * empty buffer exactly and one byte more (the writer reserves 22 bytes
+     * for "\t<number>\n"). */
+    enum { SHORT = 20000, N = SHORT + 8 };
+    mr_rec *recs = calloc(N, sizeof *recs);
+    cr_assert(recs != NULL, "out of memory");
+    size_t n = 0;
+    recs[n++] = (mr_rec){"a", 1, 0, NULL, 7};
+    recs[n++] = (mr_rec){key, 65530, 0, NULL, UINT64_MAX};
+    for (int i = 0; i < SHORT; i++)
+        recs[n++] = (mr_rec){key + i % 26, 1 + (uint32_t)(i % 11), 0, NULL,
+                             (uint64_t)i * 7919u};
+    recs[n++] = (mr_rec){key, BIG, 0, NULL, 0};
+    recs[n++] = (mr_rec){key, 65536 - 22, 0, NULL, 1};
+    recs[n++] = (mr_rec){key, 65536 - 21, 0, NULL, 22};
+    recs[n++] = (mr_rec){"b", 1, BIG, txt, 3};
+    recs[n++] = (mr_rec){key, 70000, 5, "x,y,z", 2};
+    recs[n++] = (mr_rec){"z", 1, 0, NULL, 1234567890};
+    cr_assert(n <= N);
+    char *got = NULL, *want = NULL;
+    size_t glen = 0, wlen = 0;
+    FILE *g = open_memstream(&got, &glen), *w = open_memstream(&want, &wlen);
+    cr_assert(g != NULL && w != NULL);
+    cr_assert(mr_write_recs(g, recs, n), "mr_write_recs reported an error");
+    for (size_t i = 0; i < n; i++) { /* the obvious way, with stdio */
+        fwrite(recs[i].key, 1, recs[i].klen, w);
+        if (recs[i].tlen)
+            fprintf(w, "\t%.*s\n", (int)recs[i].tlen, recs[i].text);
+        else
+            fprintf(w, "\t%llu\n", (unsigned long long)recs[i].value);
+    }
+    cr_assert_eq(fclose(g), 0);
+    cr_assert_eq(fclose(w), 0);
+    cr_assert_eq(glen, wlen, "wrote %zu bytes, want %zu", glen, wlen);
+    cr_assert(memcmp(got, want, wlen) == 0, "the bytes differ");
+    free(got);
+    free(want);
+    free(recs);
+    free(key);
+    free(txt);
 }

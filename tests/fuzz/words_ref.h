@@ -1,12 +1,13 @@
 /*
  * words_ref.h - the reference for the word rule of 05-mapreduce/words.h,
- * for the fuzzer (fuzz_words.c) and the tests (test_05_words.c) to compare
+ * for the fuzzer (fuzz_words.c) and the tests (test_05_words*.c) to compare
  * the fast tokenizer against: the lab's own simple twin,
  * words_simple_scan() (05-mapreduce/words_simple.c, written differently
  * from words.c on purpose), and a collector for the words either finds.
  *
- * Header-only (static functions), because the fuzz targets are built from
- * one .c file each (plus the modules).
+ * Header-only (static inline functions, so a file that uses some of them
+ * builds without warnings), because the fuzz targets are built from one .c
+ * file each (plus the modules).
  */
 #ifndef KIT_WORDS_REF_H
 #define KIT_WORDS_REF_H
@@ -23,7 +24,7 @@ typedef struct {
     size_t count; /* number of words */
 } ref_words;
 
-static void ref_put(ref_words *w, const void *p, size_t n)
+static inline void ref_put(ref_words *w, const void *p, size_t n)
 {
     if (w->len + n + 1 > w->cap) {
         w->cap = (w->len + n + 1) * 2;
@@ -37,7 +38,7 @@ static void ref_put(ref_words *w, const void *p, size_t n)
 }
 
 /* Callback for words_scan: append the word and a '\n'. */
-static void ref_collect(const char *word, size_t len, void *ctx)
+static inline void ref_collect(const char *word, size_t len, void *ctx)
 {
     ref_words *w = ctx;
     ref_put(w, word, len);
@@ -46,7 +47,7 @@ static void ref_collect(const char *word, size_t len, void *ctx)
 }
 
 /* The reference tokenizer: same output format as ref_collect. */
-static void ref_scan(const char *buf, size_t n, ref_words *w)
+static inline void ref_scan(const char *buf, size_t n, ref_words *w)
 {
     words_simple_scan(buf, n, ref_collect, w);
 }
