@@ -21,6 +21,7 @@
 #include "harness.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,13 @@
 #include <unistd.h>
 
 #define FIXTURE "@A@"
+
+/* spawn's waitpid() is graded exercise 01.2: in the handout its stub leaves
+ * zombies on purpose, and ex01_reap, not a kit-wide table, reports that. */
+static bool reaped_by_exercise(const char *prog)
+{
+    return strcmp(prog, "spawn") == 0;
+}
 
 typedef struct {
     const char *prog;
@@ -41,8 +49,9 @@ static const hostile_row programs[] = {
     /* fork's buffer lesson has a child exit() on purpose (to show the
      * buffer flushed twice): that child reports its own write error. */
     {"fork",       {"buffer", NULL}, 2, NULL},
-    /* in the handout, exercise 01.2's stub leaves a zombie, and spawn
-     * says so on a line of its own */
+    /* in the handout, exercise 01.2's stub leaves zombies and spawn says
+     * so on a line of its own; reaping is that exercise's test (ex01_reap),
+     * so here spawn's leftovers are not counted (see reaped_by_exercise) */
     {"spawn",      {"-n", "20", NULL}, 2, NULL},
     {"threads",    {NULL}, 0, NULL},
     {"gil",        {"-t", "2", "--cpu-ms", "20", NULL}, 0, NULL},
@@ -111,7 +120,8 @@ static void each_program(bool closed)
                   "%s with stdout %s: the message should name standard "
                   "output: %s",
                   p->prog, how, r.err);
-        cr_expect_eq(r.leftover, 0, "%s: processes left behind", p->prog);
+        if (!reaped_by_exercise(p->prog))
+            cr_expect_eq(r.leftover, 0, "%s: processes left behind", p->prog);
         run_free(&r);
     }
     free(a);
