@@ -472,9 +472,12 @@ static int mp_children(pid_t pid, pid_t *kids, int max)
              (long)pid);
     FILE *f = fopen(path, "r");
     int n = 0;
-    long k;
-    while (f && n < max && fscanf(f, "%ld", &k) == 1)
-        kids[n++] = (pid_t)k;
+    char line[4096];
+    if (f && fgets(line, sizeof line, f)) {
+        char *p = line, *end;
+        for (long k; n < max && (k = strtol(p, &end, 10)) > 0; p = end)
+            kids[n++] = (pid_t)k;
+    }
     if (f)
         fclose(f);
     return n;

@@ -254,12 +254,12 @@ Test(rel_diskfull, a_write_error_in_a_worker_is_one_line_naming_it_not_a_crash)
     for (int i = 0; i < 2; i++) {
         char prog[4096];
         snprintf(prog, sizeof prog, "%s", bin_path(progs[i]));
+        static const char limited[] = "trap '' XFSZ; ulimit -f 8; "
+                                      "exec \"$0\" \"$@\"";
         run_result r = run_with(&(run_opts){
-            .argv = (const char *const[]){"/bin/sh", "-c",
-                                          "trap '' XFSZ; ulimit -f 8; "
-                                          "exec \"$0\" \"$@\"",
-                                          prog, "--workers", "processes", "-j",
-                                          "2", "-r", "1", "--plan", text, NULL},
+            .argv = (const char *const[]){"/bin/sh", "-c", limited, prog,
+                                          "--workers", "processes", "-j", "2",
+                                          "-r", "1", "--plan", text, NULL},
             .env = (const char *const[]){envtmp, NULL},
             .timeout = 40});
         cr_assert(!r.timed_out, "%s: hung", progs[i]);
@@ -315,13 +315,12 @@ Test(rel_diskfull, a_full_tmpdir_is_one_line_naming_enospc)
     for (int i = 0; i < 2; i++) {
         char prog[4096];
         snprintf(prog, sizeof prog, "%s", bin_path(progs[i]));
+        static const char on_tiny_tmpfs[] =
+            "mount -t tmpfs -o size=16k tmpfs \"$1\" && TMPDIR=\"$1\" "
+            "exec \"$0\" --workers processes -j 2 -r 1 --plan \"$2\"";
         run_result r = run_with(&(run_opts){
             .argv = (const char *const[]){unshare, "-m", "/bin/sh", "-c",
-                                          "mount -t tmpfs -o size=16k tmpfs "
-                                          "\"$1\" && TMPDIR=\"$1\" exec \"$0\" "
-                                          "--workers processes -j 2 -r 1 "
-                                          "--plan \"$2\"",
-                                          prog, mnt, text, NULL},
+                                          on_tiny_tmpfs, prog, mnt, text, NULL},
             .timeout = 40});
         cr_assert(!r.timed_out, "%s: hung", progs[i]);
         cr_expect_eq(r.exit_code, 1, "%s: exit %d; stderr: %s", progs[i],

@@ -620,12 +620,12 @@ Test(rel_inputs, o_to_a_fifo_or_dev_null_is_written_through)
         char prog[4096];
         snprintf(prog, sizeof prog, "%s", bin_path(o_progs[i]));
         /* a reader on the FIFO, then the program writing to it */
+        static const char read_and_write[] =
+            "cat \"$2\" > \"$3\" & \"$0\" -o \"$2\" \"$1\"; rc=$?; wait; "
+            "exit $rc";
         run_result r = run_checked(
-            ARGV("/bin/sh", "-c",
-                 "cat \"$2\" > \"$3\" & \"$0\" -o \"$2\" \"$1\"; rc=$?; wait; "
-                 "exit $rc",
-                 prog, good, fifo, got),
-            NULL, 0);
+            ARGV("/bin/sh", "-c", read_and_write, prog, good, fifo, got), NULL,
+            0);
         cr_expect_eq(r.exit_code, 0, "%s -o FIFO: %s", o_progs[i], r.err);
         struct stat st;
         /* an assert: a program that replaces a FIFO would replace
