@@ -196,25 +196,7 @@ static struct worker *watch_workers(struct worker *ws, size_t nw)
         struct worker *w = &ws[k];
         if (w->pid <= 0 || w->ended)
             continue;
-        int st;
-        pid_t r;
-        while ((r = waitpid(w->pid, &st, WNOHANG | WUNTRACED | WCONTINUED)) ==
-               w->pid) {
-            if (WIFSTOPPED(st)) {
-                if (w->stopped_since == 0)
-                    w->stopped_since = now;
-                w->status = st;
-            } else if (WIFCONTINUED(st)) {
-                w->stopped_since = 0;
-            } else {
-                w->ended = true;
-                w->status = st;
-                kit_forget_child(w->pid);
-                break;
-            }
-        }
-        if (r < 0 && errno != EINTR)
-            die_errno("waitpid(%ld)", (long)w->pid);
+        w->ended = kit_poll_child(w->pid, &w->stopped_since, &w->status);
         if (!w->ended && w->stopped_since > 0 &&
             now - w->stopped_since >= POOL_STOPPED_LIMIT)
             return w;

@@ -18,6 +18,7 @@
 #include "proc.h"
 
 #include "err.h"
+#include "timing.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -405,6 +406,28 @@ void kit_forget_child(pid_t pid)
         }
     }
     kit_restore_signals(&old);
+}
+
+bool kit_poll_child(pid_t pid, double *stopped_since, int *status)
+{
+    int st;
+    pid_t r;
+    while ((r = waitpid(pid, &st, WNOHANG | WUNTRACED | WCONTINUED)) == pid) {
+        if (WIFSTOPPED(st)) {
+            if (*stopped_since == 0)
+                *stopped_since = kit_now();
+            *status = st;
+        } else if (WIFCONTINUED(st)) {
+            *stopped_since = 0;
+        } else {
+            *status = st;
+            kit_forget_child(pid);
+            return true;
+        }
+    }
+    if (r < 0 && errno != EINTR)
+        die_errno("waitpid(%ld)", (long)pid);
+    return false;
 }
 
 int kit_wait_child(pid_t pid)

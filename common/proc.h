@@ -25,6 +25,9 @@
  *                                  N (SIGNAME)": one wording everywhere.
  *   kit_fork / kit_wait_child      fork() that records the child, waitpid()
  *                                  that forgets it.
+ *   kit_poll_child                 a worker stopped (SIGSTOP, Ctrl-Z) or
+ *                                  ended, without blocking: the liveness
+ *                                  rule of pool.c and the MapReduce runtime.
  *   kit_ignore_sigpipe             EPIPE instead of death by SIGPIPE.
  *   kit_mkstemp / kit_unlink_temp  mkstemp() that records the path, unlink()
  *                                  that forgets it.
@@ -148,6 +151,16 @@ int kit_wait_child(pid_t pid);
 
 /* Forget a child reaped some other way (waitpid with WNOHANG, say). */
 void kit_forget_child(pid_t pid);
+
+/* Poll a recorded child without blocking, for a parent that must notice a
+ * worker stopped by SIGSTOP or Ctrl-Z (waiting for its result would hang
+ * forever): waitpid(WNOHANG | WUNTRACED | WCONTINUED).  *stopped_since is
+ * kit_now() from when the child was first seen stopped, 0 while it runs;
+ * only time the parent itself sees it stopped counts, so Ctrl-Z then fg of
+ * the whole job never adds up.  *status: how it was last seen (stopped, or
+ * ended).  Returns true when it has ended: it is then reaped and forgotten,
+ * as by kit_wait_child.  Dies on a waitpid error other than EINTR. */
+bool kit_poll_child(pid_t pid, double *stopped_since, int *status);
 
 /* Kill (SIGKILL) and reap every recorded child, and forget them all: the
  * error path (a watchdog that gives up, say). */

@@ -326,11 +326,16 @@ Test(classroom_handout, handout_builds_and_fails_exactly_the_exercises)
         tj_num(doc, path, &m);
         snprintf(path, sizeof path, "behaviour.%d.lab", i);
         tj_str(doc, path, lab, sizeof lab);
+        char test[256] = "", msg[512] = "";
+        snprintf(path, sizeof path, "behaviour.%d.failed.0.test", i);
+        tj_str(doc, path, test, sizeof test);
+        snprintf(path, sizeof path, "behaviour.%d.failed.0.message", i);
+        tj_str(doc, path, msg, sizeof msg);
         cr_expect_eq(
             p, m,
             "lab %s: %g of %g behaviour suites pass in the handout: only "
-            "exercise suites may fail on the stubs",
-            lab, p, m);
+            "exercise suites may fail on the stubs; first failure: %s: %s",
+            lab, p, m, test, msg);
         sum += p;
     }
     cr_assert(tj_num(doc, "total", &total) && tj_num(doc, "max", &max));

@@ -449,6 +449,48 @@ Test(common_proc,
     cr_assert(!file_left, "its temp file %s was not removed", rep.path);
 }
 
+/* kit_poll_child until done(), at most ~5 s: waiting for a sign, never
+ * asserting a time. */
+static bool poll_until(pid_t pid, double *since, int *status, int want)
+{
+    for (int i = 0; i < 5000; i++) {
+        bool ended = kit_poll_child(pid, since, status);
+        if ((want == 'S' && *since > 0) || (want == 'C' && *since == 0) ||
+            (want == 'E' && ended))
+            return true;
+        cr_assert(!ended || want == 'E', "the child ended too soon");
+        kit_sleep_ms(1);
+    }
+    return false;
+}
+
+/* The liveness rule's eyes (pool.c, mr_procs.c): a worker seen stopped,
+ * then continued, then dead and reaped. */
+Test(common_proc, poll_child_sees_a_stop_a_continue_and_the_end)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        for (;;)
+            pause();
+    }
+    double since = 0;
+    int status = 0;
+    cr_assert_eq(kill(pid, SIGSTOP), 0);
+    cr_assert(poll_until(pid, &since, &status, 'S'), "the stop was never seen");
+    cr_assert(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+    cr_assert_eq(kill(pid, SIGCONT), 0);
+    cr_assert(poll_until(pid, &since, &status, 'C'),
+              "the continue was never seen");
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    cr_assert(poll_until(pid, &since, &status, 'E'), "the end was never seen");
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    errno = 0;
+    cr_assert_eq(waitpid(pid, NULL, WNOHANG), -1, "it must be reaped already");
+    cr_assert_eq(errno, ECHILD);
+}
+
 Test(common_proc, a_kit_fork_child_has_default_actions_and_an_empty_record)
 {
     char *dir = make_tmpdir();
