@@ -89,7 +89,10 @@ static noreturn void worker_main(mr_job *job, int in, int out)
     mr_io_report_to(out);
     task_msg t;
     while (kit_read_all(in, &t, sizeof t) == (ssize_t)sizeof t) {
-        done_msg d = {t.task, 1, 0, 0, 0, 0};
+        done_msg d;
+        memset(&d, 0, sizeof d); /* the padding too: it goes down the pipe */
+        d.task = t.task;
+        d.ok = 1;
         if (t.phase == MR_MAP_PHASE) {
             buf_t *o = xcalloc((size_t)job->R, sizeof *o);
             mr_map_task(job, &w, t.task, t.attempt, o);
