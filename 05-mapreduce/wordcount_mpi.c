@@ -66,30 +66,6 @@
 /* The splits as lab 05's split room exports them (mr_split.h: mr_split). */
 typedef mr_split wcm_split;
 
-static const char usage[] =
-    "Usage: mpirun -np P ./wordcount_mpi [OPTIONS] FILE...\n"
-    "Count every word of the FILEs on P MPI ranks (processes, on one machine\n"
-    "or many); print word<TAB>count sorted by word (bytewise), exactly as\n"
-    "./wordcount does.  Every rank must be able to read every FILE at the\n"
-    "same path.\n"
-    "\n"
-    "  -r, --reducers R      reduce partitions (default: P); partition p is\n"
-    "                        reduced by rank p mod P\n"
-    "      --block-size SIZE split size, K/M/G suffixes (default: as\n"
-    "                        ./wordcount -j P; HDFS uses 128M)\n"
-    "  -o, --output DIR      write DIR/part-r-00000... (one per partition,\n"
-    "                        by the rank reducing it) and DIR/merged\n"
-    "      --plan            ranks, hosts, splits, bytes shuffled and phase\n"
-    "                        times, on stderr (rank 0)\n"
-    "      --fail-rank N     rank N fails after its map phase: see what MPI\n"
-    "                        does with a failed task (the job ends)\n"
-    "  -h, --help            this help\n"
-    "\n"
-    "Examples:\n"
-    "  mpirun -q -np 4 ./wordcount_mpi --plan 05-mapreduce/README.md\n"
-    "  mpirun -q -np 2 ./wordcount_mpi -o out FILE1 FILE2 && ls out\n"
-    "  mpirun -q --hostfile hosts -np 8 ./wordcount_mpi /shared/text.txt\n";
-
 /* ---- leaving: never a hang ------------------------------------------------
  * Every way out passes through leave_mpi() (atexit): the normal end and the
  * usage errors (every rank parses the same argv, so every rank exits 2
@@ -762,6 +738,30 @@ static void run_job(const options *o)
 }
 
 /* ---- usage and main --------------------------------------------------------- */
+
+static const char usage[] =
+    "Usage: mpirun -np P ./wordcount_mpi [OPTIONS] FILE...\n"
+    "Count every word of the FILEs on P MPI ranks (processes, on one machine\n"
+    "or many); print word<TAB>count sorted by word (bytewise), exactly as\n"
+    "./wordcount does.  Every rank must be able to read every FILE at the\n"
+    "same path.\n"
+    "\n"
+    "  -r, --reducers R      reduce partitions (default: P); partition p is\n"
+    "                        reduced by rank p mod P\n"
+    "      --block-size SIZE split size, K/M/G suffixes (default: as\n"
+    "                        ./wordcount -j P; HDFS uses 128M)\n"
+    "  -o, --output DIR      write DIR/part-r-00000... (one per partition,\n"
+    "                        by the rank reducing it) and DIR/merged\n"
+    "      --plan            ranks, hosts, splits, bytes shuffled and phase\n"
+    "                        times, on stderr (rank 0)\n"
+    "      --fail-rank N     rank N fails after its map phase: see what MPI\n"
+    "                        does with a failed task (the job ends)\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Examples:\n"
+    "  mpirun -q -np 4 ./wordcount_mpi --plan 05-mapreduce/README.md\n"
+    "  mpirun -q -np 2 ./wordcount_mpi -o out FILE1 FILE2 && ls out\n"
+    "  mpirun -q --hostfile hosts -np 8 ./wordcount_mpi /shared/text.txt\n";
 
 /* Parse argv; on a usage error every rank exits 2 (they all parse the same
  * argv), but only rank 0 says so: the others parse with stdout and stderr
