@@ -200,8 +200,9 @@ $(TEST_BIN): $(TEST_OBJS)
 	$(CC) $(LDFLAGS) $(TEST_SAN) -pthread -o $@ $^ -lcriterion $(LDLIBS)
 
 # What the suite needs beyond libc (Criterion; unifdef and strace for the
-# classroom tests): install it, saying so, or say exactly how.  One line per
-# package in tools/need-packages.sh.
+# classroom tests, Open MPI for wordcount_mpi, python3-joblib for the
+# twins): install it, saying so, or say exactly how.  One line per package
+# in tools/need-packages.sh.
 check-packages:
 	@sh tools/need-packages.sh "$(CC)"
 check-criterion: check-packages
