@@ -90,7 +90,8 @@ typedef struct {
      * already held for it in this map task (word count: a + b). */
     mr_combine_fn combine; /* mr_sum: added in place (mr_combiner.h) */
     /* Reduce one key: vals[0..n) are its values, one per map task that
-     * emitted it, in map-task order.  Returns the result value; may also
+     * emitted it, in map-task order (with combine_across_tasks: n == 1,
+     * those values already folded).  Returns the result value; may also
      * attach text with mr_text_add().  Runs in a worker. */
     uint64_t (*reduce)(const char *key, size_t klen, const uint64_t *vals,
                        size_t n, mr_text *text, void *arg);
@@ -100,6 +101,15 @@ typedef struct {
      * short key whole, with no branch on its length (words_scan's words
      * have WORDS_PAD); 0 promises nothing.  The result is the same. */
     size_t key_padding;
+    /* True if combine() may also fold values of DIFFERENT map tasks, and
+     * reduce() gives the same result for their fold as for the list (a
+     * sum of one sum): Hadoop's rule for a combiner.  Word count's a + b
+     * meets it; invindex's "keep the held file number" does not (it holds
+     * only inside one file's split).  The reducers then fold each map
+     * output into their key groups as it arrives, in map-task order, so
+     * memory holds one value per distinct key, not one per key and map
+     * task.  --explain still lists every map task's value. */
+    bool combine_across_tasks;
 } mr_app;
 
 typedef struct {

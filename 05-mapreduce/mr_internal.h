@@ -67,6 +67,17 @@ static inline void buf_reserve(buf_t *b, size_t more)
     b->cap = cap;
 }
 
+/* Room for exactly `more` bytes more: for a buffer whose final size is
+ * known (rounding it up to a power of two would leave up to half of it
+ * allocated and unused). */
+static inline void buf_reserve_exact(buf_t *b, size_t more)
+{
+    if (b->cap - b->len >= more)
+        return;
+    b->p = xrealloc(b->p, b->len + more);
+    b->cap = b->len + more;
+}
+
 static inline void buf_put(buf_t *b, const void *d, size_t n)
 {
     buf_reserve(b, n);
@@ -185,9 +196,10 @@ void mr_map_worker_free(mr_map_worker *w);
 bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
                     double *shuffle_s, double *reduce_s);
 /* A reduce partition's key groups (mr_reduce.c): each distinct key once,
- * with its values in the order the runs (map outputs) were added. */
+ * with its values in the order the runs (map outputs) were added -- or,
+ * if app->combine_across_tasks, those values folded into one. */
 typedef struct mr_groups mr_groups;
-mr_groups *mr_groups_new(void);
+mr_groups *mr_groups_new(const mr_app *app);
 void mr_groups_add_run(mr_groups *g, const buf_t *run);
 void mr_groups_free(mr_groups *g);
 

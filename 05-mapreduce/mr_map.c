@@ -68,7 +68,7 @@ static void partition(const mr_combiner *c, unsigned R, buf_t *out)
     partitioner p = {R, xcalloc(R, sizeof *p.need), out};
     mr_combiner_foreach(c, count_pair, &p);
     for (unsigned r = 0; r < R; r++)
-        buf_reserve(&out[r], p.need[r]);
+        buf_reserve_exact(&out[r], p.need[r]);
     mr_combiner_foreach(c, put_pair, &p);
     free(p.need);
 }

@@ -37,7 +37,7 @@ void mr_text_add(mr_text *t, const char *s, size_t n) { buf_put(&t->b, s, n); }
 #define NO_VALUE UINT32_MAX /* the end of a value list */
 
 typedef struct {
-    uint64_t hash;
+    uint32_t hash_top;   /* the top 32 bits of its hash: the index's */
     uint32_t koff, klen; /* the key: klen bytes at keys.p + koff */
     uint32_t head, tail; /* its values: a list through next[] */
     uint32_t n;          /* values */
@@ -52,11 +52,14 @@ struct mr_groups {
     uint64_t *val;  /* nvals values, in the order they were added */
     uint32_t *next; /* next[i]: the key's value after val[i], or NO_VALUE */
     size_t nvals, vcap;
+    const mr_app *fold; /* non-NULL: a key keeps one value, folded with
+                           fold->combine (app->combine_across_tasks) */
 };
 
-mr_groups *mr_groups_new(void)
+mr_groups *mr_groups_new(const mr_app *app)
 {
     mr_groups *g = xcalloc(1, sizeof *g);
+    g->fold = app->combine_across_tasks ? app : NULL;
     return g;
 }
 
@@ -81,7 +84,7 @@ static void index_rebuild(mr_groups *g, unsigned bits)
     uint32_t *ix = xmalloc(cap * sizeof *ix);
     memset(ix, 0, cap * sizeof *ix);
     for (size_t k = 0; k < g->ngroups; k++) {
-        size_t j = (size_t)(g->group[k].hash >> (64 - bits));
+        size_t j = (size_t)(g->group[k].hash_top >> (32 - bits));
         while (ix[j])
             j = (j + 1) & (cap - 1);
         ix[j] = (uint32_t)k + 1;
@@ -91,8 +94,11 @@ static void index_rebuild(mr_groups *g, unsigned bits)
     g->bits = bits;
 }
 
-/* Room for `pairs` more values and as many new keys: the index at most
- * half full even if every key is new. */
+/* Before a run of `pairs` pairs: the index at most half full even if
+ * every key is new.  The first run also sizes the groups and values
+ * exactly (every key of it is new); later ones grow them as keys and
+ * values come (grow_array), not for the worst case: a run of old keys
+ * adds no group, and with a fold no value either. */
 static void groups_reserve(mr_groups *g, size_t pairs)
 {
     if (g->nvals + pairs >= NO_VALUE)
@@ -100,19 +106,25 @@ static void groups_reserve(mr_groups *g, size_t pairs)
     unsigned bits = g->bits ? g->bits : 10;
     while (((size_t)1 << bits) < (g->ngroups + pairs) * 2)
         bits++;
+    if (bits > 32) /* hash_top has 32 bits */
+        die("a reduce partition has too many keys (%zu)", g->ngroups + pairs);
     if (bits != g->bits)
         index_rebuild(g, bits);
-    if (g->nvals + pairs > g->vcap) {
-        g->vcap =
-            g->vcap * 2 > g->nvals + pairs ? g->vcap * 2 : g->nvals + pairs;
-        g->val = xrealloc(g->val, g->vcap * sizeof *g->val);
-        g->next = xrealloc(g->next, g->vcap * sizeof *g->next);
+    if (g->gcap == 0 && pairs > 0) {
+        g->gcap = g->vcap = pairs;
+        g->group = xmalloc(pairs * sizeof *g->group);
+        g->val = xmalloc(pairs * sizeof *g->val);
+        g->next = xmalloc(pairs * sizeof *g->next);
     }
-    if (g->ngroups + pairs > g->gcap) {
-        g->gcap =
-            g->gcap * 2 > g->ngroups + pairs ? g->gcap * 2 : g->ngroups + pairs;
-        g->group = xrealloc(g->group, g->gcap * sizeof *g->group);
-    }
+}
+
+/* Room for one more element in an array of *cap: grown by a quarter, so
+ * that a big array is never more than a fifth unused (the copies still
+ * cost O(1) per element). */
+static void *grow_array(void *p, size_t *cap, size_t size)
+{
+    *cap = *cap < 1024 ? 1024 : *cap + *cap / 4;
+    return xrealloc(p, *cap * size);
 }
 
 void mr_groups_add_run(mr_groups *g, const buf_t *run)
@@ -132,19 +144,32 @@ void mr_groups_add_run(mr_groups *g, const buf_t *run)
         key_group *s = NULL;
         for (; g->index[i]; i = (i + 1) & mask) {
             s = &g->group[g->index[i] - 1];
-            if (s->hash == h && s->klen == klen &&
+            if (s->hash_top == h >> 32 && s->klen == klen &&
                 same_key(g->keys.p + s->koff, key, klen))
                 break;
             s = NULL;
         }
-        uint32_t x = (uint32_t)g->nvals++; /* < vcap: reserved */
+        if (s && g->fold) { /* fold into the key's one value */
+            g->val[s->head] = g->fold->combine(g->val[s->head], v,
+                                               g->fold->arg);
+            continue;
+        }
+        if (g->nvals == g->vcap) {
+            size_t cap = g->vcap;
+            g->val = grow_array(g->val, &cap, sizeof *g->val);
+            g->next = grow_array(g->next, &g->vcap, sizeof *g->next);
+        }
+        uint32_t x = (uint32_t)g->nvals++;
         g->val[x] = v;
         g->next[x] = NO_VALUE;
         if (!s) { /* a new key: copy it (the run will be freed) */
             if (g->keys.len + klen >= UINT32_MAX)
                 die("a reduce partition's keys pass 4 GiB");
-            s = &g->group[g->ngroups++]; /* < gcap: reserved */
-            *s = (key_group){h, (uint32_t)g->keys.len, klen, x, x, 1};
+            if (g->ngroups == g->gcap)
+                g->group = grow_array(g->group, &g->gcap, sizeof *g->group);
+            s = &g->group[g->ngroups++];
+            *s = (key_group){(uint32_t)(h >> 32), (uint32_t)g->keys.len, klen,
+                              x, x, 1};
             buf_put(&g->keys, key, klen);
             g->index[i] = (uint32_t)g->ngroups;
         } else {
@@ -222,7 +247,7 @@ static void reduce_keys(const mr_app *app, const mr_groups *g, buf_t *out)
     }
     qsort(keys, used, sizeof *keys, reduced_key_cmp); /* distinct keys only */
     out->len = 0;
-    buf_reserve(out, need);
+    buf_reserve_exact(out, need);
     for (size_t i = 0; i < used; i++) {
         const reduced_key *x = &keys[i];
         char *p = out->p + out->len;
@@ -249,7 +274,7 @@ bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
     bool alive = true;
     mr_groups *g;
     if (procs) { /* fetch the map outputs one at a time, in map-task order */
-        g = mr_groups_new();
+        g = mr_groups_new(job->cfg->app);
         buf_t file = {0};
         for (int m = 0; m < job->M; m++) {
             if (m == crash_after) {

@@ -188,7 +188,7 @@ void mr_threads_run_phase(mr_job *job, enum mr_phase phase, int ntasks)
     if (!job->groups) { /* the reducers' key groups, filled by the map phase */
         job->groups = xcalloc((size_t)job->R, sizeof *job->groups);
         for (int r = 0; r < job->R; r++)
-            job->groups[r] = mr_groups_new();
+            job->groups[r] = mr_groups_new(job->cfg->app);
     }
     threads_phase ph = {.finished = xcalloc((size_t)(ntasks ? ntasks : 1),
                                             sizeof *ph.finished)};

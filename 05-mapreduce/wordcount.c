@@ -69,15 +69,19 @@ static uint64_t wc_reduce(const char *key, size_t klen, const uint64_t *vals,
     return sum;
 }
 
-/* The combiner is mr_sum (a + b), which the runtime adds in place.
- * words_scan's words have WORDS_PAD readable bytes after them: saying so
- * lets the runtime load each one whole (mr_app.key_padding). */
+/* The combiner is mr_sum (a + b), which the runtime adds in place.  A sum
+ * of sums is the sum, so the reducers may fold too (combine_across_tasks):
+ * each key then holds one running count, not one per map task, and
+ * wc_reduce gets that one value.  words_scan's words have WORDS_PAD
+ * readable bytes after them: saying so lets the runtime load each one
+ * whole (mr_app.key_padding). */
 static const mr_app wordcount_app = {
     .name = "word count",
     .map = wc_map,
     .combine = mr_sum,
     .reduce = wc_reduce,
     .key_padding = WORDS_PAD,
+    .combine_across_tasks = true,
 };
 
 /* ---- reporting: the result, its order, the stats --------------------------------------------------------------- */

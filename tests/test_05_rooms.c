@@ -332,6 +332,188 @@ Test(lab05_reduce, b_values_keep_map_task_order_when_tasks_finish_out_of_order)
     mr_result_free(&clean);
 }
 
+/* combine_across_tasks: the reducers fold a key's values as the map
+ * outputs arrive.  keep_first is associative but not commutative, so the
+ * folded value is the first map task's only if the fold kept map-task
+ * order.  reduce() returns its first value, and in the top 32 bits how
+ * many values it was given (a worker process cannot tell the test in a
+ * variable). */
+#define NVALS(v) ((v) >> 32)
+
+static uint64_t first_value(const char *key, size_t klen,
+                            const uint64_t *vals, size_t n, mr_text *text,
+                            void *arg)
+{
+    (void)key;
+    (void)klen;
+    (void)text;
+    (void)arg;
+    return (uint64_t)n << 32 | vals[0]; /* vals[0]: an offset below 4 KiB */
+}
+
+static void run_first_value(const char *path, bool fold, int jobs,
+                            enum mr_workers workers, double crash_rate,
+                            uint64_t seed, mr_result *res)
+{
+    static const mr_app listed = {.name = "first value, listed",
+                                  .map = on_word_split,
+                                  .combine = keep_first,
+                                  .reduce = first_value};
+    static const mr_app folded = {.name = "first value, folded",
+                                  .map = on_word_split,
+                                  .combine = keep_first,
+                                  .reduce = first_value,
+                                  .combine_across_tasks = true};
+    const char *files[] = {path};
+    mr_config cfg = {.app = fold ? &folded : &listed,
+                     .files = files,
+                     .nfiles = 1,
+                     .jobs = jobs,
+                     .reducers = 2,
+                     .workers = workers,
+                     .block_size = 64,
+                     .crash_rate = crash_rate,
+                     .seed = seed};
+    mr_run(&cfg, res);
+}
+
+Test(lab05_reduce,
+     c_combine_across_tasks_folds_a_keys_values_into_one_in_map_task_order)
+{
+    /* Line i holds w<i>, w<i+1> ... w<i+7>: each word first appears in
+     * some split, then in the next few; 64-byte blocks make ~40 splits. */
+    char text[4096] = "";
+    for (int i = 0; i < 40; i++) {
+        for (int k = 0; k < 8; k++)
+            sprintf(text + strlen(text), "w%d%c", i + k, k < 7 ? ' ' : '\n');
+    }
+    char *dir = make_tmpdir();
+    char *path = fixture(dir, "in", text, strlen(text));
+    mr_result listed;
+    run_first_value(path, false, 2, MR_THREADS, 0, 1, &listed);
+    uint64_t most = 0;
+    for (size_t i = 0; i < listed.n; i++)
+        if (NVALS(listed.recs[i].value) > most)
+            most = NVALS(listed.recs[i].value);
+    cr_assert(most > 1, "the listed run gave one value per key: the test "
+                        "input shows nothing");
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        enum mr_workers workers = seed % 2 ? MR_THREADS : MR_PROCESSES;
+        double crash_rate = seed > 4 ? 0.3 : 0;
+        mr_result res;
+        run_first_value(path, true, 1 + (int)(seed % 3), workers, crash_rate,
+                        seed, &res);
+        cr_assert_eq(res.n, listed.n);
+        for (size_t i = 0; i < res.n; i++) {
+            const mr_rec *got = &res.recs[i], *want = &listed.recs[i];
+            cr_assert_eq(NVALS(got->value), 1,
+                         "seed %llu: reduce() got %llu values of %.*s, one "
+                         "(folded) expected",
+                         (unsigned long long)seed,
+                         (unsigned long long)NVALS(got->value),
+                         (int)got->klen, got->key);
+            cr_assert_eq((uint32_t)got->value, (uint32_t)want->value,
+                         "seed %llu: %.*s folded to %u, but its first value "
+                         "in map-task order is %u",
+                         (unsigned long long)seed, (int)got->klen, got->key,
+                         (unsigned)(uint32_t)got->value,
+                         (unsigned)(uint32_t)want->value);
+        }
+        mr_result_free(&res);
+    }
+    mr_result_free(&listed);
+    free(path);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void emit_ones(const mr_split *s, const char *data, size_t len,
+                      mr_emitter *em, void *arg)
+{
+    (void)s;
+    (void)arg;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && data[j] != ' ' && data[j] != '\n')
+            j++;
+        if (j > i)
+            mr_emit(em, data + i, j - i, 1);
+        i = j + 1;
+    }
+}
+
+/* The sum, and in the top 32 bits how many values were added. */
+static uint64_t sum_noting_values(const char *key, size_t klen,
+                                  const uint64_t *vals, size_t n,
+                                  mr_text *text, void *arg)
+{
+    (void)key;
+    (void)klen;
+    (void)text;
+    (void)arg;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += vals[i];
+    return (uint64_t)n << 32 | sum;
+}
+
+Test(lab05_reduce, d_the_key_groups_grow_when_later_map_tasks_bring_new_keys)
+{
+    /* 6000 distinct words, each twice, 42 KB apart (in different splits);
+     * 4 KiB blocks bring ~600 new keys per map task of the first half: the
+     * first output sizes the key groups, the later ones grow them. */
+    size_t cap = 128 * 1024, len = 0;
+    char *text = malloc(cap);
+    cr_assert(text != NULL);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < 6000; i++)
+            len += (size_t)sprintf(text + len, "k%05d\n", i);
+    cr_assert(len < cap);
+    char *dir = make_tmpdir();
+    char *path = fixture(dir, "in", text, len);
+    static const mr_app listed = {.name = "count, listed",
+                                  .map = emit_ones,
+                                  .combine = mr_sum,
+                                  .reduce = sum_noting_values};
+    static const mr_app folded = {.name = "count, folded",
+                                  .map = emit_ones,
+                                  .combine = mr_sum,
+                                  .reduce = sum_noting_values,
+                                  .combine_across_tasks = true};
+    const mr_app *apps[] = {&listed, &folded};
+    for (int a = 0; a < 2; a++)
+        for (int w = 0; w < 2; w++) {
+            const char *files[] = {path};
+            mr_config cfg = {.app = apps[a],
+                             .files = files,
+                             .nfiles = 1,
+                             .jobs = 2,
+                             .reducers = 3,
+                             .workers = w ? MR_PROCESSES : MR_THREADS,
+                             .block_size = 4096,
+                             .seed = 1};
+            mr_result res;
+            mr_run(&cfg, &res);
+            cr_assert_eq(res.n, 6000, "%s: %zu distinct keys, 6000 expected",
+                         apps[a]->name, res.n);
+            uint64_t nvals = a ? 1 : 2; /* folded: one; listed: one a task */
+            for (size_t i = 0; i < res.n; i++)
+                cr_assert_eq(res.recs[i].value, nvals << 32 | 2,
+                             "%s, %s: %.*s got %llu values summing to %llu, "
+                             "expected %llu values summing to 2",
+                             apps[a]->name, w ? "processes" : "threads",
+                             (int)res.recs[i].klen, res.recs[i].key,
+                             (unsigned long long)NVALS(res.recs[i].value),
+                             (unsigned long long)(uint32_t)res.recs[i].value,
+                             (unsigned long long)nvals);
+            mr_result_free(&res);
+        }
+    free(text);
+    free(path);
+    rm_rf(dir);
+    free(dir);
+}
+
 TestSuite(lab05_merge, .timeout = 60);
 
 Test(lab05_merge, the_result_is_sorted_bytewise_with_each_key_once)
