@@ -200,7 +200,13 @@ bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
  * if app->combine_across_tasks, those values folded into one. */
 typedef struct mr_groups mr_groups;
 mr_groups *mr_groups_new(const mr_app *app);
+/* Add one map output's pairs of this partition (in the format above). */
 void mr_groups_add_run(mr_groups *g, const buf_t *run);
+/* Call app->reduce() once per key, in the order the keys came, and sort
+ * them: out receives the sorted reduce output (format above).  g is only
+ * read. */
+void mr_groups_reduce(const mr_groups *g, buf_t *out);
+size_t mr_groups_keys(const mr_groups *g); /* distinct keys */
 void mr_groups_free(mr_groups *g);
 
 /* merging (mr_merge.c) */

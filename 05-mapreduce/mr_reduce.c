@@ -52,16 +52,20 @@ struct mr_groups {
     uint64_t *val;  /* nvals values, in the order they were added */
     uint32_t *next; /* next[i]: the key's value after val[i], or NO_VALUE */
     size_t nvals, vcap;
-    const mr_app *fold; /* non-NULL: a key keeps one value, folded with
-                           fold->combine (app->combine_across_tasks) */
+    const mr_app *app; /* its combine() and reduce() */
+    bool fold; /* app->combine_across_tasks: a key keeps one value, the
+                  values added folded into it with app->combine() */
 };
 
 mr_groups *mr_groups_new(const mr_app *app)
 {
     mr_groups *g = xcalloc(1, sizeof *g);
-    g->fold = app->combine_across_tasks ? app : NULL;
+    g->app = app;
+    g->fold = app->combine_across_tasks;
     return g;
 }
+
+size_t mr_groups_keys(const mr_groups *g) { return g->ngroups; }
 
 void mr_groups_free(mr_groups *g)
 {
@@ -150,8 +154,8 @@ void mr_groups_add_run(mr_groups *g, const buf_t *run)
             s = NULL;
         }
         if (s && g->fold) { /* fold into the key's one value */
-            g->val[s->head] = g->fold->combine(g->val[s->head], v,
-                                               g->fold->arg);
+            g->val[s->head] = g->app->combine(g->val[s->head], v,
+                                              g->app->arg);
             continue;
         }
         if (g->nvals == g->vcap) {
@@ -219,8 +223,9 @@ static int reduced_key_cmp(const void *a, const void *b)
 /* Reduce every key of g, group by group, then sort them: out receives the
  * sorted records (u32 klen, u32 tlen, u64 value, key, text).  g is only
  * read: an attempt that dies leaves it as it was, for the next one. */
-static void reduce_keys(const mr_app *app, const mr_groups *g, buf_t *out)
+void mr_groups_reduce(const mr_groups *g, buf_t *out)
 {
+    const mr_app *app = g->app;
     size_t used = g->ngroups;
     reduced_key *keys = xmalloc((used ? used : 1) * sizeof *keys);
     size_t vcap = 16, need = 0;
@@ -294,7 +299,7 @@ bool mr_reduce_task(mr_job *job, int r, int attempt, buf_t *out,
     }
     double t1 = kit_thread_cpu_seconds();
     if (alive)
-        reduce_keys(job->cfg->app, g, out);
+        mr_groups_reduce(g, out);
     if (procs)
         mr_groups_free(g);
     if (alive && procs) {

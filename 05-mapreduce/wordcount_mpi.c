@@ -42,8 +42,10 @@
 
 #include "mr.h"
 #include "words.h"
-/* lab 05's own rooms: the same splitting and combiner as ./wordcount */
+/* lab 05's own rooms: the same splitting, combiner, key groups (reduce)
+ * and merge as ./wordcount; mr_internal.h is the rooms' shared header */
 #include "mr_combiner.h"
+#include "mr_internal.h"
 #include "mr_split.h"
 
 #include "cli.h"
@@ -198,8 +200,8 @@ typedef struct {
 
 static void on_word(const char *w, size_t len, void *ctx)
 {
-    map_ctx *m = ctx;
-    mr_combiner_add(m->comb, w, len, 1);
+    map_ctx *m = ctx; /* words_scan's words have WORDS_PAD bytes after them */
+    mr_combiner_add_padded(m->comb, w, len, 1);
     m->words++;
     m->raw_bytes += PAIR_HEAD + len;
 }
@@ -298,95 +300,50 @@ static int displs_of(const int *counts, int *displs)
     return (int)total;
 }
 
-/* ---- reduce: one combiner per partition, then a sorted run --------------- */
-
-typedef struct {
-    mr_rec *recs;
-    size_t n, cap;
-} run_t;
-
-static void collect(const char *key, size_t klen, uint64_t value, void *ctx)
+/* ---- reduce: the rooms' key groups, one per partition ------------------- */
+/* A sum of sums is the sum: the key groups fold the counts as they come
+ * (mr_app.combine_across_tasks), as ./wordcount's reducers do. */
+static uint64_t add_counts(const char *key, size_t klen, const uint64_t *vals,
+                           size_t n, mr_text *text, void *arg)
 {
-    run_t *run = ctx;
-    if (run->n == run->cap) {
-        run->cap = run->cap ? 2 * run->cap : 256;
-        run->recs = xrealloc(run->recs, run->cap * sizeof *run->recs);
-    }
-    run->recs[run->n++] = (mr_rec){key, (uint32_t)klen, 0, NULL, value};
+    (void)key;
+    (void)klen;
+    (void)text;
+    (void)arg;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += vals[i];
+    return sum;
 }
 
-/* Bytewise, a shorter key first: the order of LC_ALL=C sort and of mr.c. */
-static int rec_cmp(const mr_rec *x, const mr_rec *y)
+static const mr_app count_app = {.name = "word count (MPI)",
+                                 .combine = mr_sum,
+                                 .reduce = add_counts,
+                                 .combine_across_tasks = true};
+
+/* Group the pairs one rank sent us (recv[0..len): pairs of our partitions,
+ * mixed) into groups[], one per partition we own: each partition's pairs
+ * are first copied into runs[] (reused from rank to rank), because
+ * mr_groups_add_run takes one partition's run. */
+static void group_from_rank(const char *recv, size_t len, unsigned R,
+                            mr_groups **groups, buf_t *runs, unsigned mine)
 {
-    uint32_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = n ? memcmp(x->key, y->key, n) : 0;
-    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
-}
-
-static int rec_qsort_cmp(const void *a, const void *b) { return rec_cmp(a, b); }
-
-/* Serialize a run: its count (8 bytes), then its pairs. */
-static void run_put(char **buf, size_t *len, size_t *cap, const run_t *run)
-{
-    size_t need = 8;
-    for (size_t i = 0; i < run->n; i++)
-        need += PAIR_HEAD + run->recs[i].klen;
-    while (*len + need > *cap) {
-        *cap = *cap ? 2 * *cap : 4096;
-        *buf = xrealloc(*buf, *cap);
+    for (unsigned i = 0; i < mine; i++)
+        runs[i].len = 0;
+    const buf_t from = {(char *)recv, len, len}; /* only read */
+    size_t off = 0;
+    const char *key;
+    uint32_t klen;
+    uint64_t v;
+    while (pair_next(&from, &off, &key, &klen, &v)) {
+        unsigned part = partition_of(key, klen, R);
+        if (partition_owner(part) != my_rank)
+            die("received a pair of partition %u, reduced by rank %d", part,
+                partition_owner(part));
+        pair_put(&runs[part / (unsigned)nranks], key, klen, v);
     }
-    char *p = *buf + *len;
-    uint64_t n = run->n;
-    memcpy(p, &n, 8);
-    p += 8;
-    for (size_t i = 0; i < run->n; i++) {
-        memcpy(p, &run->recs[i].klen, 4);
-        memcpy(p + 4, &run->recs[i].value, 8);
-        memcpy(p + PAIR_HEAD, run->recs[i].key, run->recs[i].klen);
-        p += PAIR_HEAD + run->recs[i].klen;
-    }
-    *len += need;
-}
-
-/* Read a run written by run_put at *p; the keys point into the buffer. */
-static void run_get(const char **p, run_t *run)
-{
-    uint64_t n;
-    memcpy(&n, *p, 8);
-    *p += 8;
-    run->n = run->cap = (size_t)n;
-    run->recs = xmalloc((n ? n : 1) * sizeof *run->recs);
-    for (size_t i = 0; i < n; i++) {
-        mr_rec *r = &run->recs[i];
-        memcpy(&r->klen, *p, 4);
-        memcpy(&r->value, *p + 4, 8);
-        r->key = *p + PAIR_HEAD;
-        r->tlen = 0;
-        r->text = NULL;
-        *p += PAIR_HEAD + r->klen;
-    }
-}
-
-/* ---- merge: R sorted runs into one (a k-way merge; R is small) ----------- */
-
-static void merge_runs(const run_t *runs, unsigned R, run_t *out)
-{
-    size_t total = 0;
-    for (unsigned p = 0; p < R; p++)
-        total += runs[p].n;
-    out->recs = xmalloc((total ? total : 1) * sizeof *out->recs);
-    out->n = out->cap = total;
-    size_t *next = xcalloc(R, sizeof *next);
-    for (size_t k = 0; k < total; k++) {
-        unsigned best = R;
-        for (unsigned p = 0; p < R; p++)
-            if (next[p] < runs[p].n &&
-                (best == R || rec_cmp(&runs[p].recs[next[p]],
-                                      &runs[best].recs[next[best]]) < 0))
-                best = p;
-        out->recs[k] = runs[best].recs[next[best]++];
-    }
-    free(next);
+    for (unsigned i = 0; i < mine; i++)
+        mr_groups_add_run(groups[i], &runs[i]);
 }
 
 /* ---- reporting: --plan ------------------------------------------------------ */
@@ -535,7 +492,8 @@ typedef struct {
  * kit_cleanup_on's handler if this rank dies or is interrupted), linked to
  * its name once complete.  (mr_write_result does the same with mr.c's own
  * cleanup, which only mr_run installs.) */
-static void write_part(const char *dir, const char *name, const run_t *run)
+static void write_part(const char *dir, const char *name, const mr_rec *recs,
+                       size_t n)
 {
     size_t len = strlen(dir) + strlen(name) + 16;
     char *path = xmalloc(len), *tmp = xmalloc(len);
@@ -545,7 +503,7 @@ static void write_part(const char *dir, const char *name, const run_t *run)
     FILE *f = fdopen(fd, "w");
     if (!f)
         die_errno("%s", tmp);
-    if (!mr_write_recs(f, run->recs, run->n) || fflush(f) != 0)
+    if (!mr_write_recs(f, recs, n) || fflush(f) != 0)
         die_errno("write %s", tmp);
     if (fchmod(fd, 0644) != 0) /* mkstemp makes it 0600 */
         die_errno("chmod %s", tmp);
@@ -635,46 +593,51 @@ static void run_job(const options *o)
     me.t[PH_SHUFFLE] = MPI_Wtime() - t;
     t = MPI_Wtime();
 
-    /* reduce: partitions p = my_rank, my_rank + P, ... */
+    /* reduce: partitions p = my_rank, my_rank + P, ...; the pairs from
+     * rank 0, then rank 1, ...: a key's counts are added in rank order */
     unsigned R = o->R, mine = 0;
     for (unsigned p = 0; p < R; p++)
         mine += partition_owner(p) == my_rank;
-    mr_combiner **red = xcalloc(mine ? mine : 1, sizeof *red);
+    mr_groups **groups = xcalloc(mine ? mine : 1, sizeof *groups);
+    buf_t *runs = xcalloc(mine ? mine : 1, sizeof *runs);
+    buf_t *reduced = xcalloc(mine ? mine : 1, sizeof *reduced);
     for (unsigned i = 0; i < mine; i++)
-        red[i] = mr_combiner_new(mr_sum, NULL);
-    for (const char *p = recv; p < recv + rtotal;) {
-        uint32_t klen;
-        uint64_t v;
-        memcpy(&klen, p, 4);
-        memcpy(&v, p + 4, 8);
-        unsigned part = partition_of(p + PAIR_HEAD, klen, R);
-        if (partition_owner(part) != my_rank)
-            die("received a pair of partition %u, reduced by rank %d", part,
-                partition_owner(part));
-        mr_combiner_add(red[part / (unsigned)nranks], p + PAIR_HEAD, klen, v);
-        p += PAIR_HEAD + klen;
-    }
+        groups[i] = mr_groups_new(&count_app);
+    for (int r = 0; r < nranks; r++)
+        group_from_rank(recv + rdispl[r], (size_t)rcount[r], R, groups, runs,
+                        mine);
+    for (unsigned i = 0; i < mine; i++)
+        buf_free(&runs[i]);
+    free(runs);
     free(recv);
-    size_t mylen = 0, mycap = 4096;
-    char *mybuf = xmalloc(mycap);
+    size_t mylen = 0;
     for (unsigned i = 0; i < mine; i++) {
-        run_t run = {NULL, 0, 0};
-        mr_combiner_foreach(red[i], collect, &run);
-        if (run.n > 1)
-            qsort(run.recs, run.n, sizeof *run.recs, rec_qsort_cmp);
-        me.keys += run.n;
+        mr_groups_reduce(groups[i], &reduced[i]);
+        me.keys += mr_groups_keys(groups[i]);
         me.partitions++;
+        mr_groups_free(groups[i]);
+        mylen += 8 + reduced[i].len;
         if (o->outdir) {
             char name[32];
             snprintf(name, sizeof name, "part-r-%05u",
                      (unsigned)my_rank + i * (unsigned)nranks);
-            write_part(o->outdir, name, &run);
+            mr_result part;
+            mr_merge_runs(&reduced[i], 1, &part); /* one run: its records */
+            write_part(o->outdir, name, part.recs, part.n);
+            free(part.recs);
         }
-        run_put(&mybuf, &mylen, &mycap, &run);
-        free(run.recs);
-        mr_combiner_free(red[i]);
     }
-    free(red);
+    free(groups);
+    /* to send: each partition's sorted run, its length (8 bytes) first */
+    char *mybuf = xmalloc(mylen ? mylen : 1), *at_byte = mybuf;
+    for (unsigned i = 0; i < mine; i++) {
+        uint64_t n = reduced[i].len;
+        memcpy(at_byte, &n, 8);
+        memcpy(at_byte + 8, reduced[i].p, reduced[i].len);
+        at_byte += 8 + reduced[i].len;
+        buf_free(&reduced[i]);
+    }
+    free(reduced);
     me.t[PH_REDUCE] = MPI_Wtime() - t;
     t = MPI_Wtime();
 
@@ -693,23 +656,26 @@ static void run_job(const options *o)
                 MPI_COMM_WORLD);
     free(mybuf);
     if (my_rank == 0) {
-        /* rank r's buffer holds partitions r, r + P, ... in that order */
-        run_t *runs = xcalloc(R, sizeof *runs);
+        /* rank r's buffer holds partitions r, r + P, ... in that order;
+         * the runs are views into `all`, not copies */
+        buf_t *runs = xcalloc(R, sizeof *runs);
         for (int r = 0; r < nranks; r++) {
-            const char *p = all + gdispl[r];
+            char *p = all + gdispl[r];
             for (unsigned part = (unsigned)r; part < R;
-                 part += (unsigned)nranks)
-                run_get(&p, &runs[part]);
+                 part += (unsigned)nranks) {
+                uint64_t n;
+                memcpy(&n, p, 8);
+                runs[part] = (buf_t){p + 8, (size_t)n, (size_t)n};
+                p += 8 + n;
+            }
         }
-        run_t merged;
-        merge_runs(runs, R, &merged);
+        mr_result merged;
+        mr_merge_runs(runs, (int)R, &merged);
         if (o->outdir)
-            write_part(o->outdir, "merged", &merged);
+            write_part(o->outdir, "merged", merged.recs, merged.n);
         else
             mr_write_result(NULL, merged.recs, merged.n);
         free(merged.recs);
-        for (unsigned part = 0; part < R; part++)
-            free(runs[part].recs);
         free(runs);
     }
     free(all);
