@@ -14,8 +14,9 @@
  *   shuffle  each combined pair goes to reduce partition
  *            mr_partition(mr_hash(key), R)
  *   reduce   one task per partition: group the values of each key (in
- *            map-task order), call app->reduce() once per distinct key,
- *            sort the distinct keys bytewise
+ *            map-task order; folded into one if app->combine_across_tasks),
+ *            call app->reduce() once per distinct key, sort the distinct
+ *            keys bytewise
  *   merge    the R sorted runs are merged into one sorted result
  *
  * Keys are byte strings; values are 64-bit integers (a count, a file

@@ -13,7 +13,10 @@
  * it is added.  Memory then grows with the partition's vocabulary plus 12
  * bytes per value, not with map tasks x vocabulary: worker threads add
  * each map output as its task finishes (mr_threads.c), a worker process
- * reads the files one at a time (mr_reduce_task, below).
+ * reads the files one at a time (mr_reduce_task, below).  An app whose
+ * combine() may fold values of different map tasks (word count's sum:
+ * mr_app.combine_across_tasks) keeps one value per key, folded as the
+ * outputs come: then memory grows with the vocabulary alone.
  *
  * The index is the hash's top bits, like the combiner's, because a map
  * output lists its keys in its combiner's slot order, i.e. sorted by those
