@@ -53,7 +53,8 @@ struct mr_groups {
     size_t ngroups, gcap;
     buf_t keys;     /* every distinct key, once */
     uint64_t *val;  /* nvals values, in the order they were added */
-    uint32_t *next; /* next[i]: the key's value after val[i], or NO_VALUE */
+    uint32_t *next; /* next[i]: the key's value after val[i], or NO_VALUE
+                       (always, with a fold: a key has one value) */
     size_t nvals, vcap;
     const mr_app *app; /* its combine() and reduce() */
     bool fold; /* app->combine_across_tasks: a key keeps one value, the
@@ -104,7 +105,7 @@ static void index_rebuild(mr_groups *g, unsigned bits)
 /* Before a run of `pairs` pairs: the index at most half full even if
  * every key is new.  The first run also sizes the groups and values
  * exactly (every key of it is new); later ones grow them as keys and
- * values come (grow_array), not for the worst case: a run of old keys
+ * values come (grown()), not for the worst case: a run of old keys
  * adds no group, and with a fold no value either. */
 static void groups_reserve(mr_groups *g, size_t pairs)
 {
@@ -125,14 +126,10 @@ static void groups_reserve(mr_groups *g, size_t pairs)
     }
 }
 
-/* Room for one more element in an array of *cap: grown by a quarter, so
+/* The capacity of an array grown for one more element: a quarter more, so
  * that a big array is never more than a fifth unused (the copies still
  * cost O(1) per element). */
-static void *grow_array(void *p, size_t *cap, size_t size)
-{
-    *cap = *cap < 1024 ? 1024 : *cap + *cap / 4;
-    return xrealloc(p, *cap * size);
-}
+static size_t grown(size_t cap) { return cap < 1024 ? 1024 : cap + cap / 4; }
 
 void mr_groups_add_run(mr_groups *g, const buf_t *run)
 {
@@ -162,9 +159,9 @@ void mr_groups_add_run(mr_groups *g, const buf_t *run)
             continue;
         }
         if (g->nvals == g->vcap) {
-            size_t cap = g->vcap;
-            g->val = grow_array(g->val, &cap, sizeof *g->val);
-            g->next = grow_array(g->next, &g->vcap, sizeof *g->next);
+            g->vcap = grown(g->vcap);
+            g->val = xrealloc(g->val, g->vcap * sizeof *g->val);
+            g->next = xrealloc(g->next, g->vcap * sizeof *g->next);
         }
         uint32_t x = (uint32_t)g->nvals++;
         g->val[x] = v;
@@ -172,8 +169,10 @@ void mr_groups_add_run(mr_groups *g, const buf_t *run)
         if (!s) { /* a new key: copy it (the run will be freed) */
             if (g->keys.len + klen >= UINT32_MAX)
                 die("a reduce partition's keys pass 4 GiB");
-            if (g->ngroups == g->gcap)
-                g->group = grow_array(g->group, &g->gcap, sizeof *g->group);
+            if (g->ngroups == g->gcap) {
+                g->gcap = grown(g->gcap);
+                g->group = xrealloc(g->group, g->gcap * sizeof *g->group);
+            }
             s = &g->group[g->ngroups++];
             *s = (key_group){(uint32_t)(h >> 32), (uint32_t)g->keys.len, klen,
                               x, x, 1};

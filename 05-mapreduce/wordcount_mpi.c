@@ -2,8 +2,8 @@
  * wordcount_mpi.c - lab 05's word count on Open MPI: one laptop or a cluster, byte for byte
  *
  * The same job as ./wordcount -- the same splits, tokenizer (words.c),
- * combiner and partition function (mr_partition) -- with MPI as the
- * transport instead of threads or pipes.  mpirun starts P copies of this
+ * combiner, partition function (mr_partition), key groups and merge: lab
+ * 05's rooms -- with MPI as the transport instead of threads or pipes.  mpirun starts P copies of this
  * program (ranks 0..P-1), on one machine or on many; each does:
  *
  *   split    plan the splits of every FILE: the same plan on every rank
@@ -13,7 +13,8 @@
  *   shuffle  one MPI_Alltoallv: each combined pair goes to the rank owning
  *            its partition mr_partition(mr_hash(word), R); partition p
  *            belongs to rank p mod P
- *   reduce   add up the counts of each of its partitions, sort them: one
+ *   reduce   group each of its partitions' pairs (mr_groups: the counts
+ *            of a word added up as they come), reduce and sort them: one
  *            sorted run per partition (-o DIR: DIR/part-r-0000p, Hadoop's
  *            names)
  *   merge    rank 0 gathers the runs (MPI_Gatherv), merges them and writes
@@ -195,8 +196,11 @@ typedef struct {
 } map_ctx;
 
 /* One shuffled pair: klen (4 bytes), value (8), the key: 12 + klen bytes,
- * as mr.c's intermediate files. */
+ * the rooms' map-output format (mr_internal.h: pair_put, pair_next), so
+ * that the receiver can hand the pairs to mr_groups. */
 #define PAIR_HEAD 12
+_Static_assert(WORDS_PAD >= MR_KEY_PAD,
+               "on_word's mr_combiner_add_padded needs WORDS_PAD >= MR_KEY_PAD");
 
 static void on_word(const char *w, size_t len, void *ctx)
 {
@@ -488,31 +492,16 @@ typedef struct {
     int fail_rank; /* -1: none */
 } options;
 
-/* Write dir/name whole or not at all: a recorded temp file (removed by
- * kit_cleanup_on's handler if this rank dies or is interrupted), linked to
- * its name once complete.  (mr_write_result does the same with mr.c's own
- * cleanup, which only mr_run installs.) */
+/* Write dir/name whole or not at all: mr_write_result writes a temp file
+ * beside it (recorded in proc.h's cleanup: removed if this rank dies or is
+ * interrupted) and renames it into place once complete. */
 static void write_part(const char *dir, const char *name, const mr_rec *recs,
                        size_t n)
 {
-    size_t len = strlen(dir) + strlen(name) + 16;
-    char *path = xmalloc(len), *tmp = xmalloc(len);
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = xmalloc(len);
     snprintf(path, len, "%s/%s", dir, name);
-    snprintf(tmp, len, "%s/.%s.XXXXXX", dir, name);
-    int fd = kit_mkstemp(tmp);
-    FILE *f = fdopen(fd, "w");
-    if (!f)
-        die_errno("%s", tmp);
-    if (!mr_write_recs(f, recs, n) || fflush(f) != 0)
-        die_errno("write %s", tmp);
-    if (fchmod(fd, 0644) != 0) /* mkstemp makes it 0600 */
-        die_errno("chmod %s", tmp);
-    if (fclose(f) != 0)
-        die_errno("close %s", tmp);
-    if ((unlink(path) != 0 && errno != ENOENT) || link(tmp, path) != 0)
-        die_errno("%s", path);
-    kit_unlink_temp(tmp);
-    free(tmp);
+    mr_write_result(path, recs, n);
     free(path);
 }
 
@@ -600,7 +589,6 @@ static void run_job(const options *o)
         mine += partition_owner(p) == my_rank;
     mr_groups **groups = xcalloc(mine ? mine : 1, sizeof *groups);
     buf_t *runs = xcalloc(mine ? mine : 1, sizeof *runs);
-    buf_t *reduced = xcalloc(mine ? mine : 1, sizeof *reduced);
     for (unsigned i = 0; i < mine; i++)
         groups[i] = mr_groups_new(&count_app);
     for (int r = 0; r < nranks; r++)
@@ -610,41 +598,35 @@ static void run_job(const options *o)
         buf_free(&runs[i]);
     free(runs);
     free(recv);
-    size_t mylen = 0;
+    buf_t reduced = {0}; /* one partition's sorted run (reused) */
+    buf_t to_send = {0}; /* every partition's run, its length (8 bytes) first */
     for (unsigned i = 0; i < mine; i++) {
-        mr_groups_reduce(groups[i], &reduced[i]);
+        mr_groups_reduce(groups[i], &reduced);
         me.keys += mr_groups_keys(groups[i]);
         me.partitions++;
         mr_groups_free(groups[i]);
-        mylen += 8 + reduced[i].len;
+        uint64_t n = reduced.len;
+        buf_put(&to_send, &n, 8);
+        buf_put(&to_send, reduced.p, reduced.len);
         if (o->outdir) {
             char name[32];
             snprintf(name, sizeof name, "part-r-%05u",
                      (unsigned)my_rank + i * (unsigned)nranks);
-            mr_result part;
-            mr_merge_runs(&reduced[i], 1, &part); /* one run: its records */
+            mr_result part = {0}; /* mr_merge_runs sets recs and n only */
+            mr_merge_runs(&reduced, 1, &part); /* one run: its records */
             write_part(o->outdir, name, part.recs, part.n);
             free(part.recs);
         }
     }
+    buf_free(&reduced);
     free(groups);
-    /* to send: each partition's sorted run, its length (8 bytes) first */
-    char *mybuf = xmalloc(mylen ? mylen : 1), *at_byte = mybuf;
-    for (unsigned i = 0; i < mine; i++) {
-        uint64_t n = reduced[i].len;
-        memcpy(at_byte, &n, 8);
-        memcpy(at_byte + 8, reduced[i].p, reduced[i].len);
-        at_byte += 8 + reduced[i].len;
-        buf_free(&reduced[i]);
-    }
-    free(reduced);
     me.t[PH_REDUCE] = MPI_Wtime() - t;
     t = MPI_Wtime();
 
     /* merge: the runs to rank 0 */
-    if (mylen > INT_MAX)
+    if (to_send.len > INT_MAX)
         die("more than 2 GiB of results on one rank: use more ranks");
-    int mycount = (int)mylen;
+    int mycount = (int)to_send.len;
     /* the counts and displacements matter on rank 0 only (MPI ignores them
      * elsewhere), but every rank has them: no NULL path to reason about */
     int *gcount = xcalloc((size_t)nranks, sizeof *gcount);
@@ -652,24 +634,31 @@ static void run_job(const options *o)
     MPI_Gather(&mycount, 1, MPI_INT, gcount, 1, MPI_INT, 0, MPI_COMM_WORLD);
     int gtotal = my_rank == 0 ? displs_of(gcount, gdispl) : 0;
     char *all = xmalloc(gtotal ? (size_t)gtotal : 1);
-    MPI_Gatherv(mybuf, mycount, MPI_BYTE, all, gcount, gdispl, MPI_BYTE, 0,
-                MPI_COMM_WORLD);
-    free(mybuf);
+    MPI_Gatherv(to_send.p, mycount, MPI_BYTE, all, gcount, gdispl, MPI_BYTE,
+                0, MPI_COMM_WORLD);
+    buf_free(&to_send);
     if (my_rank == 0) {
         /* rank r's buffer holds partitions r, r + P, ... in that order;
          * the runs are views into `all`, not copies */
         buf_t *runs = xcalloc(R, sizeof *runs);
         for (int r = 0; r < nranks; r++) {
             char *p = all + gdispl[r];
+            size_t left = (size_t)gcount[r];
             for (unsigned part = (unsigned)r; part < R;
                  part += (unsigned)nranks) {
-                uint64_t n;
-                memcpy(&n, p, 8);
+                uint64_t n = 0;
+                if (left >= 8)
+                    memcpy(&n, p, 8);
+                if (left < 8 || n > left - 8)
+                    die("rank %d sent a truncated result (a bug)", r);
                 runs[part] = (buf_t){p + 8, (size_t)n, (size_t)n};
                 p += 8 + n;
+                left -= 8 + n;
             }
+            if (left != 0)
+                die("rank %d sent %zu bytes too many (a bug)", r, left);
         }
-        mr_result merged;
+        mr_result merged = {0}; /* mr_merge_runs sets recs and n only */
         mr_merge_runs(runs, (int)R, &merged);
         if (o->outdir)
             write_part(o->outdir, "merged", merged.recs, merged.n);
