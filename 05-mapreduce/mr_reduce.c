@@ -102,22 +102,30 @@ static void index_rebuild(mr_groups *g, unsigned bits)
     g->bits = bits;
 }
 
-/* Before a run of `pairs` pairs: the index at most half full even if
- * every key is new.  The first run also sizes the groups and values
- * exactly (every key of it is new); later ones grow them as keys and
- * values come (grown()), not for the worst case: a run of old keys
- * adds no group, and with a fold no value either. */
+/* An index of at least 2 x keys slots: at most half full. */
+static void index_fit(mr_groups *g, size_t keys)
+{
+    unsigned bits = g->bits ? g->bits : 10;
+    while (((size_t)1 << bits) < keys * 2)
+        bits++;
+    if (bits > 32) /* hash_top has 32 bits */
+        die("a reduce partition has too many keys (%zu)", keys);
+    if (bits != g->bits)
+        index_rebuild(g, bits);
+}
+
+/* Before a run of `pairs` pairs: an index big enough for the run's keys
+ * and for those already held; if the run brings so many new keys that it
+ * fills past half, mr_groups_add_run doubles it then (by then the index is
+ * big enough that the keys do not pile up: see above).  The first run also
+ * sizes the groups and values exactly (every key of it is new); later ones
+ * grow them as keys and values come (grown()), not for the worst case: a
+ * run of old keys adds no group, and with a fold no value either. */
 static void groups_reserve(mr_groups *g, size_t pairs)
 {
     if (g->nvals + pairs >= NO_VALUE)
         die("a reduce partition has too many values (%zu)", g->nvals + pairs);
-    unsigned bits = g->bits ? g->bits : 10;
-    while (((size_t)1 << bits) < (g->ngroups + pairs) * 2)
-        bits++;
-    if (bits > 32) /* hash_top has 32 bits */
-        die("a reduce partition has too many keys (%zu)", g->ngroups + pairs);
-    if (bits != g->bits)
-        index_rebuild(g, bits);
+    index_fit(g, g->ngroups > pairs ? g->ngroups : pairs);
     if (g->gcap == 0 && pairs > 0) {
         g->gcap = g->vcap = pairs;
         g->group = xmalloc(pairs * sizeof *g->group);
@@ -178,6 +186,10 @@ void mr_groups_add_run(mr_groups *g, const buf_t *run)
                               x, x, 1};
             buf_put(&g->keys, key, klen);
             g->index[i] = (uint32_t)g->ngroups;
+            if (g->ngroups * 2 > mask + 1) { /* past half full: double */
+                index_fit(g, g->ngroups);
+                mask = ((size_t)1 << g->bits) - 1;
+            }
         } else {
             g->next[s->tail] = x;
             s->tail = x;
