@@ -202,12 +202,21 @@ typedef struct mr_groups mr_groups;
 mr_groups *mr_groups_new(const mr_app *app);
 /* Add one map output's pairs of this partition (in the format above). */
 void mr_groups_add_run(mr_groups *g, const buf_t *run);
+/* The same, a pair at a time: reserve room for a run of `pairs` pairs,
+ * then add each (h = mr_hash(key, klen)), in the combiner's order. */
+void mr_groups_reserve(mr_groups *g, size_t pairs);
+void mr_groups_add(mr_groups *g, uint64_t h, const char *key, uint32_t klen,
+                   uint64_t v);
 /* Call app->reduce() once per key, in the order the keys came, and sort
  * them: out receives the sorted reduce output (format above).  g is only
  * read. */
 void mr_groups_reduce(const mr_groups *g, buf_t *out);
 size_t mr_groups_keys(const mr_groups *g); /* distinct keys */
 void mr_groups_free(mr_groups *g);
+/* The shuffle's send, from a map task's combiner: into out[0..R), one map
+ * output per partition; or straight into the reducers' key groups[0..R). */
+void mr_map_partition(const mr_combiner *c, unsigned R, buf_t *out);
+void mr_map_group(const mr_combiner *c, unsigned R, mr_groups **groups);
 
 /* merging (mr_merge.c) */
 void mr_merge_runs(const buf_t *runs, int R, mr_result *res);

@@ -41,12 +41,17 @@ typedef struct {
     buf_t *out;   /* pass 2: the partitions */
 } partitioner;
 
-static unsigned partition_of(const char *key, size_t klen, unsigned R)
+static unsigned partition_of_hash(uint64_t h, unsigned R)
 {
-    unsigned r = mr_partition(hash_key(key, klen), R); /* = mr_hash */
+    unsigned r = mr_partition(h, R); /* h = mr_hash(key) */
     if (r >= R)
         die("mr_partition returned %u, but there are only %u partitions", r, R);
     return r;
+}
+
+static unsigned partition_of(const char *key, size_t klen, unsigned R)
+{
+    return partition_of_hash(hash_key(key, klen), R);
 }
 
 static void count_pair(const char *key, size_t klen, uint64_t value, void *ctx)
@@ -63,7 +68,7 @@ static void put_pair(const char *key, size_t klen, uint64_t value, void *ctx)
              value);
 }
 
-static void partition(const mr_combiner *c, unsigned R, buf_t *out)
+void mr_map_partition(const mr_combiner *c, unsigned R, buf_t *out)
 {
     partitioner p = {R, xcalloc(R, sizeof *p.need), out};
     mr_combiner_foreach(c, count_pair, &p);
@@ -73,8 +78,45 @@ static void partition(const mr_combiner *c, unsigned R, buf_t *out)
     free(p.need);
 }
 
-/* Run attempt `attempt` of map task m; out[0..R) receive its partitions.
- * Returns false if the attempt was abandoned (threads mode crash). */
+/* The same partitioning, straight into the reducers' key groups: two
+ * passes again, pairs per partition (to reserve), then the pairs. */
+typedef struct {
+    unsigned R;
+    size_t *pairs;
+    mr_groups **groups;
+} grouper;
+
+static void count_for_group(const char *key, size_t klen, uint64_t value,
+                            void *ctx)
+{
+    (void)value;
+    grouper *g = ctx;
+    g->pairs[partition_of(key, klen, g->R)]++;
+}
+
+static void add_to_group(const char *key, size_t klen, uint64_t value,
+                         void *ctx)
+{
+    grouper *g = ctx;
+    uint64_t h = hash_key(key, klen);
+    mr_groups_add(g->groups[partition_of_hash(h, g->R)], h, key,
+                  (uint32_t)klen, value);
+}
+
+void mr_map_group(const mr_combiner *c, unsigned R, mr_groups **groups)
+{
+    grouper g = {R, xcalloc(R, sizeof *g.pairs), groups};
+    mr_combiner_foreach(c, count_for_group, &g);
+    for (unsigned r = 0; r < R; r++)
+        mr_groups_reserve(groups[r], g.pairs[r]);
+    mr_combiner_foreach(c, add_to_group, &g);
+    free(g.pairs);
+}
+
+/* Run attempt `attempt` of map task m; out[0..R) receive its partitions,
+ * or, if out is NULL (worker threads), its pairs stay in w->combiner for
+ * the caller (mr_map_partition or mr_map_group).  Returns false if the
+ * attempt was abandoned (threads mode crash). */
 bool mr_map_task(mr_job *job, mr_map_worker *w, int m, int attempt, buf_t *out)
 {
     const mr_split *s = &job->splits[m];
@@ -117,7 +159,8 @@ bool mr_map_task(mr_job *job, mr_map_worker *w, int m, int attempt, buf_t *out)
             return mr_crash_now(job, &c);
     }
     w->emitted = em.emitted;
-    partition(w->combiner, (unsigned)job->R, out); /* the shuffle's send */
+    if (out) /* the shuffle's send */
+        mr_map_partition(w->combiner, (unsigned)job->R, out);
     if (job->cfg->workers == MR_PROCESSES) {
         int crash_after = c.dies && c.where >= 0.8
                               ? (int)((c.where - 0.8) / 0.2 * (job->R + 1))

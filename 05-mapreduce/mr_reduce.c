@@ -139,6 +139,54 @@ static void groups_reserve(mr_groups *g, size_t pairs)
  * cost O(1) per element). */
 static size_t grown(size_t cap) { return cap < 1024 ? 1024 : cap + cap / 4; }
 
+void mr_groups_reserve(mr_groups *g, size_t pairs) { groups_reserve(g, pairs); }
+
+void mr_groups_add(mr_groups *g, uint64_t h, const char *key, uint32_t klen,
+                   uint64_t v)
+{
+    size_t mask = ((size_t)1 << g->bits) - 1;
+    size_t i = (size_t)(h >> (64 - g->bits)); /* see above */
+    key_group *s = NULL;
+    for (; g->index[i]; i = (i + 1) & mask) {
+        s = &g->group[g->index[i] - 1];
+        if (s->hash_top == h >> 32 && s->klen == klen &&
+            same_key(g->keys.p + s->koff, key, klen))
+            break;
+        s = NULL;
+    }
+    if (s && g->fold) { /* fold into the key's one value */
+        g->val[s->head] = g->app->combine(g->val[s->head], v, g->app->arg);
+        return;
+    }
+    if (g->nvals == g->vcap) {
+        g->vcap = grown(g->vcap);
+        g->val = xrealloc(g->val, g->vcap * sizeof *g->val);
+        g->next = xrealloc(g->next, g->vcap * sizeof *g->next);
+    }
+    uint32_t x = (uint32_t)g->nvals++;
+    g->val[x] = v;
+    g->next[x] = NO_VALUE;
+    if (s) { /* a key already held: its list grows */
+        g->next[s->tail] = x;
+        s->tail = x;
+        s->n++;
+        return;
+    }
+    /* a new key: copy it (the run it came in will be freed) */
+    if (g->keys.len + klen >= UINT32_MAX)
+        die("a reduce partition's keys pass 4 GiB");
+    if (g->ngroups == g->gcap) {
+        g->gcap = grown(g->gcap);
+        g->group = xrealloc(g->group, g->gcap * sizeof *g->group);
+    }
+    g->group[g->ngroups++] =
+        (key_group){(uint32_t)(h >> 32), (uint32_t)g->keys.len, klen, x, x, 1};
+    buf_put(&g->keys, key, klen);
+    g->index[i] = (uint32_t)g->ngroups;
+    if (g->ngroups * 2 > mask + 1) /* past half full: double */
+        index_fit(g, g->ngroups);
+}
+
 void mr_groups_add_run(mr_groups *g, const buf_t *run)
 {
     size_t off = 0, pairs = 0;
@@ -147,55 +195,10 @@ void mr_groups_add_run(mr_groups *g, const buf_t *run)
     uint64_t v;
     while (pair_next(run, &off, &key, &klen, &v)) /* count, to reserve */
         pairs++;
-    groups_reserve(g, pairs);
-    size_t mask = ((size_t)1 << g->bits) - 1;
+    mr_groups_reserve(g, pairs);
     off = 0;
-    while (pair_next(run, &off, &key, &klen, &v)) {
-        uint64_t h = hash_key(key, klen);
-        size_t i = (size_t)(h >> (64 - g->bits)); /* see above */
-        key_group *s = NULL;
-        for (; g->index[i]; i = (i + 1) & mask) {
-            s = &g->group[g->index[i] - 1];
-            if (s->hash_top == h >> 32 && s->klen == klen &&
-                same_key(g->keys.p + s->koff, key, klen))
-                break;
-            s = NULL;
-        }
-        if (s && g->fold) { /* fold into the key's one value */
-            g->val[s->head] = g->app->combine(g->val[s->head], v,
-                                              g->app->arg);
-            continue;
-        }
-        if (g->nvals == g->vcap) {
-            g->vcap = grown(g->vcap);
-            g->val = xrealloc(g->val, g->vcap * sizeof *g->val);
-            g->next = xrealloc(g->next, g->vcap * sizeof *g->next);
-        }
-        uint32_t x = (uint32_t)g->nvals++;
-        g->val[x] = v;
-        g->next[x] = NO_VALUE;
-        if (!s) { /* a new key: copy it (the run will be freed) */
-            if (g->keys.len + klen >= UINT32_MAX)
-                die("a reduce partition's keys pass 4 GiB");
-            if (g->ngroups == g->gcap) {
-                g->gcap = grown(g->gcap);
-                g->group = xrealloc(g->group, g->gcap * sizeof *g->group);
-            }
-            s = &g->group[g->ngroups++];
-            *s = (key_group){(uint32_t)(h >> 32), (uint32_t)g->keys.len, klen,
-                              x, x, 1};
-            buf_put(&g->keys, key, klen);
-            g->index[i] = (uint32_t)g->ngroups;
-            if (g->ngroups * 2 > mask + 1) { /* past half full: double */
-                index_fit(g, g->ngroups);
-                mask = ((size_t)1 << g->bits) - 1;
-            }
-        } else {
-            g->next[s->tail] = x;
-            s->tail = x;
-            s->n++;
-        }
-    }
+    while (pair_next(run, &off, &key, &klen, &v))
+        mr_groups_add(g, hash_key(key, klen), key, klen, v);
 }
 
 /* A reduced key, to sort: its first 8 bytes as a big-endian number

@@ -1,9 +1,11 @@
 /*
  * mr_threads.c - who runs the tasks, part 1: the scheduler both worker
  * kinds share, and the worker THREADS (MR_THREADS, the default).  The map
- * outputs stay in memory: as each map task finishes, its output goes into
- * the reducers' key groups (mr_groups, in mr_reduce.c) and is freed, so
- * memory holds each partition's keys once, not once per map task.
+ * outputs stay in memory: as each map task finishes, its pairs go from the
+ * worker's combiner into the reducers' key groups (mr_groups, in
+ * mr_reduce.c), so memory holds each partition's keys once, not once per
+ * map task.  They go in map-task order: a task that finishes before an
+ * earlier one leaves its pairs in a buffer (job->mapout) until then.
  *
  * Before: mr_job.c, which runs each phase here or in mr_procs.c (worker
  * processes).  The tasks themselves: mr_map.c, mr_reduce.c.
@@ -84,7 +86,8 @@ void mr_sched_free(scheduler *s)
  * job->lock. */
 typedef struct {
     scheduler s;
-    bool *finished; /* map task m's output accepted, in job->mapout */
+    bool *finished; /* map task m accepted: its output in the key groups,
+                       or waiting in job->mapout */
     int grouped;    /* outputs 0..grouped-1 are in the key groups */
     bool grouping;  /* a thread is adding them: the others need not */
 } threads_phase;
@@ -99,9 +102,10 @@ typedef struct {
 } thread_context;
 
 /* Called with job->lock held, after a map output was accepted: add every
- * finished output that is next in map-task order to the key groups, and
- * free it.  One thread at a time does it, outside the lock; the others go
- * on mapping (each output is added exactly once: `grouped` only grows). */
+ * waiting output (job->mapout) that is now next in map-task order to the
+ * key groups, and free it.  One thread at a time does it, outside the
+ * lock; the others go on mapping (each output is added exactly once:
+ * `grouped` only grows). */
 static void group_finished_outputs(threads_phase *ph)
 {
     mr_job *job = ph->s.job;
@@ -120,6 +124,31 @@ static void group_finished_outputs(threads_phase *ph)
         ph->grouped++;
     }
     ph->grouping = false;
+}
+
+/* Called with job->lock held: map task t's pairs are in the worker's
+ * combiner c.  If t is next in map-task order, they go straight into the
+ * key groups, with no output buffer in between (the common case);
+ * otherwise they are partitioned into job->mapout, to wait for the tasks
+ * before t (--explain keeps every output there, to print it). */
+static void accept_map_output(threads_phase *ph, int t, const mr_combiner *c)
+{
+    mr_job *job = ph->s.job;
+    bool next = ph->grouped == t && !ph->grouping && !job->cfg->explain;
+    if (next)
+        ph->grouping = true; /* the others leave the key groups alone */
+    xmutex_unlock(&job->lock);
+    if (next)
+        mr_map_group(c, (unsigned)job->R, job->groups);
+    else
+        mr_map_partition(c, (unsigned)job->R,
+                         &job->mapout[(size_t)t * (size_t)job->R]);
+    xmutex_lock(&job->lock);
+    if (next) {
+        ph->grouped++;
+        ph->grouping = false;
+    }
+    ph->finished[t] = true;
 }
 
 static void *thread_worker(void *arg)
@@ -142,21 +171,17 @@ static void *thread_worker(void *arg)
 
         bool ok;
         double sh = 0, re = 0;
-        buf_t *out = NULL, rout = {0};
-        if (s->phase == MR_MAP_PHASE) {
-            out = xcalloc((size_t)job->R, sizeof *out);
-            ok = mr_map_task(job, &c->w, t, a, out);
-        } else {
+        buf_t rout = {0};
+        if (s->phase == MR_MAP_PHASE) /* its pairs stay in the combiner */
+            ok = mr_map_task(job, &c->w, t, a, NULL);
+        else
             ok = mr_reduce_task(job, t, a, &rout, &sh, &re);
-        }
 
         xmutex_lock(&job->lock);
         if (ok) { /* accept the output: exactly once per task */
             if (s->phase == MR_MAP_PHASE) {
-                memcpy(&job->mapout[(size_t)t * (size_t)job->R], out,
-                       (size_t)job->R * sizeof *out);
                 job->emitted[t] = c->w.emitted;
-                ph->finished[t] = true;
+                accept_map_output(ph, t, c->w.combiner);
             } else {
                 job->redout[t] = rout;
                 job->shuffle_s += sh;
@@ -164,9 +189,6 @@ static void *thread_worker(void *arg)
             }
             mr_sched_done(s);
         } else { /* abandoned: its partial output is dropped */
-            if (out)
-                for (int r = 0; r < job->R; r++)
-                    buf_free(&out[r]);
             buf_free(&rout);
             mr_sched_failed(s, t, "was abandoned");
         }
@@ -174,7 +196,6 @@ static void *thread_worker(void *arg)
         if (ok && s->phase == MR_MAP_PHASE)
             group_finished_outputs(ph);
         xmutex_unlock(&job->lock);
-        free(out);
     }
     /* No map task left for this worker: its combiner can go now rather
      * than after the join, while the last tasks' outputs are grouped. */
