@@ -86,10 +86,14 @@ void mr_sched_free(scheduler *s)
  * job->lock. */
 typedef struct {
     scheduler s;
-    bool *finished; /* map task m accepted: its output in the key groups,
-                       or waiting in job->mapout */
-    int grouped;    /* outputs 0..grouped-1 are in the key groups */
-    bool grouping;  /* a thread is adding them: the others need not */
+    bool *accepted; /* map task m accepted: its pairs in the key groups, or
+                       waiting in job->mapout[m * R ..] */
+    int grouped;    /* tasks 0..grouped-1 are in the key groups */
+    /* A thread is adding to the key groups.  A flag, not a second mutex:
+     * the others do not wait for it, they leave the work to it.  The rule
+     * that keeps an output from waiting forever: whoever clears the flag
+     * has just looked, under job->lock, for the next accepted output. */
+    bool grouping;
 } threads_phase;
 
 typedef struct {
@@ -101,18 +105,18 @@ typedef struct {
     char pad[CACHE_LINE]; // cppcheck-suppress unusedStructMember
 } thread_context;
 
-/* Called with job->lock held, after a map output was accepted: add every
+/* Called with job->lock held, after a map task was accepted: add every
  * waiting output (job->mapout) that is now next in map-task order to the
  * key groups, and free it.  One thread at a time does it, outside the
  * lock; the others go on mapping (each output is added exactly once:
  * `grouped` only grows). */
-static void group_finished_outputs(threads_phase *ph)
+static void group_waiting_outputs(threads_phase *ph)
 {
     mr_job *job = ph->s.job;
     if (ph->grouping)
         return;
     ph->grouping = true;
-    while (ph->grouped < ph->s.ntasks && ph->finished[ph->grouped]) {
+    while (ph->grouped < ph->s.ntasks && ph->accepted[ph->grouped]) {
         buf_t *out = &job->mapout[(size_t)ph->grouped * (size_t)job->R];
         xmutex_unlock(&job->lock);
         for (int r = 0; r < job->R; r++) {
@@ -126,29 +130,35 @@ static void group_finished_outputs(threads_phase *ph)
     ph->grouping = false;
 }
 
-/* Called with job->lock held: map task t's pairs are in the worker's
- * combiner c.  If t is next in map-task order, they go straight into the
- * key groups, with no output buffer in between (the common case);
- * otherwise they are partitioned into job->mapout, to wait for the tasks
- * before t (--explain keeps every output there, to print it). */
+/* Called with job->lock held; drops it while it works and returns with it
+ * held.  Map task t's pairs are in the worker's combiner c.  If t is next
+ * in map-task order, they go straight into the key groups, with no output
+ * buffer in between (the common case).  Otherwise they are partitioned
+ * into t's slot of job->mapout, to wait for the tasks before t; the slot
+ * is written without the lock, since it is this thread's until accepted[t]
+ * is set (--explain keeps every output there, to print it).  Either way,
+ * the waiting outputs that are next then go into the key groups too. */
 static void accept_map_output(threads_phase *ph, int t, const mr_combiner *c)
 {
     mr_job *job = ph->s.job;
-    bool next = ph->grouped == t && !ph->grouping && !job->cfg->explain;
-    if (next)
-        ph->grouping = true; /* the others leave the key groups alone */
+    /* If t is next, no thread is grouping: while one is, `grouped` is the
+     * task it is adding, and that is not t. */
+    bool direct = ph->grouped == t && !job->cfg->explain;
+    if (direct)
+        ph->grouping = true;
     xmutex_unlock(&job->lock);
-    if (next)
+    if (direct)
         mr_map_group(c, (unsigned)job->R, job->groups);
     else
         mr_map_partition(c, (unsigned)job->R,
                          &job->mapout[(size_t)t * (size_t)job->R]);
     xmutex_lock(&job->lock);
-    if (next) {
+    ph->accepted[t] = true;
+    if (direct) {
         ph->grouped++;
         ph->grouping = false;
     }
-    ph->finished[t] = true;
+    group_waiting_outputs(ph);
 }
 
 static void *thread_worker(void *arg)
@@ -193,8 +203,6 @@ static void *thread_worker(void *arg)
             mr_sched_failed(s, t, "was abandoned");
         }
         xcond_broadcast(&s->cv);
-        if (ok && s->phase == MR_MAP_PHASE)
-            group_finished_outputs(ph);
         xmutex_unlock(&job->lock);
     }
     /* No map task left for this worker: its combiner can go now rather
@@ -211,8 +219,8 @@ void mr_threads_run_phase(mr_job *job, enum mr_phase phase, int ntasks)
         for (int r = 0; r < job->R; r++)
             job->groups[r] = mr_groups_new(job->cfg->app);
     }
-    threads_phase ph = {.finished = xcalloc((size_t)(ntasks ? ntasks : 1),
-                                            sizeof *ph.finished)};
+    threads_phase ph = {.accepted = xcalloc((size_t)(ntasks ? ntasks : 1),
+                                            sizeof *ph.accepted)};
     scheduler *s = &ph.s;
     mr_sched_init(s, job, phase, ntasks);
     xcond_init(&s->cv);
@@ -227,7 +235,7 @@ void mr_threads_run_phase(mr_job *job, enum mr_phase phase, int ntasks)
         xpthread_join(th[i]);
     free(th);
     free(cx);
-    free(ph.finished);
+    free(ph.accepted);
     xcond_destroy(&s->cv);
     mr_sched_check(s);
     mr_sched_free(s);
