@@ -99,8 +99,8 @@ static void add_to_group(const char *key, size_t klen, uint64_t value,
 {
     grouper *g = ctx;
     uint64_t h = hash_key(key, klen);
-    mr_groups_add(g->groups[partition_of_hash(h, g->R)], h, key,
-                  (uint32_t)klen, value);
+    mr_groups_add(g->groups[partition_of_hash(h, g->R)], h, key, (uint32_t)klen,
+                  value);
 }
 
 void mr_map_group(const mr_combiner *c, unsigned R, mr_groups **groups)

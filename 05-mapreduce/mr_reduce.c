@@ -57,7 +57,7 @@ struct mr_groups {
                        (always, with a fold: a key has one value) */
     size_t nvals, vcap;
     const mr_app *app; /* its combine() and reduce() */
-    bool fold; /* app->combine_across_tasks: a key keeps one value, the
+    bool fold;         /* app->combine_across_tasks: a key keeps one value, the
                   values added folded into it with app->combine() */
 };
 

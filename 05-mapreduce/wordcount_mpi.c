@@ -199,8 +199,9 @@ typedef struct {
  * the rooms' map-output format (mr_internal.h: pair_put, pair_next), so
  * that the receiver can hand the pairs to mr_groups. */
 #define PAIR_HEAD 12
-_Static_assert(WORDS_PAD >= MR_KEY_PAD,
-               "on_word's mr_combiner_add_padded needs WORDS_PAD >= MR_KEY_PAD");
+_Static_assert(
+    WORDS_PAD >= MR_KEY_PAD,
+    "on_word's mr_combiner_add_padded needs WORDS_PAD >= MR_KEY_PAD");
 
 static void on_word(const char *w, size_t len, void *ctx)
 {
@@ -634,13 +635,13 @@ static void run_job(const options *o)
     MPI_Gather(&mycount, 1, MPI_INT, gcount, 1, MPI_INT, 0, MPI_COMM_WORLD);
     int gtotal = my_rank == 0 ? displs_of(gcount, gdispl) : 0;
     char *all = xmalloc(gtotal ? (size_t)gtotal : 1);
-    MPI_Gatherv(to_send.p, mycount, MPI_BYTE, all, gcount, gdispl, MPI_BYTE,
-                0, MPI_COMM_WORLD);
+    MPI_Gatherv(to_send.p, mycount, MPI_BYTE, all, gcount, gdispl, MPI_BYTE, 0,
+                MPI_COMM_WORLD);
     buf_free(&to_send);
     if (my_rank == 0) {
         /* rank r's buffer holds partitions r, r + P, ... in that order;
          * the runs are views into `all`, not copies */
-        buf_t *runs = xcalloc(R, sizeof *runs);
+        buf_t *sorted = xcalloc(R, sizeof *sorted);
         for (int r = 0; r < nranks; r++) {
             char *p = all + gdispl[r];
             size_t left = (size_t)gcount[r];
@@ -651,7 +652,7 @@ static void run_job(const options *o)
                     memcpy(&n, p, 8);
                 if (left < 8 || n > left - 8)
                     die("rank %d sent a truncated result (a bug)", r);
-                runs[part] = (buf_t){p + 8, (size_t)n, (size_t)n};
+                sorted[part] = (buf_t){p + 8, (size_t)n, (size_t)n};
                 p += 8 + n;
                 left -= 8 + n;
             }
@@ -659,13 +660,13 @@ static void run_job(const options *o)
                 die("rank %d sent %zu bytes too many (a bug)", r, left);
         }
         mr_result merged = {0}; /* mr_merge_runs sets recs and n only */
-        mr_merge_runs(runs, (int)R, &merged);
+        mr_merge_runs(sorted, (int)R, &merged);
         if (o->outdir)
             write_part(o->outdir, "merged", merged.recs, merged.n);
         else
             mr_write_result(NULL, merged.recs, merged.n);
         free(merged.recs);
-        free(runs);
+        free(sorted);
     }
     free(all);
     free(gcount);

@@ -340,9 +340,8 @@ Test(lab05_reduce, b_values_keep_map_task_order_when_tasks_finish_out_of_order)
  * variable). */
 #define NVALS(v) ((v) >> 32)
 
-static uint64_t first_value(const char *key, size_t klen,
-                            const uint64_t *vals, size_t n, mr_text *text,
-                            void *arg)
+static uint64_t first_value(const char *key, size_t klen, const uint64_t *vals,
+                            size_t n, mr_text *text, void *arg)
 {
     (void)key;
     (void)klen;
@@ -412,8 +411,8 @@ Test(lab05_reduce,
                          "seed %llu: reduce() got %llu values of %.*s, one "
                          "(folded) expected",
                          (unsigned long long)seed,
-                         (unsigned long long)NVALS(got->value),
-                         (int)got->klen, got->key);
+                         (unsigned long long)NVALS(got->value), (int)got->klen,
+                         got->key);
             cr_assert_eq((uint32_t)got->value, (uint32_t)want->value,
                          "seed %llu: %.*s folded to %u, but its first value "
                          "in map-task order is %u",
@@ -448,8 +447,8 @@ static void emit_ones(const mr_split *s, const char *data, size_t len,
 
 /* The sum, and in the top 32 bits how many values were added. */
 static uint64_t sum_noting_values(const char *key, size_t klen,
-                                  const uint64_t *vals, size_t n,
-                                  mr_text *text, void *arg)
+                                  const uint64_t *vals, size_t n, mr_text *text,
+                                  void *arg)
 {
     (void)key;
     (void)klen;
