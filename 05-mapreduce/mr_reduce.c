@@ -57,8 +57,9 @@ struct mr_groups {
                        (always, with a fold: a key has one value) */
     size_t nvals, vcap;
     const mr_app *app; /* its combine() and reduce() */
-    bool fold;         /* app->combine_across_tasks: a key keeps one value, the
-                  values added folded into it with app->combine() */
+    /* app->combine_across_tasks: a key keeps one value, each value added
+     * folded into it with app->combine() */
+    bool fold;
 };
 
 mr_groups *mr_groups_new(const mr_app *app)
@@ -116,12 +117,12 @@ static void index_fit(mr_groups *g, size_t keys)
 
 /* Before a run of `pairs` pairs: an index big enough for the run's keys
  * and for those already held; if the run brings so many new keys that it
- * fills past half, mr_groups_add_run doubles it then (by then the index is
+ * fills past half, mr_groups_add doubles it then (by then the index is
  * big enough that the keys do not pile up: see above).  The first run also
  * sizes the groups and values exactly (every key of it is new); later ones
  * grow them as keys and values come (grown()), not for the worst case: a
  * run of old keys adds no group, and with a fold no value either. */
-static void groups_reserve(mr_groups *g, size_t pairs)
+void mr_groups_reserve(mr_groups *g, size_t pairs)
 {
     if (g->nvals + pairs >= NO_VALUE)
         die("a reduce partition has too many values (%zu)", g->nvals + pairs);
@@ -138,8 +139,6 @@ static void groups_reserve(mr_groups *g, size_t pairs)
  * that a big array is never more than a fifth unused (the copies still
  * cost O(1) per element). */
 static size_t grown(size_t cap) { return cap < 1024 ? 1024 : cap + cap / 4; }
-
-void mr_groups_reserve(mr_groups *g, size_t pairs) { groups_reserve(g, pairs); }
 
 void mr_groups_add(mr_groups *g, uint64_t h, const char *key, uint32_t klen,
                    uint64_t v)
