@@ -3,8 +3,9 @@
  *
  * The same job as ./wordcount -- the same splits, tokenizer (words.c),
  * combiner, partition function (mr_partition), key groups and merge: lab
- * 05's rooms -- with MPI as the transport instead of threads or pipes.  mpirun starts P copies of this
- * program (ranks 0..P-1), on one machine or on many; each does:
+ * 05's rooms -- with MPI as the transport instead of threads or pipes.
+ * mpirun starts P copies of this program (ranks 0..P-1), on one machine or
+ * on many; each does:
  *
  *   split    plan the splits of every FILE: the same plan on every rank
  *            (it depends only on the files' sizes and bytes)
@@ -211,22 +212,6 @@ static void on_word(const char *w, size_t len, void *ctx)
     m->raw_bytes += PAIR_HEAD + len;
 }
 
-static void read_at(const inputs *in, int f, char *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t r = pread(in->fds[f], p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            die_errno("%s: read failed", in->names[f]);
-        if (r == 0)
-            die("%s: changed size while being read", in->names[f]);
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-}
-
 /* Read split s in chunks, each cut just after a separator (words_cut_back)
  * so that words_scan sees whole words; the rest waits for the next read. */
 static void map_split(const inputs *in, const wcm_split *s, map_ctx *m,
@@ -238,7 +223,8 @@ static void map_split(const inputs *in, const wcm_split *s, map_ctx *m,
         size_t want = *cap - have;
         if (want > s->end - pos)
             want = (size_t)(s->end - pos);
-        read_at(in, s->file, *buf + have, want, pos);
+        mr_read_at(in->fds[s->file], in->names[s->file], in->sizes[s->file],
+                   *buf + have, want, pos);
         pos += want;
         have += want;
         size_t cut = pos == s->end ? have : words_cut_back(*buf, have);
